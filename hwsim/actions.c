@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hwsim action engine: applies a packed action block (pack.h) to a packet.
+ * Each action sees the packet as the action before it left it; header
+ * rewrites keep IPv4 and TCP/UDP checksums correct (RFC 1624 incremental
+ * updates), encapsulation builds outer headers with a full IPv4 checksum.
+ */
+#include <string.h>
+#include "packet.h"
+
+static inline uint16_t rd16(const uint8_t *b)
+{
+	return (uint16_t)(b[0] << 8 | b[1]);
+}
+
+static inline void wr16(uint8_t *b, uint16_t v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+/* Update the checksum at @c for a 16-bit word changing from @o to @n. */
+static void csum_fix16(uint8_t *c, uint16_t o, uint16_t n, int udp)
+{
+	uint32_t s;
+
+	if (udp && !rd16(c))
+		return; /* UDP without checksum */
+	s = (uint16_t)~rd16(c) + (uint32_t)(uint16_t)~o + n;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	s = (uint16_t)~s;
+	if (udp && !s)
+		s = 0xffff;
+	wr16(c, (uint16_t)s);
+}
+
+/* The L4 checksum of the packet, or NULL if it has none we maintain. */
+static uint8_t *l4_csum(struct hw_pkt *p, int *udp)
+{
+	if (p->layers & HW_L_FRAG)
+		return NULL;
+	*udp = !!(p->layers & HW_L_UDP);
+	if (p->layers & HW_L_TCP)
+		return p->data + p->l4 + 16;
+	if (p->layers & HW_L_UDP)
+		return p->data + p->l4 + 6;
+	return NULL;
+}
+
+/* Rewrite @n bytes (even) at @at, fixing the IPv4 header checksum (if
+ * @ip) and the L4 checksum (if @l4, for pseudo-header fields too). */
+static void rewrite(struct hw_pkt *p, uint8_t *at, const uint8_t *val,
+		    uint32_t n, int ip, int l4)
+{
+	int udp = 0;
+	uint8_t *c4 = l4 ? l4_csum(p, &udp) : NULL;
+
+	for (uint32_t i = 0; i < n; i += 2) {
+		uint16_t o = rd16(at + i), v = rd16(val + i);
+		if (ip)
+			csum_fix16(p->data + p->l3 + 10, o, v, 0);
+		if (c4)
+			csum_fix16(c4, o, v, udp);
+		wr16(at + i, v);
+	}
+}
+
+/* Structural rewrites return -1 when the packet cannot take them: the
+ * device drops it. */
+static int vlan_push(struct hw_pkt *p, const uint8_t *a)
+{
+	if (p->headroom < 4)
+		return -1;
+	p->data -= 4;
+	p->headroom -= 4;
+	p->len += 4;
+	memmove(p->data, p->data + 4, 12);
+	memcpy(p->data + 12, a, 4);
+	hw_parse(p);
+	return 0;
+}
+
+static void vlan_pop(struct hw_pkt *p)
+{
+	if (!(p->layers & HW_L_VLAN))
+		return;
+	memmove(p->data + 4, p->data, 12);
+	p->data += 4;
+	p->headroom += 4;
+	p->len -= 4;
+	hw_parse(p);
+}
+
+static int vxlan_encap(struct hw_pkt *p, const uint8_t *a)
+{
+	uint32_t inner = p->len;
+	uint16_t sport = 0;
+	uint8_t *h;
+
+	if (p->headroom < PK_ENCAP_HDR)
+		return -1;
+	if (a[0] & PK_ENCAP_F_HASH_SPORT)
+		sport = (uint16_t)(49152 + hw_flow_hash(p) % 16384);
+	p->data -= PK_ENCAP_HDR;
+	p->headroom -= PK_ENCAP_HDR;
+	p->len += PK_ENCAP_HDR;
+	h = p->data;
+	memcpy(h, a + 2, PK_ENCAP_HDR);
+	wr16(h + 14 + 2, (uint16_t)(20 + 8 + 8 + inner)); /* IPv4 total length */
+	wr16(h + 14 + 10, 0);
+	wr16(h + 14 + 10, hw_csum(h + 14, 20));
+	if (sport)
+		wr16(h + 34, sport);
+	wr16(h + 34 + 4, (uint16_t)(8 + 8 + inner)); /* UDP length */
+	hw_parse(p);
+	return 0;
+}
+
+static int vxlan_decap(struct hw_pkt *p)
+{
+	uint32_t off;
+
+	if (!(p->layers & HW_L_VXLAN))
+		return -1;
+	off = p->l4 + 8u + 8u;
+	p->data += off;
+	p->headroom += off;
+	p->len -= off;
+	hw_parse(p);
+	return 0;
+}
+
+/* Returns -1 when the TTL runs out: the packet goes up to the host. */
+static int dec_ttl(struct hw_pkt *p)
+{
+	uint8_t *ttl;
+
+	if (p->layers & HW_L_IPV4) {
+		ttl = p->data + p->l3 + 8;
+		if (*ttl <= 1)
+			return -1;
+		uint8_t nv[2] = { (uint8_t)(*ttl - 1), ttl[1] };
+		rewrite(p, ttl, nv, 2, 1, 0);
+	} else if (p->layers & HW_L_IPV6) {
+		ttl = p->data + p->l3 + 7;
+		if (*ttl <= 1)
+			return -1;
+		--*ttl;
+	}
+	return 0;
+}
+
+void hw_exec(struct hw_pkt *p, const uint8_t *act, uint32_t len,
+	     struct hw_verdict *v)
+{
+	const uint8_t *end = act + len;
+
+	v->fate = HW_FATE_DROP;
+	v->arg = 0;
+	v->dirty = 0;
+	while (act + 2 <= end && act + act[1] <= end && act[1] >= 2) {
+		const uint8_t *a = act + 2;
+		uint32_t u;
+
+		switch (act[0]) {
+		case PK_OP_PORT:
+			v->fate = HW_FATE_PORT;
+			v->arg = rd16(a);
+			return;
+		case PK_OP_DROP:
+			v->fate = HW_FATE_DROP;
+			return;
+		case PK_OP_QUEUE:
+			v->fate = HW_FATE_HOST;
+			v->arg = rd16(a);
+			return;
+		case PK_OP_JUMP:
+			v->fate = HW_FATE_JUMP;
+			v->arg = rd16(a);
+			return;
+		case PK_OP_MARK:
+			memcpy(&u, a, 4);
+			p->mark = u;
+			v->dirty = 1;
+			break;
+		case PK_OP_COUNT:
+			break; /* every entry counts */
+		case PK_OP_VLAN_PUSH:
+			if (vlan_push(p, a))
+				return;
+			break;
+		case PK_OP_VLAN_POP:
+			vlan_pop(p);
+			break;
+		case PK_OP_SET_ETH_SRC:
+			memcpy(p->data + 6, a, 6);
+			v->dirty = 1;
+			break;
+		case PK_OP_SET_ETH_DST:
+			memcpy(p->data, a, 6);
+			v->dirty = 1;
+			break;
+		case PK_OP_SET_IPV4_SRC:
+		case PK_OP_SET_IPV4_DST:
+			if (p->layers & HW_L_IPV4) {
+				uint32_t at = p->l3 + (act[0] == PK_OP_SET_IPV4_SRC ? 12u : 16u);
+				rewrite(p, p->data + at, a, 4, 1, 1);
+				v->dirty = 1;
+			}
+			break;
+		case PK_OP_SET_TP_SRC:
+		case PK_OP_SET_TP_DST:
+			if (p->layers & (HW_L_TCP | HW_L_UDP) &&
+			    !(p->layers & HW_L_FRAG)) {
+				uint32_t at = p->l4 + (act[0] == PK_OP_SET_TP_SRC ? 0u : 2u);
+				rewrite(p, p->data + at, a, 2, 0, 1);
+				v->dirty = 1;
+			}
+			break;
+		case PK_OP_DEC_TTL:
+			if (dec_ttl(p)) {
+				v->fate = HW_FATE_TTL;
+				return;
+			}
+			v->dirty = 1;
+			break;
+		case PK_OP_VXLAN_ENCAP:
+			if (vxlan_encap(p, a))
+				return;
+			break;
+		case PK_OP_VXLAN_DECAP:
+			if (vxlan_decap(p))
+				return;
+			break;
+		default:
+			v->fate = HW_FATE_DROP;
+			return;
+		}
+		act += act[1];
+	}
+	v->fate = HW_FATE_DROP; /* no fate: a malformed block drops */
+}

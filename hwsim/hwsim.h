@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hwsim: a software DPU. This is the device model's own small interface
+ * (ports, tables, entries, counters, rings); it knows nothing of the public
+ * API. lib/backends/hwsim/ glues the backend ops to it.
+ *
+ * Flow keys and action blocks are in the packed form of lib/pack.h, the
+ * format this device consumes.
+ */
+#ifndef HWSIM_H
+#define HWSIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "pack.h"
+
+#define HW_MAX_PORTS 64
+#define HW_MAX_TABLES 32
+#define HW_MAX_FRAME 2048   /* largest frame a port accepts */
+#define HW_HEADROOM 128     /* room in front of a frame for encapsulation */
+
+struct hw_dev;
+
+enum hw_port_type { HW_UPLINK, HW_PF, HW_VF };
+
+struct hw_dev_cfg {
+	uint32_t n_uplinks, n_pfs, n_vfs;
+	uint32_t ring_size;   /* per port and direction, power of two */
+	int engine_thread;    /* run the pipeline in a thread of the device's */
+};
+
+struct hw_table_cfg {
+	enum pk_table_type type;
+	enum pk_miss miss;
+	uint32_t capacity;
+	uint32_t key_bytes;
+	uint32_t action_bytes;
+	uint32_t n_fields;
+	uint8_t field[PK_FIELD_MAX];  /* key fields, in key order */
+};
+
+struct hw_port_counters {
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, rx_misses, drops;
+};
+
+struct hw_entry_counters {
+	uint64_t packets, bytes, last_hit_ns;
+};
+
+/* Why a packet went up to the host. */
+enum hw_host_reason { HW_HOST_MISS, HW_HOST_ACTION, HW_HOST_TTL };
+
+/* Device. */
+int hw_dev_create(const struct hw_dev_cfg *cfg, struct hw_dev **out);
+void hw_dev_destroy(struct hw_dev *dev);
+uint32_t hw_n_ports(const struct hw_dev *dev);
+enum hw_port_type hw_port_type(const struct hw_dev *dev, uint32_t port);
+void hw_port_mac(const struct hw_dev *dev, uint32_t port, uint8_t mac[6]);
+int hw_port_link(const struct hw_dev *dev, uint32_t port);
+int hw_port_set_link(struct hw_dev *dev, uint32_t port, int up);
+void hw_port_counters(const struct hw_dev *dev, uint32_t port,
+		      struct hw_port_counters *c);
+
+/* Tables, created in pipeline order before hw_dev_start(). */
+int hw_table_create(struct hw_dev *dev, const struct hw_table_cfg *cfg);
+/* Start the engine thread if the device has one (after its tables). */
+int hw_dev_start(struct hw_dev *dev);
+
+/* Entries. Keys (and masks) are key_bytes long; @id names the entry. All
+ * calls may run while the pipeline forwards packets. */
+int hw_entry_add(struct hw_dev *dev, uint32_t table, const uint8_t *key,
+		 const uint8_t *mask, uint32_t prio, const uint8_t *act,
+		 uint32_t act_len, uint32_t *id);
+int hw_entry_del(struct hw_dev *dev, uint32_t table, uint32_t id);
+int hw_entry_replace(struct hw_dev *dev, uint32_t table, uint32_t id,
+		     const uint8_t *act, uint32_t act_len, uint32_t *new_id);
+int hw_entry_counters(struct hw_dev *dev, uint32_t table, uint32_t id,
+		      struct hw_entry_counters *c);
+uint32_t hw_table_in_use(struct hw_dev *dev, uint32_t table);
+
+/* Fault injection: the next @count entry operations fail with @err. */
+void hw_fail_ops(struct hw_dev *dev, unsigned count, int err);
+
+/* Wire side. */
+int hw_inject(struct hw_dev *dev, uint32_t port, const void *pkt, size_t len);
+ssize_t hw_capture(struct hw_dev *dev, uint32_t port, void *buf, size_t cap);
+
+/* Host side: packets that went up to the slow path. */
+struct hw_host_meta {
+	uint32_t in_port, table, mark;
+	enum hw_host_reason reason;
+};
+ssize_t hw_host_recv(struct hw_dev *dev, void *buf, size_t cap,
+		     struct hw_host_meta *meta);
+
+/* Run the pipeline in the caller (step mode): returns packets processed,
+ * or -EBUSY when the device runs its own engine thread. */
+int hw_run(struct hw_dev *dev, unsigned budget);
+
+#endif

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hwsim parser: Ethernet, up to two VLAN tags, IPv4, IPv6 (no extension
+ * headers), TCP, UDP, ICMP/ICMPv6 and VXLAN (UDP port 4789). A layer that
+ * is truncated or malformed ends parsing; its fields and those of the
+ * layers after it read as zero.
+ */
+#include <string.h>
+#include "packet.h"
+
+#define F(p, f) ((p)->fields + pk_field_off[f])
+
+static inline uint16_t rd16(const uint8_t *b)
+{
+	return (uint16_t)(b[0] << 8 | b[1]);
+}
+
+static void parse_l4(struct hw_pkt *p, uint8_t proto, uint32_t off)
+{
+	const uint8_t *d = p->data;
+	uint32_t left = p->len - off;
+
+	p->l4 = (uint16_t)off;
+	switch (proto) {
+	case 6:
+		if (left < 20)
+			return;
+		memcpy(F(p, PK_L4_SRC), d + off, 2);
+		memcpy(F(p, PK_L4_DST), d + off + 2, 2);
+		*F(p, PK_TCP_FLAGS) = d[off + 13];
+		p->layers |= HW_L_TCP;
+		break;
+	case 17:
+		if (left < 8)
+			return;
+		memcpy(F(p, PK_L4_SRC), d + off, 2);
+		memcpy(F(p, PK_L4_DST), d + off + 2, 2);
+		p->layers |= HW_L_UDP;
+		if (rd16(d + off + 2) == 4789 && left >= 16 + 14) {
+			memcpy(F(p, PK_VXLAN_VNI), d + off + 12, 3);
+			p->layers |= HW_L_VXLAN;
+		}
+		break;
+	case 1:
+	case 58:
+		if (left < 4)
+			return;
+		*F(p, PK_ICMP_TYPE) = d[off];
+		*F(p, PK_ICMP_CODE) = d[off + 1];
+		p->layers |= HW_L_ICMP;
+		break;
+	}
+}
+
+void hw_parse(struct hw_pkt *p)
+{
+	const uint8_t *d = p->data;
+	uint32_t off = 14;
+	uint16_t type;
+
+	memset(p->fields, 0, sizeof(p->fields));
+	p->layers = 0;
+	p->l3 = p->l4 = 0;
+	F(p, PK_IN_PORT)[0] = (uint8_t)(p->in_port >> 8);
+	F(p, PK_IN_PORT)[1] = (uint8_t)p->in_port;
+	for (int i = 0; i < 4; i++)
+		F(p, PK_MARK)[i] = (uint8_t)(p->mark >> (24 - 8 * i));
+	if (p->len < 14)
+		return;
+	memcpy(F(p, PK_ETH_DST), d, 6);
+	memcpy(F(p, PK_ETH_SRC), d + 6, 6);
+	type = rd16(d + 12);
+	for (int tag = 0; (type == 0x8100 || type == 0x88a8) && tag < 2; tag++) {
+		if (p->len < off + 4)
+			return;
+		memcpy(F(p, tag ? PK_VLAN2_TCI : PK_VLAN_TCI), d + off, 2);
+		p->layers |= tag ? HW_L_VLAN2 : HW_L_VLAN;
+		type = rd16(d + off + 2);
+		off += 4;
+	}
+	F(p, PK_ETH_TYPE)[0] = (uint8_t)(type >> 8);
+	F(p, PK_ETH_TYPE)[1] = (uint8_t)type;
+	p->l3 = (uint16_t)off;
+
+	if (type == 0x0800) {
+		uint32_t ihl;
+		if (p->len < off + 20 || (d[off] >> 4) != 4)
+			return;
+		ihl = (uint32_t)(d[off] & 0xf) * 4;
+		if (ihl < 20 || p->len < off + ihl)
+			return;
+		p->layers |= HW_L_IPV4;
+		*F(p, PK_IP_TOS) = d[off + 1];
+		*F(p, PK_IP_TTL) = d[off + 8];
+		*F(p, PK_IP_PROTO) = d[off + 9];
+		memcpy(F(p, PK_IPV4_SRC), d + off + 12, 4);
+		memcpy(F(p, PK_IPV4_DST), d + off + 16, 4);
+		if (rd16(d + off + 6) & 0x1fff) {
+			p->layers |= HW_L_FRAG;
+			return;
+		}
+		parse_l4(p, d[off + 9], off + ihl);
+	} else if (type == 0x86dd) {
+		if (p->len < off + 40 || (d[off] >> 4) != 6)
+			return;
+		p->layers |= HW_L_IPV6;
+		*F(p, PK_IP_TOS) = (uint8_t)(rd16(d + off) >> 4);
+		*F(p, PK_IP_PROTO) = d[off + 6];
+		*F(p, PK_IP_TTL) = d[off + 7];
+		memcpy(F(p, PK_IPV6_SRC), d + off + 8, 16);
+		memcpy(F(p, PK_IPV6_DST), d + off + 24, 16);
+		parse_l4(p, d[off + 6], off + 40);
+	}
+}
+
+uint32_t hw_flow_hash(const struct hw_pkt *p)
+{
+	uint32_t h = 2166136261u;
+
+	/* FNV-1a over addresses, protocol and ports: the fields that name a
+	 * flow, from eth_src through l4_dst in the field vector. */
+	for (uint32_t i = pk_field_off[PK_ETH_DST];
+	     i < pk_field_off[PK_TCP_FLAGS]; i++)
+		h = (h ^ p->fields[i]) * 16777619u;
+	return h ^ (h >> 16);
+}
+
+uint16_t hw_csum(const void *data, uint32_t len)
+{
+	const uint8_t *b = data;
+	uint32_t sum = 0;
+
+	for (; len > 1; len -= 2, b += 2)
+		sum += (uint32_t)(b[0] << 8 | b[1]);
+	if (len)
+		sum += (uint32_t)b[0] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file device.h
+ * @brief Opening a device, its capabilities, and its ports.
+ */
+#ifndef DPAK_DEVICE_H
+#define DPAK_DEVICE_H
+
+#include <dpak/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** An open device (opaque). */
+struct dpak_dev;
+
+/** Options for dpak_dev_open(); declare with DPAK_OPTS(). */
+struct dpak_dev_opts {
+	size_t sz; /**< sizeof(struct dpak_dev_opts) */
+	/** Path of a configinfo file declaring the device's tables
+	 *  (see dpak-configinfo(5)). NULL: the built-in default. */
+	const char *configinfo;
+	/** Configinfo text given directly instead of a file; ignored when
+	 *  @ref configinfo is set. NULL: the built-in default. */
+	const char *configinfo_text;
+};
+
+/**
+ * Open a device.
+ *
+ * @param devspec which backend and device, as "backend:args":
+ *   - "hwsim:" or "hwsim:uplinks=2,pfs=1,vfs=8" — the software DPU in this
+ *     process; defaults uplinks=2, pfs=1, vfs=4; at most 64 ports in all;
+ *   - "xdp:eth0,eth1" and "pci:0000:03:00.0" are reserved for the backends
+ *     of those names (not built yet: -ENODEV).
+ * @param opts NULL for defaults.
+ * @return the device, or NULL with errno set: EINVAL (bad devspec or
+ *         option, see dpak_errmsg()), ENODEV (no such backend), ENOMEM,
+ *         or the configinfo parser's error.
+ * @par Thread safety
+ * Safe from any thread; each call opens a separate device.
+ */
+DPAK_API struct dpak_dev *dpak_dev_open(const char *devspec,
+					const struct dpak_dev_opts *opts);
+
+/**
+ * Close a device: remove every flow it holds and free everything.
+ *
+ * Flow, table and port handles of the device are invalid afterwards.
+ *
+ * @param dev the device; NULL is ignored.
+ * @par Thread safety
+ * No other call may use @p dev during or after this call.
+ */
+DPAK_API void dpak_dev_close(struct dpak_dev *dev);
+
+/** Table types. */
+enum dpak_table_type {
+	DPAK_TABLE_EXACT = 0,    /**< exact match on every key field */
+	DPAK_TABLE_WILDCARD = 1, /**< masked match, highest priority wins */
+	DPAK_TABLE_LPM = 2,      /**< longest prefix on one field */
+};
+
+/** What a device can offload (see dpak_dev_info()). */
+struct dpak_dev_info {
+	size_t sz;              /**< set by the caller: sizeof(struct dpak_dev_info) */
+	const char *backend;    /**< backend name, e.g. "hwsim" */
+	const char *devspec;    /**< the devspec it was opened with */
+	uint32_t n_ports;       /**< number of ports */
+	uint32_t n_tables;      /**< number of declared tables */
+	uint64_t item_types;    /**< bit (1 << enum dpak_item_type) per item it matches */
+	uint64_t action_types;  /**< bit (1 << enum dpak_action_type) per action it applies */
+	uint32_t table_types;   /**< bit (1 << enum dpak_table_type) per table type */
+};
+
+/**
+ * Describe a device and its capabilities.
+ *
+ * @param dev  the device.
+ * @param info filled; the caller sets info->sz first. Fields beyond
+ *             info->sz are not written (older callers).
+ * @return 0, or -EINVAL (NULL argument or sz too small).
+ * @par Thread safety
+ * Safe from any thread.
+ */
+DPAK_API int dpak_dev_info(struct dpak_dev *dev, struct dpak_dev_info *info);
+
+/** Port types. */
+enum dpak_port_type {
+	DPAK_PORT_UPLINK = 0, /**< physical network port */
+	DPAK_PORT_PF = 1,     /**< host physical function (virtio-net PF) */
+	DPAK_PORT_VF = 2,     /**< virtual function (virtio-net VF) */
+};
+
+/** A port's description (see dpak_port_info()). */
+struct dpak_port_info {
+	size_t sz;                 /**< set by the caller */
+	uint32_t id;               /**< port id, 0 .. n_ports-1 */
+	enum dpak_port_type type;  /**< uplink, PF or VF */
+	char name[16];             /**< e.g. "uplink0", "pf0", "vf3" */
+	uint8_t mac[6];            /**< the port's MAC address */
+	uint16_t mtu;              /**< MTU in bytes */
+	int link_up;               /**< 1 if the link is up */
+};
+
+/**
+ * Describe a port.
+ *
+ * @param dev  the device.
+ * @param port a port id, 0 .. n_ports-1 (see dpak_dev_info()).
+ * @param info filled; the caller sets info->sz first.
+ * @return 0, -EINVAL (NULL argument, sz too small) or -ENOENT (no such port).
+ * @par Thread safety
+ * Safe from any thread.
+ */
+DPAK_API int dpak_port_info(struct dpak_dev *dev, uint32_t port,
+			    struct dpak_port_info *info);
+
+/**
+ * Find a port by name.
+ *
+ * @param dev  the device.
+ * @param name the port's name, e.g. "vf0".
+ * @return the port id (>= 0), or -ENOENT.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+DPAK_API int dpak_port_by_name(struct dpak_dev *dev, const char *name);
+
+/** Port counters (see dpak_port_stats()). */
+struct dpak_port_stats {
+	size_t sz;           /**< set by the caller */
+	uint64_t rx_packets; /**< packets received by the device on this port */
+	uint64_t rx_bytes;   /**< their bytes */
+	uint64_t tx_packets; /**< packets the device sent out of this port */
+	uint64_t tx_bytes;   /**< their bytes */
+	uint64_t rx_misses;  /**< received packets that matched no flow */
+	uint64_t drops;      /**< packets dropped (drop action, full ring, bad packet) */
+};
+
+/**
+ * Read a port's counters; exact at the moment of the call.
+ *
+ * @param dev   the device.
+ * @param port  a port id.
+ * @param stats filled; the caller sets stats->sz first.
+ * @return 0, -EINVAL or -ENOENT.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+DPAK_API int dpak_port_stats(struct dpak_dev *dev, uint32_t port,
+			     struct dpak_port_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DPAK_DEVICE_H */

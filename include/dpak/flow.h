@@ -1,0 +1,480 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file flow.h
+ * @brief Tables and flows: match items, actions, and the calls that offload
+ *        flows into a device's tables.
+ *
+ * A flow is a list of match items (each a spec and a mask in wire format,
+ * network byte order unless said otherwise) and a list of actions, both ended
+ * by an *_END entry, added into one of the device's declared tables. The core
+ * validates and packs it once into the table's form (key, mask, priority,
+ * action block), keeps that record, and hands the same bytes to the device.
+ */
+#ifndef DPAK_FLOW_H
+#define DPAK_FLOW_H
+
+#include <dpak/device.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A declared table (opaque); see dpak_table_get(). */
+struct dpak_table;
+/** An offloaded flow (opaque). */
+struct dpak_flow;
+
+/** Match item types. New types are only ever appended. */
+enum dpak_item_type {
+	DPAK_ITEM_END = 0,   /**< ends the list */
+	DPAK_ITEM_PORT = 1,  /**< ingress port: struct dpak_item_port */
+	DPAK_ITEM_MARK = 2,  /**< metadata mark set by an earlier table: struct dpak_item_mark */
+	DPAK_ITEM_ETH = 3,   /**< struct dpak_item_eth */
+	DPAK_ITEM_VLAN = 4,  /**< struct dpak_item_vlan; a second VLAN item matches the inner tag (QinQ) */
+	DPAK_ITEM_IPV4 = 5,  /**< struct dpak_item_ipv4 */
+	DPAK_ITEM_IPV6 = 6,  /**< struct dpak_item_ipv6 */
+	DPAK_ITEM_TCP = 7,   /**< struct dpak_item_tcp */
+	DPAK_ITEM_UDP = 8,   /**< struct dpak_item_udp */
+	DPAK_ITEM_ICMP = 9,  /**< struct dpak_item_icmp */
+	DPAK_ITEM_VXLAN = 10, /**< struct dpak_item_vxlan (implies UDP port 4789) */
+};
+
+/** Ingress port (host byte order). */
+struct dpak_item_port {
+	uint32_t id; /**< port id */
+};
+
+/** Metadata mark (host byte order). */
+struct dpak_item_mark {
+	uint32_t id; /**< mark set by a DPAK_ACTION_MARK of an earlier table */
+};
+
+/** Ethernet header. */
+struct dpak_item_eth {
+	uint8_t dst[6]; /**< destination MAC */
+	uint8_t src[6]; /**< source MAC */
+	uint16_t type;  /**< EtherType of the payload after any VLAN tags */
+};
+
+/** 802.1Q tag. */
+struct dpak_item_vlan {
+	uint16_t tci;        /**< PCP, DEI and VLAN id */
+	uint16_t inner_type; /**< EtherType that follows the tag (last tag only) */
+};
+
+/** IPv4 header. Matchable: tos, ttl, proto, src, dst. */
+struct dpak_item_ipv4 {
+	uint8_t version_ihl;      /**< not matchable */
+	uint8_t tos;              /**< type of service / DSCP+ECN */
+	uint16_t total_length;    /**< not matchable */
+	uint16_t packet_id;       /**< not matchable */
+	uint16_t fragment_offset; /**< not matchable */
+	uint8_t ttl;              /**< time to live */
+	uint8_t proto;            /**< next protocol */
+	uint16_t checksum;        /**< not matchable */
+	uint32_t src;             /**< source address */
+	uint32_t dst;             /**< destination address */
+};
+
+/** IPv6 header. Matchable: proto (next header), hop_limit, src, dst. */
+struct dpak_item_ipv6 {
+	uint32_t vtc_flow;    /**< not matchable */
+	uint16_t payload_len; /**< not matchable */
+	uint8_t proto;        /**< next header */
+	uint8_t hop_limit;    /**< hop limit (matched as ttl) */
+	uint8_t src[16];      /**< source address */
+	uint8_t dst[16];      /**< destination address */
+};
+
+/** TCP header. Matchable: ports and flags. */
+struct dpak_item_tcp {
+	uint16_t src_port; /**< source port */
+	uint16_t dst_port; /**< destination port */
+	uint32_t seq;      /**< not matchable */
+	uint32_t ack;      /**< not matchable */
+	uint8_t data_off;  /**< not matchable */
+	uint8_t flags;     /**< TCP flags */
+	uint16_t window;   /**< not matchable */
+	uint16_t checksum; /**< not matchable */
+	uint16_t urgent;   /**< not matchable */
+};
+
+/** UDP header. Matchable: ports. */
+struct dpak_item_udp {
+	uint16_t src_port; /**< source port */
+	uint16_t dst_port; /**< destination port */
+	uint16_t length;   /**< not matchable */
+	uint16_t checksum; /**< not matchable */
+};
+
+/** ICMP header. Matchable: type and code. */
+struct dpak_item_icmp {
+	uint8_t type;      /**< ICMP type */
+	uint8_t code;      /**< ICMP code */
+	uint16_t checksum; /**< not matchable */
+	uint16_t ident;    /**< not matchable */
+	uint16_t seq;      /**< not matchable */
+};
+
+/** VXLAN header (RFC 7348). Matchable: vni. */
+struct dpak_item_vxlan {
+	uint8_t flags;   /**< not matchable */
+	uint8_t rsvd0[3]; /**< not matchable */
+	uint8_t vni[3];  /**< VXLAN network identifier */
+	uint8_t rsvd1;   /**< not matchable */
+};
+
+/**
+ * One match item.
+ *
+ * @p spec NULL matches any header of that type (only its presence).
+ * @p mask NULL uses the item's default mask: eth dst, src and type; vlan tci;
+ * ipv4/ipv6 src and dst; tcp/udp ports; icmp type and code; vxlan vni; the
+ * whole port and mark ids.
+ */
+struct dpak_item {
+	enum dpak_item_type type; /**< item type; DPAK_ITEM_END ends the list */
+	const void *spec;         /**< values to match, or NULL */
+	const void *mask;         /**< bits that matter, or NULL for the default */
+};
+
+/** Action types. New types are only ever appended. */
+enum dpak_action_type {
+	DPAK_ACTION_END = 0,        /**< ends the list */
+	DPAK_ACTION_PORT = 1,       /**< fate: send out of a port: struct dpak_action_port */
+	DPAK_ACTION_DROP = 2,       /**< fate: drop */
+	DPAK_ACTION_QUEUE = 3,      /**< fate: up to the host (slow path): struct dpak_action_queue */
+	DPAK_ACTION_JUMP = 4,       /**< fate: continue in a later table: struct dpak_action_jump */
+	DPAK_ACTION_MARK = 5,       /**< set the metadata mark: struct dpak_action_mark */
+	DPAK_ACTION_COUNT = 6,      /**< keep counters readable by dpak_flow_query(); no conf */
+	DPAK_ACTION_VLAN_PUSH = 7,  /**< push an 802.1Q tag: struct dpak_action_vlan_push */
+	DPAK_ACTION_VLAN_POP = 8,   /**< pop the outer tag; no conf */
+	DPAK_ACTION_SET_ETH_SRC = 9,  /**< struct dpak_action_set_mac */
+	DPAK_ACTION_SET_ETH_DST = 10, /**< struct dpak_action_set_mac */
+	DPAK_ACTION_SET_IPV4_SRC = 11, /**< struct dpak_action_set_ipv4; checksums updated */
+	DPAK_ACTION_SET_IPV4_DST = 12, /**< struct dpak_action_set_ipv4; checksums updated */
+	DPAK_ACTION_SET_TP_SRC = 13,  /**< TCP/UDP source port: struct dpak_action_set_tp */
+	DPAK_ACTION_SET_TP_DST = 14,  /**< TCP/UDP destination port: struct dpak_action_set_tp */
+	DPAK_ACTION_DEC_TTL = 15,     /**< decrement IPv4 TTL / IPv6 hop limit; no conf */
+	DPAK_ACTION_VXLAN_ENCAP = 16, /**< struct dpak_action_vxlan_encap */
+	DPAK_ACTION_VXLAN_DECAP = 17, /**< strip outer eth/ipv4/udp/vxlan; no conf */
+};
+
+/** Output port (host byte order). */
+struct dpak_action_port {
+	uint32_t id; /**< port id */
+};
+/** Host queue index (host byte order). */
+struct dpak_action_queue {
+	uint16_t index; /**< receive queue index */
+};
+/** Jump target. */
+struct dpak_action_jump {
+	uint32_t table; /**< index of a table declared after this one */
+};
+/** Mark (host byte order). */
+struct dpak_action_mark {
+	uint32_t id; /**< value seen by DPAK_ITEM_MARK in later tables */
+};
+/** VLAN push (network byte order). */
+struct dpak_action_vlan_push {
+	uint16_t tpid; /**< 0x8100 or 0x88a8; 0 means 0x8100 */
+	uint16_t tci;  /**< PCP, DEI and VLAN id */
+};
+/** New MAC address. */
+struct dpak_action_set_mac {
+	uint8_t mac[6]; /**< address */
+};
+/** New IPv4 address (network byte order). */
+struct dpak_action_set_ipv4 {
+	uint32_t addr; /**< address */
+};
+/** New TCP/UDP port (network byte order). */
+struct dpak_action_set_tp {
+	uint16_t port; /**< port */
+};
+/**
+ * VXLAN encapsulation over IPv4. The outer IPv4 header gets a correct
+ * checksum; the outer UDP checksum is zero, as RFC 7348 allows.
+ */
+struct dpak_action_vxlan_encap {
+	uint8_t eth_dst[6];  /**< outer destination MAC */
+	uint8_t eth_src[6];  /**< outer source MAC */
+	uint32_t ipv4_src;   /**< outer source address (network order) */
+	uint32_t ipv4_dst;   /**< outer destination address (network order) */
+	uint8_t ttl;         /**< outer TTL; 0 means 64 */
+	uint8_t tos;         /**< outer TOS */
+	uint16_t udp_src;    /**< outer UDP source port (network order); 0: from a hash of the inner flow */
+	uint32_t vni;        /**< VNI, host order, < 2^24 */
+};
+
+/** One action. */
+struct dpak_action {
+	enum dpak_action_type type; /**< DPAK_ACTION_END ends the list */
+	const void *conf;           /**< the type's conf struct, or NULL where it has none */
+};
+
+/** Options for adding a flow; declare with DPAK_OPTS(). */
+struct dpak_flow_opts {
+	size_t sz;                /**< sizeof(struct dpak_flow_opts) */
+	uint32_t priority;        /**< wildcard tables: 0 is the highest; must be below the table's priorities */
+	uint32_t idle_timeout_ms; /**< 0: never ages; else reported by dpak_flow_aged() after this long without a hit */
+	uint64_t cookie;          /**< opaque to the library; see dpak_flow_cookie() */
+};
+
+/** Key fields a table can match on (see dpak_table_info()). */
+enum dpak_field {
+	DPAK_FIELD_IN_PORT = 0,   /**< ingress port, 2 bytes */
+	DPAK_FIELD_MARK = 1,      /**< metadata mark, 4 bytes */
+	DPAK_FIELD_ETH_DST = 2,   /**< 6 bytes */
+	DPAK_FIELD_ETH_SRC = 3,   /**< 6 bytes */
+	DPAK_FIELD_ETH_TYPE = 4,  /**< EtherType after VLAN tags, 2 bytes */
+	DPAK_FIELD_VLAN_TCI = 5,  /**< outer tag, 2 bytes */
+	DPAK_FIELD_VLAN2_TCI = 6, /**< inner (QinQ) tag, 2 bytes */
+	DPAK_FIELD_IP_TOS = 7,    /**< 1 byte */
+	DPAK_FIELD_IP_TTL = 8,    /**< TTL or hop limit, 1 byte */
+	DPAK_FIELD_IP_PROTO = 9,  /**< 1 byte */
+	DPAK_FIELD_IPV4_SRC = 10, /**< 4 bytes */
+	DPAK_FIELD_IPV4_DST = 11, /**< 4 bytes */
+	DPAK_FIELD_IPV6_SRC = 12, /**< 16 bytes */
+	DPAK_FIELD_IPV6_DST = 13, /**< 16 bytes */
+	DPAK_FIELD_L4_SRC = 14,   /**< TCP/UDP source port, 2 bytes */
+	DPAK_FIELD_L4_DST = 15,   /**< TCP/UDP destination port, 2 bytes */
+	DPAK_FIELD_TCP_FLAGS = 16, /**< 1 byte */
+	DPAK_FIELD_ICMP_TYPE = 17, /**< 1 byte */
+	DPAK_FIELD_ICMP_CODE = 18, /**< 1 byte */
+	DPAK_FIELD_VXLAN_VNI = 19, /**< 3 bytes */
+	DPAK_FIELD_MAX            /**< number of fields (grows) */
+};
+
+/**
+ * Name of a key field as written in configinfo, e.g. "eth_dst".
+ *
+ * @param field a field.
+ * @return a static string, or NULL if @p field is unknown.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+DPAK_API const char *dpak_field_name(enum dpak_field field);
+
+/** A table's description (see dpak_table_info()). */
+struct dpak_table_info {
+	size_t sz;                 /**< set by the caller */
+	uint32_t index;            /**< position in the pipeline, 0 first */
+	const char *name;          /**< name as declared; valid while the device is open */
+	enum dpak_table_type type; /**< exact, wildcard or LPM */
+	uint32_t capacity;         /**< most flows it holds */
+	uint32_t in_use;           /**< flows it holds now */
+	uint32_t key_bytes;        /**< packed key size (one of the device's key sizes) */
+	uint32_t action_bytes;     /**< most bytes of packed actions per flow */
+	uint32_t priorities;       /**< number of priority levels */
+	uint64_t key_fields;       /**< bit (1 << enum dpak_field) per key field */
+	uint64_t action_types;     /**< bit (1 << enum dpak_action_type) per allowed action */
+};
+
+/**
+ * Find a declared table by name.
+ *
+ * @return the table (valid while the device is open), or NULL with errno
+ *         ENOENT (no such table) or EINVAL (NULL argument).
+ * @par Thread safety
+ * Safe from any thread.
+ */
+DPAK_API struct dpak_table *dpak_table_get(struct dpak_dev *dev,
+					   const char *name);
+
+/**
+ * Table by pipeline position.
+ *
+ * @param dev   the device.
+ * @param index 0 .. n_tables-1 (see dpak_dev_info()).
+ * @return the table, or NULL with errno ENOENT or EINVAL.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+DPAK_API struct dpak_table *dpak_table_at(struct dpak_dev *dev, uint32_t index);
+
+/**
+ * Describe a table, with its occupancy at the moment of the call.
+ *
+ * @param table the table.
+ * @param info  filled; the caller sets info->sz first.
+ * @return 0 or -EINVAL.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+DPAK_API int dpak_table_info(struct dpak_table *table,
+			     struct dpak_table_info *info);
+
+/**
+ * Remove every flow of a table.
+ *
+ * @param table the table.
+ * @return the number of flows removed (>= 0), or a negative errno if the
+ *         device refused; flows it did remove stay removed.
+ * @par Thread safety
+ * Safe from any thread; flow handles of the table are invalid afterwards.
+ */
+DPAK_API int dpak_table_flush(struct dpak_table *table);
+
+/**
+ * Check a flow without changing anything.
+ *
+ * Runs every check dpak_flow_add() runs except those that depend on the
+ * table's contents (duplicate, full).
+ *
+ * @param table   the target table.
+ * @param items   match items ending with DPAK_ITEM_END.
+ * @param actions actions ending with DPAK_ACTION_END; exactly one fate
+ *                action (port, drop, queue or jump).
+ * @param opts    NULL for defaults.
+ * @return 0, or -EINVAL (malformed), -ENOTSUP (valid but not offloadable by
+ *         this table or device), -ERANGE (a value out of range), with
+ *         dpak_errmsg() naming the item or action index and the field.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+DPAK_API int dpak_flow_validate(struct dpak_table *table,
+				const struct dpak_item *items,
+				const struct dpak_action *actions,
+				const struct dpak_flow_opts *opts);
+
+/**
+ * Offload a flow.
+ *
+ * @param table   the target table.
+ * @param items   match items ending with DPAK_ITEM_END.
+ * @param actions actions ending with DPAK_ACTION_END.
+ * @param opts    NULL for defaults.
+ * @param flow    set to the new flow's handle on success.
+ * @return 0, or the errors of dpak_flow_validate(), -EEXIST (the same match
+ *         is in the table), -ENOSPC (table full, named in dpak_errmsg()),
+ *         -ENOMEM, or the device's error. On failure nothing changed.
+ * @par Thread safety
+ * Safe from several threads at once; packets are forwarded meanwhile.
+ */
+DPAK_API int dpak_flow_add(struct dpak_table *table,
+			   const struct dpak_item *items,
+			   const struct dpak_action *actions,
+			   const struct dpak_flow_opts *opts,
+			   struct dpak_flow **flow);
+
+/** One request of dpak_flow_add_batch(). This layout is frozen. */
+struct dpak_flow_req {
+	const struct dpak_item *items;     /**< as for dpak_flow_add() */
+	const struct dpak_action *actions; /**< as for dpak_flow_add() */
+	const struct dpak_flow_opts *opts; /**< as for dpak_flow_add() */
+};
+
+/**
+ * Offload several flows into one table, with a result per entry.
+ *
+ * Each entry succeeds or fails alone, as dpak_flow_add() would.
+ *
+ * @param table   the target table.
+ * @param reqs    @p n requests.
+ * @param n       number of requests.
+ * @param flows   @p n slots: the new handle, or NULL where that entry failed.
+ * @param results @p n slots: 0 or the entry's negative errno; may be NULL.
+ * @return the number of flows added (0 .. n), or -EINVAL for a NULL
+ *         argument. dpak_errmsg() holds the message of the first failed
+ *         entry, prefixed by its index.
+ * @par Thread safety
+ * As dpak_flow_add().
+ */
+DPAK_API int dpak_flow_add_batch(struct dpak_table *table,
+				 const struct dpak_flow_req *reqs, size_t n,
+				 struct dpak_flow **flows, int *results);
+
+/**
+ * Remove a flow from the device and free its handle.
+ *
+ * @param flow the flow; invalid after success.
+ * @return 0, -EINVAL (NULL), or the device's error (then the flow stays).
+ * @par Thread safety
+ * Safe from several threads, but not twice for the same flow.
+ */
+DPAK_API int dpak_flow_del(struct dpak_flow *flow);
+
+/**
+ * Replace a flow's actions atomically: every packet sees either the old or
+ * the new actions, never none. Counters carry over.
+ *
+ * @param flow    the flow.
+ * @param actions the new actions, checked as dpak_flow_validate() would.
+ * @return 0, or a validation or device error; on failure the old actions
+ *         stay.
+ * @par Thread safety
+ * Safe from several threads, but not concurrently on the same flow.
+ */
+DPAK_API int dpak_flow_replace_actions(struct dpak_flow *flow,
+				       const struct dpak_action *actions);
+
+/** Flow counters (see dpak_flow_query()). */
+struct dpak_flow_stats {
+	size_t sz;            /**< set by the caller */
+	uint64_t packets;     /**< packets that hit the flow */
+	uint64_t bytes;       /**< their bytes, as received */
+	uint64_t last_hit_ns; /**< CLOCK_MONOTONIC time of the last hit; 0: never */
+};
+
+/**
+ * Read a flow's counters, exact at the moment of the call.
+ *
+ * @param flow  a flow added with a DPAK_ACTION_COUNT action.
+ * @param stats filled; the caller sets stats->sz first.
+ * @return 0, -EINVAL, or -ENOTSUP if the flow has no count action.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+DPAK_API int dpak_flow_query(struct dpak_flow *flow,
+			     struct dpak_flow_stats *stats);
+
+/**
+ * Collect flows whose idle timeout expired.
+ *
+ * A flow with idle_timeout_ms set ages out once that long has passed since
+ * its last hit (or since it was added, if never hit). Each aged flow is
+ * returned once; it stays in the device until the caller deletes it.
+ *
+ * @param dev   the device.
+ * @param flows room for @p max handles.
+ * @param max   capacity of @p flows.
+ * @return the number of handles written (0 .. max), or -EINVAL.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+DPAK_API int dpak_flow_aged(struct dpak_dev *dev, struct dpak_flow **flows,
+			    size_t max);
+
+/**
+ * The cookie given at add time.
+ * @par Thread safety
+ * Safe from any thread while the flow exists.
+ */
+DPAK_API uint64_t dpak_flow_cookie(const struct dpak_flow *flow);
+
+/**
+ * The table a flow is in.
+ * @par Thread safety
+ * Safe from any thread while the flow exists.
+ */
+DPAK_API struct dpak_table *dpak_flow_table(const struct dpak_flow *flow);
+
+/**
+ * Iterate over a table's flows in insertion order.
+ *
+ * @param table the table.
+ * @param prev  NULL to start, else the flow returned last.
+ * @return the next flow, or NULL at the end.
+ * @par Thread safety
+ * The caller must not delete @p prev or let another thread delete flows of
+ * this table during the walk.
+ */
+DPAK_API struct dpak_flow *dpak_flow_next(struct dpak_table *table,
+					  struct dpak_flow *prev);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DPAK_FLOW_H */

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file hwsim.h
+ * @brief Calls that only the hwsim backend (the software DPU) answers: put
+ *        packets on its ports, read what left them, drive its engine and
+ *        inject faults. Other backends return -EOPNOTSUPP.
+ *
+ * hwsim runs its pipeline when dpak_hwsim_run() is called (step mode, the
+ * default, deterministic), or in its own engine thread when opened with
+ * "hwsim:engine=thread".
+ */
+#ifndef DPAK_HWSIM_H
+#define DPAK_HWSIM_H
+
+#include <dpak/device.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Put a packet on a port's wire, as if it arrived from outside.
+ *
+ * The frame is copied into the port's receive ring; the device processes it
+ * on the next dpak_hwsim_run() (step mode) or at once (engine thread).
+ *
+ * @param dev  an hwsim device.
+ * @param port the port it arrives on.
+ * @param pkt  an Ethernet frame without FCS.
+ * @param len  its length, 14 .. 9216 bytes.
+ * @return 0, -EINVAL (length), -ENOENT (port), -ENOBUFS (receive ring full;
+ *         the packet is counted as dropped), -EOPNOTSUPP (not hwsim).
+ * @par Thread safety
+ * One thread at a time per port.
+ */
+DPAK_API int dpak_hwsim_inject(struct dpak_dev *dev, uint32_t port,
+			       const void *pkt, size_t len);
+
+/**
+ * Take the oldest packet that the device sent out of a port.
+ *
+ * @param dev  an hwsim device.
+ * @param port the port.
+ * @param buf  where to copy the frame.
+ * @param cap  size of @p buf.
+ * @return the frame's length, -EAGAIN (nothing sent), -ENOENT (port),
+ *         -EMSGSIZE (@p cap too small; the packet stays queued),
+ *         -EOPNOTSUPP (not hwsim).
+ * @par Thread safety
+ * One thread at a time per port.
+ */
+DPAK_API ssize_t dpak_hwsim_capture(struct dpak_dev *dev, uint32_t port,
+				    void *buf, size_t cap);
+
+/**
+ * Run the device's pipeline in the calling thread (step mode).
+ *
+ * @param dev    an hwsim device opened without engine=thread.
+ * @param budget the most packets to process; 0 means all that are waiting.
+ * @return the number of packets processed, -EBUSY (the device runs its own
+ *         engine thread) or -EOPNOTSUPP (not hwsim).
+ * @par Thread safety
+ * One thread at a time per device.
+ */
+DPAK_API int dpak_hwsim_run(struct dpak_dev *dev, unsigned int budget);
+
+/**
+ * Take a port's link down or up.
+ *
+ * A port whose link is down neither receives nor sends: packets sent to it
+ * are dropped and counted.
+ *
+ * @return 0, -ENOENT or -EOPNOTSUPP.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+DPAK_API int dpak_hwsim_set_link(struct dpak_dev *dev, uint32_t port, int up);
+
+/**
+ * Make the device fail its next @p count flow operations (add, delete,
+ * replace) with @p err, as a real device might when busy or broken.
+ *
+ * @param dev   an hwsim device.
+ * @param count operations to fail; 0 stops failing.
+ * @param err   negative errno to return, e.g. -EIO.
+ * @return 0, -EINVAL (@p err not negative) or -EOPNOTSUPP.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+DPAK_API int dpak_hwsim_fail_flow_ops(struct dpak_dev *dev, unsigned int count,
+				      int err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DPAK_HWSIM_H */

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The backend interface: what a device driver implements under the core.
+ *
+ * The core validates every request and packs it (see pack.h) before a
+ * backend sees it; a backend only programs its device. An op left NULL
+ * answers -EOPNOTSUPP. Ops return 0 or a negative errno, and set
+ * dpak_errmsg() through dpak__err() when they fail.
+ */
+#ifndef DPAK_BACKEND_H
+#define DPAK_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "configinfo.h"
+
+struct dpak_port_info;
+struct dpak_port_stats;
+
+/* One flow in packed form, as handed to a backend. */
+struct bk_flow {
+	const uint8_t *key;      /* table key_bytes */
+	const uint8_t *mask;     /* key_bytes, NULL for exact tables */
+	const uint8_t *actions;  /* packed action block */
+	uint32_t actions_len;
+	uint32_t priority;
+};
+
+struct bk_flow_counters {
+	uint64_t packets, bytes, last_hit_ns;
+};
+
+struct dpak_backend_ops {
+	const char *name;
+	/* Open the device described by @args (devspec after "name:") with
+	 * the tables of @cfg. */
+	int (*open)(const char *args, const struct ci_config *cfg, void **priv);
+	void (*close)(void *priv);
+	uint32_t (*n_ports)(void *priv);
+	int (*port_info)(void *priv, uint32_t port, struct dpak_port_info *info);
+	int (*port_stats)(void *priv, uint32_t port, struct dpak_port_stats *st);
+	uint64_t item_types, action_types; /* capabilities, bit per enum value */
+	uint32_t table_types;
+
+	/* Flows. @handle identifies the flow in the device. */
+	int (*flow_add)(void *priv, uint32_t table, const struct bk_flow *f,
+			uint64_t *handle);
+	int (*flow_del)(void *priv, uint32_t table, uint64_t handle);
+	/* Atomically swap a flow's actions; may give a new handle. */
+	int (*flow_replace)(void *priv, uint32_t table, uint64_t handle,
+			    const uint8_t *actions, uint32_t len,
+			    uint64_t *new_handle);
+	int (*flow_counters)(void *priv, uint32_t table, uint64_t handle,
+			     struct bk_flow_counters *c);
+
+	/* hwsim-only calls of <dpak/hwsim.h>. */
+	int (*sim_inject)(void *priv, uint32_t port, const void *pkt, size_t len);
+	ssize_t (*sim_capture)(void *priv, uint32_t port, void *buf, size_t cap);
+	int (*sim_run)(void *priv, unsigned budget);
+	int (*sim_set_link)(void *priv, uint32_t port, int up);
+	int (*sim_fail_flow_ops)(void *priv, unsigned count, int err);
+};
+
+extern const struct dpak_backend_ops dpak_backend_hwsim;
+
+#endif

@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The hwsim backend: thin glue from the backend ops to the device model in
+ * hwsim/. Devspec arguments: uplinks=N, pfs=N, vfs=N, ring=N (slots per port
+ * ring, a power of two), engine=step|thread.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core.h"
+#include "hwsim.h"
+
+#define HW_PORT_MTU 1500
+
+static int parse_args(const char *args, struct hw_dev_cfg *cfg)
+{
+	char buf[256], *save = NULL, *tok;
+
+	*cfg = (struct hw_dev_cfg){ .n_uplinks = 2, .n_pfs = 1, .n_vfs = 4,
+				    .ring_size = 256 };
+	if (strlen(args) >= sizeof(buf))
+		return dpak__err(EINVAL, "hwsim arguments longer than %zu bytes",
+				 sizeof(buf) - 1);
+	strcpy(buf, args);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '='), *end;
+		unsigned long v;
+
+		if (!eq)
+			return dpak__err(EINVAL, "hwsim argument '%s': expected "
+					 "name=value", tok);
+		*eq++ = 0;
+		if (!strcmp(tok, "engine")) {
+			if (!strcmp(eq, "thread"))
+				cfg->engine_thread = 1;
+			else if (strcmp(eq, "step"))
+				return dpak__err(EINVAL, "hwsim argument engine=%s: "
+						 "expected step or thread", eq);
+			continue;
+		}
+		errno = 0;
+		v = strtoul(eq, &end, 10);
+		if (errno || !*eq || *end || v > 65536)
+			return dpak__err(EINVAL, "hwsim argument %s=%s: not a number "
+					 "up to 65536", tok, eq);
+		if (!strcmp(tok, "uplinks"))
+			cfg->n_uplinks = (uint32_t)v;
+		else if (!strcmp(tok, "pfs"))
+			cfg->n_pfs = (uint32_t)v;
+		else if (!strcmp(tok, "vfs"))
+			cfg->n_vfs = (uint32_t)v;
+		else if (!strcmp(tok, "ring"))
+			cfg->ring_size = (uint32_t)v;
+		else
+			return dpak__err(EINVAL, "hwsim argument '%s' unknown (uplinks, "
+					 "pfs, vfs, ring, engine)", tok);
+	}
+	if (cfg->n_uplinks + cfg->n_pfs + cfg->n_vfs == 0 ||
+	    cfg->n_uplinks + cfg->n_pfs + cfg->n_vfs > HW_MAX_PORTS)
+		return dpak__err(EINVAL, "hwsim: %u ports in all; 1 to %d allowed",
+				 cfg->n_uplinks + cfg->n_pfs + cfg->n_vfs,
+				 HW_MAX_PORTS);
+	if (cfg->ring_size < 2 || (cfg->ring_size & (cfg->ring_size - 1)))
+		return dpak__err(EINVAL, "hwsim argument ring=%u: a power of two "
+				 "from 2", cfg->ring_size);
+	return 0;
+}
+
+static int sim_open(const char *args, const struct ci_config *cfg, void **priv)
+{
+	struct hw_dev_cfg dc;
+	struct hw_dev *dev;
+	int err;
+
+	if ((err = parse_args(args, &dc)))
+		return err;
+	if ((err = hw_dev_create(&dc, &dev)))
+		return dpak__err(-err, "hwsim: cannot create the device");
+	for (uint32_t i = 0; i < cfg->n_tables; i++) {
+		const struct ci_table *t = &cfg->tables[i];
+		struct hw_table_cfg tc = {
+			.type = t->type, .miss = t->miss, .capacity = t->capacity,
+			.key_bytes = t->key_bytes, .action_bytes = t->action_bytes,
+			.n_fields = t->n_fields,
+		};
+		memcpy(tc.field, t->field, t->n_fields);
+		if ((err = hw_table_create(dev, &tc))) {
+			hw_dev_destroy(dev);
+			return dpak__err(-err, "hwsim: cannot create table %s",
+					 t->name);
+		}
+	}
+	if ((err = hw_dev_start(dev))) {
+		hw_dev_destroy(dev);
+		return dpak__err(-err, "hwsim: cannot start the engine thread");
+	}
+	*priv = dev;
+	return 0;
+}
+
+static void sim_close(void *priv)
+{
+	hw_dev_destroy(priv);
+}
+
+static uint32_t sim_n_ports(void *priv)
+{
+	return hw_n_ports(priv);
+}
+
+static int sim_port_info(void *priv, uint32_t port, struct dpak_port_info *i)
+{
+	static const char *const kind[] = { "uplink", "pf", "vf" };
+	static const enum dpak_port_type type[] = { DPAK_PORT_UPLINK,
+						    DPAK_PORT_PF, DPAK_PORT_VF };
+	struct hw_dev *dev = priv;
+	enum hw_port_type t = hw_port_type(dev, port);
+	uint32_t first = port;
+
+	while (first > 0 && hw_port_type(dev, first - 1) == t)
+		first--;
+	i->id = port;
+	i->type = type[t];
+	snprintf(i->name, sizeof(i->name), "%s%u", kind[t], port - first);
+	hw_port_mac(dev, port, i->mac);
+	i->mtu = HW_PORT_MTU;
+	i->link_up = hw_port_link(dev, port);
+	return 0;
+}
+
+static int sim_port_stats(void *priv, uint32_t port, struct dpak_port_stats *s)
+{
+	struct hw_port_counters c;
+
+	hw_port_counters(priv, port, &c);
+	s->rx_packets = c.rx_packets;
+	s->rx_bytes = c.rx_bytes;
+	s->tx_packets = c.tx_packets;
+	s->tx_bytes = c.tx_bytes;
+	s->rx_misses = c.rx_misses;
+	s->drops = c.drops;
+	return 0;
+}
+
+/* Device errors, said in the user's terms. */
+static int entry_err(int err, uint32_t table, const char *what)
+{
+	switch (err) {
+	case -EEXIST:
+		return dpak__err(EEXIST, "table %u already holds a flow with this "
+				 "match", table);
+	case -ENOSPC:
+		return dpak__err(ENOSPC, "device table %u has no room for this %s",
+				 table, what);
+	case -ENOENT:
+		return dpak__err(ENOENT, "device table %u has no such flow", table);
+	default:
+		return dpak__err(-err, "hwsim refused the %s: %s", what,
+				 dpak_strerror(err));
+	}
+}
+
+static int sim_flow_add(void *priv, uint32_t table, const struct bk_flow *f,
+			uint64_t *handle)
+{
+	uint32_t id;
+	int err = hw_entry_add(priv, table, f->key, f->mask, f->priority,
+			       f->actions, f->actions_len, &id);
+
+	if (err)
+		return entry_err(err, table, "flow");
+	*handle = id;
+	return 0;
+}
+
+static int sim_flow_del(void *priv, uint32_t table, uint64_t handle)
+{
+	int err = hw_entry_del(priv, table, (uint32_t)handle);
+
+	return err ? entry_err(err, table, "delete") : 0;
+}
+
+static int sim_flow_replace(void *priv, uint32_t table, uint64_t handle,
+			    const uint8_t *act, uint32_t len, uint64_t *new_handle)
+{
+	uint32_t id;
+	int err = hw_entry_replace(priv, table, (uint32_t)handle, act, len, &id);
+
+	if (err)
+		return entry_err(err, table, "replace");
+	*new_handle = id;
+	return 0;
+}
+
+static int sim_flow_counters(void *priv, uint32_t table, uint64_t handle,
+			     struct bk_flow_counters *c)
+{
+	struct hw_entry_counters hc;
+	int err = hw_entry_counters(priv, table, (uint32_t)handle, &hc);
+
+	if (err)
+		return entry_err(err, table, "query");
+	c->packets = hc.packets;
+	c->bytes = hc.bytes;
+	c->last_hit_ns = hc.last_hit_ns;
+	return 0;
+}
+
+static int sim_inject(void *priv, uint32_t port, const void *pkt, size_t len)
+{
+	int err = hw_inject(priv, port, pkt, len);
+
+	if (err == -EINVAL)
+		return dpak__err(EINVAL, "packet of %zu bytes: hwsim takes frames "
+				 "of 14 to %d bytes", len, HW_MAX_FRAME);
+	if (err == -ENOBUFS)
+		return dpak__err(ENOBUFS, "port %u: receive ring full", port);
+	return err;
+}
+
+static ssize_t sim_capture(void *priv, uint32_t port, void *buf, size_t cap)
+{
+	ssize_t n = hw_capture(priv, port, buf, cap);
+
+	if (n == -EMSGSIZE)
+		return dpak__err(EMSGSIZE, "port %u: buffer of %zu bytes is too "
+				 "small for the next packet", port, cap);
+	return n;
+}
+
+static int sim_run(void *priv, unsigned budget)
+{
+	int n = hw_run(priv, budget);
+
+	if (n == -EBUSY)
+		return dpak__err(EBUSY, "hwsim runs its own engine thread "
+				 "(engine=thread)");
+	return n;
+}
+
+static int sim_set_link(void *priv, uint32_t port, int up)
+{
+	return hw_port_set_link(priv, port, up);
+}
+
+static int sim_fail_flow_ops(void *priv, unsigned count, int err)
+{
+	hw_fail_ops(priv, count, err);
+	return 0;
+}
+
+#define BIT(x) (1ull << (x))
+const struct dpak_backend_ops dpak_backend_hwsim = {
+	.name = "hwsim",
+	.open = sim_open,
+	.close = sim_close,
+	.n_ports = sim_n_ports,
+	.port_info = sim_port_info,
+	.port_stats = sim_port_stats,
+	.item_types = ((BIT(DPAK_ITEM_VXLAN + 1) - 1) & ~BIT(DPAK_ITEM_END)),
+	.action_types = ((BIT(DPAK_ACTION_VXLAN_DECAP + 1) - 1) & ~BIT(DPAK_ACTION_END)),
+	.table_types = BIT(DPAK_TABLE_EXACT) | BIT(DPAK_TABLE_WILDCARD) |
+		       BIT(DPAK_TABLE_LPM),
+	.flow_add = sim_flow_add,
+	.flow_del = sim_flow_del,
+	.flow_replace = sim_flow_replace,
+	.flow_counters = sim_flow_counters,
+	.sim_inject = sim_inject,
+	.sim_capture = sim_capture,
+	.sim_run = sim_run,
+	.sim_set_link = sim_set_link,
+	.sim_fail_flow_ops = sim_fail_flow_ops,
+};

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/* libdpak core: internal structures and helpers shared by lib/. */
+#ifndef DPAK_CORE_H
+#define DPAK_CORE_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <dpak/dpak.h>
+#include "backend.h"
+#include "configinfo.h"
+
+struct dpak_table {
+	struct dpak_dev *dev;
+	uint32_t index;
+	const struct ci_table *decl;
+	pthread_mutex_t lock;      /* serialises this table's flow changes */
+	struct dpak_flow *head, *tail;
+	uint32_t in_use;
+	uint32_t high_water;
+};
+
+struct dpak_dev {
+	const struct dpak_backend_ops *ops;
+	void *priv;
+	char *devspec;
+	uint32_t n_ports;
+	uint32_t n_rx_queues;
+	struct ci_config cfg;
+	struct dpak_table tables[CI_MAX_TABLES];
+};
+
+enum { FLOW_F_COUNT = 1, FLOW_F_AGED = 2, FLOW_F_ACT_HEAP = 4 };
+
+/* The core's record of an offloaded flow: its packed form and what the
+ * library needs to manage it. Key (and mask) and actions follow inline. */
+struct dpak_flow {
+	struct dpak_table *table;
+	struct dpak_flow *prev, *next;
+	uint64_t cookie;
+	uint64_t handle;     /* the backend's */
+	uint64_t added_ns;
+	uint32_t idle_ms;
+	uint32_t priority;
+	uint16_t layers;     /* match layers (for checking replaced actions) */
+	uint8_t act_len;
+	uint8_t flags;
+	uint8_t *act;        /* into data[] or, after a longer replace, heap */
+	uint8_t data[];      /* key[key_bytes], mask[key_bytes] if not exact, actions */
+};
+
+/* Errors: set the thread's message and return -err (err > 0). */
+int dpak__err(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Prefix the current message with "prefix: ". */
+void dpak__err_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+void dpak__log(enum dpak_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Option structs: check that a struct of @sz bytes from the caller, of which
+ * this library knows @known, has no unknown non-zero fields. */
+int dpak__opts_check(const void *opts, size_t known, const char *type);
+/* A field of an option struct, or @def when absent (NULL or older struct). */
+#define DPAK_OPT(o, f, def)                                                    \
+	(((o) && offsetof(__typeof__(*(o)), f) + sizeof((o)->f) <= (o)->sz)    \
+		 ? (o)->f : (def))
+/* Copy an output struct to a caller's of any size (its sz set first). */
+int dpak__out(void *dst, const void *src, size_t known, const char *type);
+
+uint64_t dpak__now_ns(void);
+
+/* Match layers seen while packing (for action checks). */
+enum {
+	LAYER_ETH = 1 << 0, LAYER_VLAN = 1 << 1, LAYER_IPV4 = 1 << 2,
+	LAYER_IPV6 = 1 << 3, LAYER_TCP = 1 << 4, LAYER_UDP = 1 << 5,
+	LAYER_ICMP = 1 << 6, LAYER_VXLAN = 1 << 7,
+};
+
+/* Validation and packing (pack_flow.c). key and mask: key_bytes each;
+ * act: PK_MAX_ACTIONS. */
+struct packed {
+	uint8_t key[PK_MAX_KEY], mask[PK_MAX_KEY];
+	uint8_t act[PK_MAX_ACTIONS + 1];
+	uint32_t act_len;
+	uint32_t priority;
+	uint16_t layers;
+	int counted;
+};
+int dpak__pack_match(const struct dpak_table *t, const struct dpak_item *items,
+		     uint32_t priority, struct packed *pk);
+int dpak__pack_actions(const struct dpak_table *t,
+		       const struct dpak_action *actions, struct packed *pk);
+
+const char *dpak__item_name(int type);
+const char *dpak__action_name(int type);
+
+#endif

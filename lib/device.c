@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/* Devices: devspec dispatch to a backend, ports, tables. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core.h"
+
+static const struct dpak_backend_ops *const backends[] = {
+	&dpak_backend_hwsim,
+};
+
+/* Backends named by DESIGN but not built yet. */
+static const char *const planned[] = { "xdp", "pci" };
+
+static const struct dpak_backend_ops *backend_for(const char *devspec,
+						  const char **args)
+{
+	const char *colon = strchr(devspec, ':');
+	size_t n = colon ? (size_t)(colon - devspec) : strlen(devspec);
+
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (strlen(backends[i]->name) == n &&
+		    !strncmp(devspec, backends[i]->name, n)) {
+			*args = colon ? colon + 1 : "";
+			return backends[i];
+		}
+	for (size_t i = 0; i < sizeof(planned) / sizeof(planned[0]); i++)
+		if (strlen(planned[i]) == n && !strncmp(devspec, planned[i], n)) {
+			dpak__err(ENODEV, "devspec '%s': backend %s is not built in "
+				  "this release", devspec, planned[i]);
+			return NULL;
+		}
+	dpak__err(ENODEV, "devspec '%s': no backend '%.*s' (known: hwsim)",
+		  devspec, (int)n, devspec);
+	return NULL;
+}
+
+static struct dpak_dev *fail_open(struct dpak_dev *dev, int err)
+{
+	free(dev);
+	errno = err < 0 ? -err : err;
+	return NULL;
+}
+
+DPAK_API struct dpak_dev *dpak_dev_open(const char *devspec,
+					const struct dpak_dev_opts *opts)
+{
+	const struct dpak_backend_ops *ops;
+	const char *args, *path, *text;
+	struct dpak_dev *dev;
+	int err;
+
+	if (!devspec)
+		return fail_open(NULL, dpak__err(EINVAL, "devspec: NULL"));
+	if ((err = dpak__opts_check(opts, sizeof(*opts), "dpak_dev_opts")))
+		return fail_open(NULL, err);
+	ops = backend_for(devspec, &args);
+	if (!ops)
+		return fail_open(NULL, -ENODEV);
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return fail_open(NULL, dpak__err(ENOMEM, "out of memory"));
+	path = DPAK_OPT(opts, configinfo, NULL);
+	text = DPAK_OPT(opts, configinfo_text, NULL);
+	if (path)
+		err = ci_load(path, &dev->cfg);
+	else if (text)
+		err = ci_parse(text, "configinfo_text", &dev->cfg);
+	else
+		err = ci_parse(ci_default_text, "default configinfo", &dev->cfg);
+	if (err)
+		return fail_open(dev, err);
+	dev->ops = ops;
+	dev->devspec = strdup(devspec);
+	if (!dev->devspec)
+		return fail_open(dev, dpak__err(ENOMEM, "out of memory"));
+	err = ops->open(args, &dev->cfg, &dev->priv);
+	if (err) {
+		dpak__err_prefix("devspec '%s'", devspec);
+		free(dev->devspec);
+		return fail_open(dev, err);
+	}
+	dev->n_ports = ops->n_ports(dev->priv);
+	dev->n_rx_queues = 1;
+	for (uint32_t i = 0; i < dev->cfg.n_tables; i++) {
+		struct dpak_table *t = &dev->tables[i];
+		t->dev = dev;
+		t->index = i;
+		t->decl = &dev->cfg.tables[i];
+		pthread_mutex_init(&t->lock, NULL);
+	}
+	dpak__log(DPAK_LOG_INFO, "opened %s: %u ports, %u tables", devspec,
+		  dev->n_ports, dev->cfg.n_tables);
+	return dev;
+}
+
+DPAK_API void dpak_dev_close(struct dpak_dev *dev)
+{
+	if (!dev)
+		return;
+	for (uint32_t i = 0; i < dev->cfg.n_tables; i++) {
+		struct dpak_table *t = &dev->tables[i];
+		struct dpak_flow *f, *next;
+
+		for (f = t->head; f; f = next) {
+			next = f->next;
+			if (f->flags & FLOW_F_ACT_HEAP)
+				free(f->act);
+			free(f);
+		}
+		pthread_mutex_destroy(&t->lock);
+	}
+	dev->ops->close(dev->priv); /* the device's tables go with it */
+	free(dev->devspec);
+	free(dev);
+}
+
+DPAK_API int dpak_dev_info(struct dpak_dev *dev, struct dpak_dev_info *info)
+{
+	struct dpak_dev_info i = { 0 };
+
+	if (!dev)
+		return dpak__err(EINVAL, "dev: NULL");
+	i.backend = dev->ops->name;
+	i.devspec = dev->devspec;
+	i.n_ports = dev->n_ports;
+	i.n_tables = dev->cfg.n_tables;
+	i.item_types = dev->ops->item_types;
+	i.action_types = dev->ops->action_types;
+	i.table_types = dev->ops->table_types;
+	return dpak__out(info, &i, sizeof(i), "dpak_dev_info");
+}
+
+static int check_port(struct dpak_dev *dev, uint32_t port)
+{
+	if (!dev)
+		return dpak__err(EINVAL, "dev: NULL");
+	if (port >= dev->n_ports)
+		return dpak__err(ENOENT, "port %u does not exist (device has %u "
+				 "ports)", port, dev->n_ports);
+	return 0;
+}
+
+DPAK_API int dpak_port_info(struct dpak_dev *dev, uint32_t port,
+			    struct dpak_port_info *info)
+{
+	struct dpak_port_info i = { 0 };
+	int err;
+
+	if ((err = check_port(dev, port)))
+		return err;
+	if ((err = dev->ops->port_info(dev->priv, port, &i)))
+		return err;
+	return dpak__out(info, &i, sizeof(i), "dpak_port_info");
+}
+
+DPAK_API int dpak_port_by_name(struct dpak_dev *dev, const char *name)
+{
+	if (!dev || !name)
+		return dpak__err(EINVAL, "dev or name: NULL");
+	for (uint32_t p = 0; p < dev->n_ports; p++) {
+		struct dpak_port_info i = { 0 };
+		if (!dev->ops->port_info(dev->priv, p, &i) && !strcmp(i.name, name))
+			return (int)p;
+	}
+	return dpak__err(ENOENT, "no port named '%s'", name);
+}
+
+DPAK_API int dpak_port_stats(struct dpak_dev *dev, uint32_t port,
+			     struct dpak_port_stats *stats)
+{
+	struct dpak_port_stats s = { 0 };
+	int err;
+
+	if ((err = check_port(dev, port)))
+		return err;
+	if (!dev->ops->port_stats)
+		return dpak__err(EOPNOTSUPP, "backend %s does not report port "
+				 "counters", dev->ops->name);
+	if ((err = dev->ops->port_stats(dev->priv, port, &s)))
+		return err;
+	return dpak__out(stats, &s, sizeof(s), "dpak_port_stats");
+}
+
+DPAK_API struct dpak_table *dpak_table_get(struct dpak_dev *dev,
+					   const char *name)
+{
+	if (!dev || !name) {
+		errno = -dpak__err(EINVAL, "dev or name: NULL");
+		return NULL;
+	}
+	for (uint32_t i = 0; i < dev->cfg.n_tables; i++)
+		if (!strcmp(dev->cfg.tables[i].name, name))
+			return &dev->tables[i];
+	errno = -dpak__err(ENOENT, "no table named '%s'", name);
+	return NULL;
+}
+
+DPAK_API struct dpak_table *dpak_table_at(struct dpak_dev *dev, uint32_t index)
+{
+	if (!dev) {
+		errno = -dpak__err(EINVAL, "dev: NULL");
+		return NULL;
+	}
+	if (index >= dev->cfg.n_tables) {
+		errno = -dpak__err(ENOENT, "table %u does not exist (device has "
+				   "%u tables)", index, dev->cfg.n_tables);
+		return NULL;
+	}
+	return &dev->tables[index];
+}
+
+DPAK_API int dpak_table_info(struct dpak_table *t, struct dpak_table_info *info)
+{
+	struct dpak_table_info i = { 0 };
+	const struct ci_table *d;
+
+	if (!t)
+		return dpak__err(EINVAL, "table: NULL");
+	d = t->decl;
+	i.index = t->index;
+	i.name = d->name;
+	i.type = (enum dpak_table_type)d->type;
+	i.capacity = d->capacity;
+	pthread_mutex_lock(&t->lock);
+	i.in_use = t->in_use;
+	pthread_mutex_unlock(&t->lock);
+	i.key_bytes = d->key_bytes;
+	i.action_bytes = d->action_bytes;
+	i.priorities = d->priorities;
+	i.key_fields = d->fields;
+	i.action_types = d->actions & t->dev->ops->action_types;
+	return dpak__out(info, &i, sizeof(i), "dpak_table_info");
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/* <dpak/hwsim.h>: calls only the hwsim backend answers. */
+#include <errno.h>
+#include "core.h"
+
+static int sim_check(struct dpak_dev *dev, const void *op, const char *name)
+{
+	if (!dev)
+		return dpak__err(EINVAL, "dev: NULL");
+	if (!op)
+		return dpak__err(EOPNOTSUPP, "%s: backend %s is not hwsim", name,
+				 dev->ops->name);
+	return 0;
+}
+
+static int port_check(struct dpak_dev *dev, uint32_t port)
+{
+	if (port >= dev->n_ports)
+		return dpak__err(ENOENT, "port %u does not exist (device has %u "
+				 "ports)", port, dev->n_ports);
+	return 0;
+}
+
+DPAK_API int dpak_hwsim_inject(struct dpak_dev *dev, uint32_t port,
+			       const void *pkt, size_t len)
+{
+	int err = sim_check(dev, dev ? dev->ops->sim_inject : NULL,
+			    "dpak_hwsim_inject");
+
+	if (err || (err = port_check(dev, port)))
+		return err;
+	if (!pkt)
+		return dpak__err(EINVAL, "pkt: NULL");
+	return dev->ops->sim_inject(dev->priv, port, pkt, len);
+}
+
+DPAK_API ssize_t dpak_hwsim_capture(struct dpak_dev *dev, uint32_t port,
+				    void *buf, size_t cap)
+{
+	int err = sim_check(dev, dev ? dev->ops->sim_capture : NULL,
+			    "dpak_hwsim_capture");
+
+	if (err || (err = port_check(dev, port)))
+		return err;
+	if (!buf)
+		return dpak__err(EINVAL, "buf: NULL");
+	return dev->ops->sim_capture(dev->priv, port, buf, cap);
+}
+
+DPAK_API int dpak_hwsim_run(struct dpak_dev *dev, unsigned int budget)
+{
+	int err = sim_check(dev, dev ? dev->ops->sim_run : NULL, "dpak_hwsim_run");
+
+	return err ? err : dev->ops->sim_run(dev->priv, budget);
+}
+
+DPAK_API int dpak_hwsim_set_link(struct dpak_dev *dev, uint32_t port, int up)
+{
+	int err = sim_check(dev, dev ? dev->ops->sim_set_link : NULL,
+			    "dpak_hwsim_set_link");
+
+	if (err || (err = port_check(dev, port)))
+		return err;
+	return dev->ops->sim_set_link(dev->priv, port, up);
+}
+
+DPAK_API int dpak_hwsim_fail_flow_ops(struct dpak_dev *dev, unsigned int count,
+				      int err_code)
+{
+	int err = sim_check(dev, dev ? dev->ops->sim_fail_flow_ops : NULL,
+			    "dpak_hwsim_fail_flow_ops");
+
+	if (err)
+		return err;
+	if (err_code >= 0 && count)
+		return dpak__err(EINVAL, "err %d: give a negative errno such as "
+				 "-EIO", err_code);
+	return dev->ops->sim_fail_flow_ops(dev->priv, count, err_code);
+}
