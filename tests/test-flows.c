@@ -1,0 +1,1033 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Behaviour suite: flows added through the public API, real frames injected
+ * into hwsim, and exactly what leaves which port checked byte for byte,
+ * with counters. Linked against libdpak.so as a user would.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+#include <dpak/dpak.h>
+#include "pkt.h"
+
+/* Ports of "hwsim:" (default): uplink0 uplink1 pf0 vf0 vf1 vf2 vf3 */
+enum { UP0, UP1, PF0, VF0, VF1, VF2, VF3, N_PORTS };
+/* Tables of the default configinfo. */
+enum { T_ACL, T_ACL6, T_CONN, T_L2, T_ROUTE };
+
+static const uint8_t MAC_A[6] = { 0x02, 0, 0, 0, 0, 0xa };
+static const uint8_t MAC_B[6] = { 0x02, 0, 0, 0, 0, 0xb };
+static const uint8_t MAC_C[6] = { 0x02, 0, 0, 0, 0, 0xc };
+static const uint8_t ONES6[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+struct fx {
+	struct dpak_dev *dev;
+	uint8_t frame[2048];
+	size_t len;
+	uint8_t out[4096];
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	f->dev = dpak_dev_open("hwsim:", NULL);
+	if (!f->dev) {
+		fprintf(stderr, "open: %s\n", dpak_errmsg());
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	dpak_dev_close(f->dev);
+	free(f);
+	return 0;
+}
+
+static struct dpak_table *table(struct fx *f, uint32_t i)
+{
+	struct dpak_table *t = dpak_table_at(f->dev, i);
+	assert_non_null(t);
+	return t;
+}
+
+static uint32_t in_use(struct dpak_table *t)
+{
+	struct dpak_table_info ti = { .sz = sizeof(ti) };
+	assert_int_equal(dpak_table_info(t, &ti), 0);
+	return ti.in_use;
+}
+
+/* A UDP/IPv4 frame from MAC_A to @dst. */
+static size_t udp_frame(uint8_t *b, const uint8_t *dst, uint16_t dport,
+			uint16_t vlan)
+{
+	struct pkt_spec s = { .vlan = vlan, .sip = 0x0a000001, .dip = 0x0a000002,
+			      .proto = 17, .sport = 1000, .dport = dport,
+			      .payload = 64 };
+	memcpy(s.dst, dst, 6);
+	memcpy(s.src, MAC_A, 6);
+	return pkt_build(b, &s);
+}
+
+static void inject_run(struct fx *f, uint32_t port, const uint8_t *p, size_t n)
+{
+	assert_int_equal(dpak_hwsim_inject(f->dev, port, p, n), 0);
+	assert_int_equal(dpak_hwsim_run(f->dev, 0), 1);
+}
+
+/* Nothing left any port. */
+static void assert_no_output(struct fx *f)
+{
+	for (uint32_t p = 0; p < N_PORTS; p++)
+		assert_int_equal(dpak_hwsim_capture(f->dev, p, f->out, sizeof(f->out)),
+				 -EAGAIN);
+}
+
+static ssize_t capture(struct fx *f, uint32_t port)
+{
+	ssize_t n = dpak_hwsim_capture(f->dev, port, f->out, sizeof(f->out));
+	assert_true(n > 0);
+	return n;
+}
+
+static void assert_err(int rc, int err, const char *needle)
+{
+	assert_int_equal(rc, -err);
+	if (!strstr(dpak_errmsg(), needle)) {
+		fprintf(stderr, "message \"%s\" lacks \"%s\"\n", dpak_errmsg(), needle);
+		fail();
+	}
+}
+
+/* l2 flow: in_port + eth dst (+ vlan tci 0) → actions. */
+static int l2_add(struct fx *f, uint32_t in, const uint8_t *dst,
+		  const struct dpak_action *acts, struct dpak_flow **fl)
+{
+	struct dpak_item_port port = { in };
+	struct dpak_item_eth eth = { 0 }, eth_m = { 0 };
+	struct dpak_item_vlan vl = { 0 }, vl_m = { .tci = 0xffff };
+	memcpy(eth.dst, dst, 6);
+	memcpy(eth_m.dst, ONES6, 6);
+	struct dpak_item items[] = {
+		{ DPAK_ITEM_PORT, &port, NULL },
+		{ DPAK_ITEM_ETH, &eth, &eth_m },
+		{ DPAK_ITEM_VLAN, &vl, &vl_m },
+		{ DPAK_ITEM_END, NULL, NULL },
+	};
+	return dpak_flow_add(table(f, T_L2), items, acts, NULL, fl);
+}
+
+/* Same, with only port + eth items: a VLAN-less match. */
+static int l2_add_novlan(struct fx *f, uint32_t in, const uint8_t *dst,
+			 uint16_t vlan, const struct dpak_action *acts,
+			 struct dpak_flow **fl)
+{
+	struct dpak_item_port port = { in };
+	struct dpak_item_eth eth = { 0 }, eth_m = { 0 };
+	struct dpak_item_vlan vl = { htons(vlan), 0 }, vl_m = { .tci = 0xffff };
+	memcpy(eth.dst, dst, 6);
+	memcpy(eth_m.dst, ONES6, 6);
+	struct dpak_item items[] = {
+		{ DPAK_ITEM_PORT, &port, NULL },
+		{ DPAK_ITEM_ETH, &eth, &eth_m },
+		{ DPAK_ITEM_VLAN, &vl, &vl_m },
+		{ DPAK_ITEM_END, NULL, NULL },
+	};
+	return dpak_flow_add(table(f, T_L2), items, acts, NULL, fl);
+}
+
+static void test_forward_and_count(void **state)
+{
+	struct fx *f = *state;
+	struct dpak_action_port out = { UP0 };
+	struct dpak_action acts[] = {
+		{ DPAK_ACTION_COUNT, NULL },
+		{ DPAK_ACTION_PORT, &out },
+		{ DPAK_ACTION_END, NULL },
+	};
+	struct dpak_flow *fl;
+
+	assert_int_equal(l2_add(f, VF0, MAC_B, acts, &fl), 0);
+	assert_int_equal(in_use(table(f, T_L2)), 1);
+	f->len = udp_frame(f->frame, MAC_B, 53, 0);
+	for (int i = 0; i < 3; i++) {
+		inject_run(f, VF0, f->frame, f->len);
+		assert_int_equal(capture(f, UP0), (ssize_t)f->len);
+		assert_memory_equal(f->out, f->frame, f->len);
+	}
+	assert_no_output(f);
+
+	struct dpak_flow_stats st = { .sz = sizeof(st) };
+	assert_int_equal(dpak_flow_query(fl, &st), 0);
+	assert_int_equal(st.packets, 3);
+	assert_int_equal(st.bytes, 3 * f->len);
+	assert_true(st.last_hit_ns > 0);
+
+	struct dpak_port_stats ps = { .sz = sizeof(ps) };
+	assert_int_equal(dpak_port_stats(f->dev, VF0, &ps), 0);
+	assert_int_equal(ps.rx_packets, 3);
+	assert_int_equal(ps.rx_misses, 0);
+	assert_int_equal(dpak_port_stats(f->dev, UP0, &ps), 0);
+	assert_int_equal(ps.tx_packets, 3);
+	assert_int_equal(ps.tx_bytes, 3 * f->len);
+
+	/* The same destination from another port is another flow: a miss. */
+	inject_run(f, VF1, f->frame, f->len);
+	assert_no_output(f);
+	assert_int_equal(dpak_port_stats(f->dev, VF1, &ps), 0);
+	assert_int_equal(ps.rx_misses, 1);
+	assert_int_equal(dpak_flow_query(fl, &st), 0);
+	assert_int_equal(st.packets, 3);
+}
+
+static void test_drop(void **state)
+{
+	struct fx *f = *state;
+	struct dpak_action acts[] = {
+		{ DPAK_ACTION_COUNT, NULL },
+		{ DPAK_ACTION_DROP, NULL },
+		{ DPAK_ACTION_END, NULL },
+	};
+	struct dpak_flow *fl;
+	struct dpak_flow_stats st = { .sz = sizeof(st) };
+	struct dpak_port_stats ps = { .sz = sizeof(ps) };
+
+	assert_int_equal(l2_add(f, VF0, MAC_B, acts, &fl), 0);
+	f->len = udp_frame(f->frame, MAC_B, 53, 0);
+	inject_run(f, VF0, f->frame, f->len);
+	assert_no_output(f);
+	assert_int_equal(dpak_flow_query(fl, &st), 0);
+	assert_int_equal(st.packets, 1);
+	assert_int_equal(dpak_port_stats(f->dev, VF0, &ps), 0);
+	assert_int_equal(ps.drops, 1);
+	assert_int_equal(ps.rx_misses, 0);
+}
+
+static void test_query_needs_count(void **state)
+{
+	struct fx *f = *state;
+	struct dpak_action_port out = { UP0 };
+	struct dpak_action acts[] = { { DPAK_ACTION_PORT, &out }, { DPAK_ACTION_END, NULL } };
+	struct dpak_flow *fl;
+	struct dpak_flow_stats st = { .sz = sizeof(st) };
+
+	assert_int_equal(l2_add(f, VF0, MAC_B, acts, &fl), 0);
+	assert_err(dpak_flow_query(fl, &st), ENOTSUP, "no count action");
+}
+
+static void test_vlan_push_pop(void **state)
+{
+	struct fx *f = *state;
+	struct dpak_action_vlan_push push = { 0, htons(100) };
+	struct dpak_action_port up = { UP0 }, vf = { VF1 };
+	struct dpak_action a_push[] = {
+		{ DPAK_ACTION_VLAN_PUSH, &push }, { DPAK_ACTION_PORT, &up },
+		{ DPAK_ACTION_END, NULL },
+	};
+	struct dpak_action a_pop[] = {
+		{ DPAK_ACTION_VLAN_POP, NULL }, { DPAK_ACTION_PORT, &vf },
+		{ DPAK_ACTION_END, NULL },
+	};
+	struct dpak_flow *fl;
+	uint8_t tagged[2048];
+	size_t tlen;
+
+	assert_int_equal(l2_add(f, VF0, MAC_B, a_push, &fl), 0);
+	assert_int_equal(l2_add_novlan(f, UP0, MAC_C, 100, a_pop, &fl), 0);
+
+	f->len = udp_frame(f->frame, MAC_B, 53, 0);
+	inject_run(f, VF0, f->frame, f->len);
+	assert_int_equal(capture(f, UP0), (ssize_t)f->len + 4);
+	assert_memory_equal(f->out, f->frame, 12);
+	assert_int_equal(pkt_rd16(f->out + 12), 0x8100);
+	assert_int_equal(pkt_rd16(f->out + 14), 100);
+	assert_memory_equal(f->out + 16, f->frame + 12, f->len - 12);
+
+	tlen = udp_frame(tagged, MAC_C, 53, 100);
+	f->len = udp_frame(f->frame, MAC_C, 53, 0);
+	inject_run(f, UP0, tagged, tlen);
+	assert_int_equal(capture(f, VF1), (ssize_t)f->len);
+	assert_memory_equal(f->out, f->frame, f->len);
+}
+
+static void test_set_fields_keep_checksums(void **state)
+{
+	struct fx *f = *state;
+	struct dpak_item_ipv4 ip = { .src = htonl(0x0a000001) };
+	struct dpak_item_ipv4 ip_m = { .src = 0xffffffff };
+	struct dpak_item_tcp tcp = { .dst_port = htons(80) };
+	struct dpak_item_tcp tcp_m = { .dst_port = 0xffff };
+	struct dpak_item items[] = {
+		{ DPAK_ITEM_ETH, NULL, NULL },
+		{ DPAK_ITEM_IPV4, &ip, &ip_m },
+		{ DPAK_ITEM_TCP, &tcp, &tcp_m },
+		{ DPAK_ITEM_END, NULL, NULL },
+	};
+	struct dpak_action_set_mac smac = { { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 } };
+	struct dpak_action_set_ipv4 nsrc = { htonl(0xc0a80101) }, ndst = { htonl(0xc0a80202) };
+	struct dpak_action_set_tp nport = { htons(8080) }, sport = { htons(4444) };
+	struct dpak_action_port out = { UP1 };
+	struct dpak_action acts[] = {
+		{ DPAK_ACTION_SET_ETH_SRC, &smac }, { DPAK_ACTION_SET_IPV4_SRC, &nsrc },
+		{ DPAK_ACTION_SET_IPV4_DST, &ndst }, { DPAK_ACTION_SET_TP_DST, &nport },
+		{ DPAK_ACTION_SET_TP_SRC, &sport }, { DPAK_ACTION_DEC_TTL, NULL },
+		{ DPAK_ACTION_PORT, &out }, { DPAK_ACTION_END, NULL },
+	};
+	struct dpak_flow *fl;
+	struct pkt_spec s = { .sip = 0x0a000001, .dip = 0x0a000002, .proto = 6,
+			      .sport = 1234, .dport = 80, .tcp_flags = 0x18,
+			      .payload = 100, .ttl = 20 };
+	memcpy(s.dst, MAC_B, 6);
+	memcpy(s.src, MAC_A, 6);
+
+	assert_int_equal(dpak_flow_add(table(f, T_ACL), items, acts, NULL, &fl), 0);
+	f->len = pkt_build(f->frame, &s);
+	assert_true(pkt_l4_csum_ok(f->frame + 14));
+	inject_run(f, VF2, f->frame, f->len);
+	assert_int_equal(capture(f, UP1), (ssize_t)f->len);
+	const uint8_t *ipo = f->out + 14, *tcpo = ipo + 20;
+	assert_memory_equal(f->out + 6, smac.mac, 6);
+	assert_int_equal(pkt_rd32(ipo + 12), 0xc0a80101);
+	assert_int_equal(pkt_rd32(ipo + 16), 0xc0a80202);
+	assert_int_equal(ipo[8], 19);
+	assert_int_equal(pkt_rd16(tcpo), 4444);
+	assert_int_equal(pkt_rd16(tcpo + 2), 8080);
+	assert_true(pkt_ipv4_csum_ok(ipo));
+	assert_true(pkt_l4_csum_ok(ipo));
+	assert_memory_equal(tcpo + 20, f->frame + 14 + 40, 100);
+
+	/* UDP too (checksum present). */
+	struct dpak_item_udp udp = { .dst_port = htons(5000) }, udp_m = { .dst_port = 0xffff };
+	struct dpak_item items2[] = {
+		{ DPAK_ITEM_IPV4, NULL, NULL }, { DPAK_ITEM_UDP, &udp, &udp_m },
+		{ DPAK_ITEM_END, NULL, NULL },
+	};
+	struct dpak_action acts2[] = {
+		{ DPAK_ACTION_SET_IPV4_DST, &ndst }, { DPAK_ACTION_SET_TP_SRC, &sport },
+		{ DPAK_ACTION_PORT, &out }, { DPAK_ACTION_END, NULL },
+	};
+	assert_int_equal(dpak_flow_add(table(f, T_ACL), items2, acts2, NULL, &fl), 0);
+	s.proto = 17;
+	s.dport = 5000;
+	f->len = pkt_build(f->frame, &s);
+	inject_run(f, VF2, f->frame, f->len);
+	assert_int_equal(capture(f, UP1), (ssize_t)f->len);
+	assert_int_equal(pkt_rd32(f->out + 14 + 16), 0xc0a80202);
+	assert_true(pkt_ipv4_csum_ok(f->out + 14));
+	assert_true(pkt_l4_csum_ok(f->out + 14));
+	assert_int_not_equal(pkt_rd16(f->out + 14 + 20 + 6), 0);
+}
+
+static void test_ttl_expiry_goes_to_host(void **state)
+{
+	struct fx *f = *state;
+	struct dpak_item items[] = {
+		{ DPAK_ITEM_IPV4, NULL, NULL }, { DPAK_ITEM_END, NULL, NULL },
+	};
+	struct dpak_action_port out = { UP1 };
+	struct dpak_action acts[] = {
+		{ DPAK_ACTION_DEC_TTL, NULL }, { DPAK_ACTION_PORT, &out },
+		{ DPAK_ACTION_END, NULL },
+	};
+	struct dpak_flow *fl;
+	struct pkt_spec s = { .sip = 1, .dip = 2, .proto = 17, .ttl = 1, .payload = 10 };
+
+	assert_int_equal(dpak_flow_add(table(f, T_ACL), items, acts, NULL, &fl), 0);
+	f->len = pkt_build(f->frame, &s);
+	inject_run(f, VF0, f->frame, f->len);
+	assert_no_output(f);
+	s.ttl = 2;
+	f->len = pkt_build(f->frame, &s);
+	inject_run(f, VF0, f->frame, f->len);
+	assert_int_equal(capture(f, UP1), (ssize_t)f->len);
+	assert_int_equal(f->out[14 + 8], 1);
+}
+
+static void encap_conf(struct dpak_action_vxlan_encap *e, uint16_t sport)
+{
+	memset(e, 0, sizeof(*e));
+	memcpy(e->eth_dst, MAC_C, 6);
+	memcpy(e->eth_src, MAC_B, 6);
+	e->ipv4_src = htonl(0xc0000201);
+	e->ipv4_dst = htonl(0xc0000202);
+	e->udp_src = htons(sport);
+	e->vni = 5000;
+}
+
+/* An exact table needs every key field: conn's key includes vxlan_vni,
+ * which a flow of plain traffic does not match. */
+static void test_exact_needs_every_field(void **state)
+{
+	struct fx *f = *state;
+	struct dpak_item_port in = { VF0 };
+	struct dpak_item_ipv4 ip = { .src = htonl(0x0a000001), .dst = htonl(0x0a000002) };
+	struct dpak_item_udp udp = { .src_port = htons(1000), .dst_port = htons(53) };
+	struct dpak_item items[] = {
+		{ DPAK_ITEM_PORT, &in, NULL }, { DPAK_ITEM_ETH, NULL, NULL },
+		{ DPAK_ITEM_IPV4, &ip, NULL }, { DPAK_ITEM_UDP, &udp, NULL },
+		{ DPAK_ITEM_END, NULL, NULL },
+	};
+	struct dpak_action_port out = { UP0 };
+	struct dpak_action acts[] = { { DPAK_ACTION_PORT, &out }, { DPAK_ACTION_END, NULL } };
+	struct dpak_flow *fl;
+
+	assert_err(dpak_flow_add(table(f, T_CONN), items, acts, NULL, &fl),
+		   ENOTSUP, "table conn is exact-match: field vxlan_vni must be "
+		   "matched in full");
+	assert_int_equal(in_use(table(f, T_CONN)), 0);
+}
+
+/* conn's key includes vxlan_vni, so flows of plain traffic there need the
+ * vni matched as 0: done through a configinfo without that field. */
+static const char *ENCAP_CFG =
+	"table name=conn type=exact capacity=1024 key=in_port,eth_type,ip_proto,"
+	"ipv4_src,ipv4_dst,l4_src,l4_dst\n";
+
+static void test_vxlan_encap_headers(void **state)
+{
+	(void)state;
+	DPAK_OPTS(dpak_dev_opts, o, .configinfo_text = ENCAP_CFG);
+	struct dpak_dev *dev = dpak_dev_open("hwsim:", &o);
+	assert_non_null(dev);
+	struct dpak_item_port in = { VF0 };
+	struct dpak_item_ipv4 ip = { .src = htonl(0x0a000001), .dst = htonl(0x0a000002) };
+	struct dpak_item_udp udp = { .src_port = htons(1000), .dst_port = htons(53) };
+	struct dpak_item items[] = {
+		{ DPAK_ITEM_PORT, &in, NULL }, { DPAK_ITEM_IPV4, &ip, NULL },
+		{ DPAK_ITEM_UDP, &udp, NULL }, { DPAK_ITEM_END, NULL, NULL },
+	};
+	struct dpak_action_vxlan_encap e;
+	struct dpak_action_port out = { UP0 };
+	struct dpak_action acts[] = {
+		{ DPAK_ACTION_VXLAN_ENCAP, &e }, { DPAK_ACTION_COUNT, NULL },
+		{ DPAK_ACTION_PORT, &out }, { DPAK_ACTION_END, NULL },
+	};
+	struct dpak_flow *fl;
+	uint8_t frame[2048], outb[4096];
+	size_t len;
+	uint16_t sport1;
+
+	encap_conf(&e, 0);
+	assert_int_equal(dpak_flow_add(dpak_table_at(dev, 0), items, acts, NULL, &fl), 0);
+	len = udp_frame(frame, MAC_B, 53, 0);
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(dpak_hwsim_inject(dev, VF0, frame, len), 0);
+		assert_int_equal(dpak_hwsim_run(dev, 0), 1);
+		ssize_t n = dpak_hwsim_capture(dev, UP0, outb, sizeof(outb));
+		assert_int_equal(n, (ssize_t)len + 50);
+		const uint8_t *oip = outb + 14, *oudp = oip + 20, *ovx = oudp + 8;
+		assert_memory_equal(outb, MAC_C, 6);
+		assert_memory_equal(outb + 6, MAC_B, 6);
+		assert_int_equal(pkt_rd16(outb + 12), 0x0800);
+		assert_int_equal(oip[0], 0x45);
+		assert_int_equal(pkt_rd16(oip + 2), 20 + 8 + 8 + len);
+		assert_int_equal(oip[8], 64);
+		assert_int_equal(oip[9], 17);
+		assert_int_equal(pkt_rd32(oip + 12), 0xc0000201);
+		assert_int_equal(pkt_rd32(oip + 16), 0xc0000202);
+		assert_true(pkt_ipv4_csum_ok(oip));
+		uint16_t sp = pkt_rd16(oudp);
+		assert_true(sp >= 49152);
+		if (round == 0)
+			sport1 = sp;
+		else
+			assert_int_equal(sp, sport1); /* stable for the flow */
+		assert_int_equal(pkt_rd16(oudp + 2), 4789);
+		assert_int_equal(pkt_rd16(oudp + 4), 8 + 8 + len);
+		assert_int_equal(pkt_rd16(oudp + 6), 0);
+		assert_int_equal(ovx[0], 0x08);
+		assert_int_equal((ovx[4] << 16) | (ovx[5] << 8) | ovx[6], 5000);
+		assert_memory_equal(ovx + 8, frame, len); /* inner frame intact */
+	}
+	struct dpak_flow_stats st = { .sz = sizeof(st) };
+	assert_int_equal(dpak_flow_query(fl, &st), 0);
+	assert_int_equal(st.packets, 2);
+	assert_int_equal(st.bytes, 2 * len);
+
+	/* A fixed source port is used as given. */
+	struct dpak_action_vxlan_encap e2;
+	encap_conf(&e2, 7777);
+	struct dpak_action acts2[] = {
+		{ DPAK_ACTION_VXLAN_ENCAP, &e2 }, { DPAK_ACTION_COUNT, NULL },
+		{ DPAK_ACTION_PORT, &out }, { DPAK_ACTION_END, NULL },
+	};
+	assert_int_equal(dpak_flow_replace_actions(fl, acts2), 0);
+	assert_int_equal(dpak_hwsim_inject(dev, VF0, frame, len), 0);
+	assert_int_equal(dpak_hwsim_run(dev, 0), 1);
+	assert_int_equal(dpak_hwsim_capture(dev, UP0, outb, sizeof(outb)), (ssize_t)len + 50);
+	assert_int_equal(pkt_rd16(outb + 34), 7777);
+	dpak_dev_close(dev);
+}
+
+static void test_vxlan_decap_then_l2(void **state)
+{
+	struct fx *f = *state;
+	struct dpak_item_port in = { UP0 };
+	struct dpak_item_vxlan vx = { .vni = { 0, 0x13, 0x88 } }; /* 5000 */
+	struct dpak_item items[] = {
+		{ DPAK_ITEM_PORT, &in, NULL }, { DPAK_ITEM_ETH, NULL, NULL },
+		{ DPAK_ITEM_IPV4, NULL, NULL }, { DPAK_ITEM_UDP, NULL, NULL },
+		{ DPAK_ITEM_VXLAN, &vx, NULL }, { DPAK_ITEM_END, NULL, NULL },
+	};
+	struct dpak_action_jump j = { T_L2 };
+	struct dpak_action acts[] = {
+		{ DPAK_ACTION_VXLAN_DECAP, NULL }, { DPAK_ACTION_JUMP, &j },
+		{ DPAK_ACTION_END, NULL },
+	};
+	struct dpak_action_port vf = { VF2 };
+	struct dpak_action l2acts[] = { { DPAK_ACTION_PORT, &vf }, { DPAK_ACTION_END, NULL } };
+	struct dpak_flow *fl;
+	uint8_t inner[2048];
+	size_t ilen;
+
+	assert_int_equal(dpak_flow_add(table(f, T_ACL), items, acts, NULL, &fl), 0);
+	assert_int_equal(l2_add(f, UP0, MAC_C, l2acts, &fl), 0);
+	ilen = udp_frame(inner, MAC_C, 80, 0);
+	f->len = pkt_vxlan(f->frame, MAC_B, MAC_A, 0xc0000202, 0xc0000201, 5000,
+			   inner, ilen);
+	inject_run(f, UP0, f->frame, f->len);
+	assert_int_equal(capture(f, VF2), (ssize_t)ilen);
+	assert_memory_equal(f->out, inner, ilen);
+
+	/* Another VNI does not match the decap rule: a miss. */
+	f->len = pkt_vxlan(f->frame, MAC_B, MAC_A, 0xc0000202, 0xc0000201, 5001,
+			   inner, ilen);
+	inject_run(f, UP0, f->frame, f->len);
+	assert_no_output(f);
+}
+
+static void test_wildcard_priority(void **state)
+{
+	struct fx *f = *state;
+	struct dpak_item_port in = { VF0 };
+	struct dpak_item_udp dns = { .dst_port = htons(53) };
+	struct dpak_item_udp dns_m = { .dst_port = 0xffff };
+	struct dpak_item all_udp[] = {
+		{ DPAK_ITEM_PORT, &in, NULL }, { DPAK_ITEM_IPV4, NULL, NULL },
+		{ DPAK_ITEM_UDP, NULL, NULL }, { DPAK_ITEM_END, NULL, NULL },
+	};
+	struct dpak_item dns_only[] = {
+		{ DPAK_ITEM_PORT, &in, NULL }, { DPAK_ITEM_IPV4, NULL, NULL },
+		{ DPAK_ITEM_UDP, &dns, &dns_m }, { DPAK_ITEM_END, NULL, NULL },
+	};
+	struct dpak_action_port out = { UP1 };
+	struct dpak_action fwd[] = { { DPAK_ACTION_PORT, &out }, { DPAK_ACTION_END, NULL } };
+	struct dpak_action drop[] = { { DPAK_ACTION_DROP, NULL }, { DPAK_ACTION_END, NULL } };
+	struct dpak_flow *a, *b;
+	DPAK_OPTS(dpak_flow_opts, lo, .priority = 5);
+	DPAK_OPTS(dpak_flow_opts, hi, .priority = 1);
+
+	assert_int_equal(dpak_flow_add(table(f, T_ACL), all_udp, drop, &lo, &a), 0);
+	assert_int_equal(dpak_flow_add(table(f, T_ACL), dns_only, fwd, &hi, &b), 0);
+	f->len = udp_frame(f->frame, MAC_B, 53, 0);
+	inject_run(f, VF0, f->frame, f->len);
+	assert_int_equal(capture(f, UP1), (ssize_t)f->len);
+	f->len = udp_frame(f->frame, MAC_B, 54, 0);
+	inject_run(f, VF0, f->frame, f->len);
+	assert_no_output(f);
+
+	/* Swap the priorities: the drop-all rule now wins for port 53 too. */
+	assert_int_equal(dpak_flow_del(b), 0);
+	DPAK_OPTS(dpak_flow_opts, lower, .priority = 9);
+	assert_int_equal(dpak_flow_add(table(f, T_ACL), dns_only, fwd, &lower, &b), 0);
+	f->len = udp_frame(f->frame, MAC_B, 53, 0);
+	inject_run(f, VF0, f->frame, f->len);
+	assert_no_output(f);
+}
+
+static void test_lpm_routes(void **state)
+{
+	struct fx *f = *state;
+	struct dpak_item_ipv4 r8 = { .dst = htonl(0x0a000000) }, m8 = { .dst = htonl(0xff000000) };
+	struct dpak_item_ipv4 r16 = { .dst = htonl(0x0a010000) }, m16 = { .dst = htonl(0xffff0000) };
+	struct dpak_item i8[] = { { DPAK_ITEM_IPV4, &r8, &m8 }, { DPAK_ITEM_END, NULL, NULL } };
+	struct dpak_item i16[] = { { DPAK_ITEM_IPV4, &r16, &m16 }, { DPAK_ITEM_END, NULL, NULL } };
+	struct dpak_action_port pa = { UP0 }, pb = { UP1 };
+	struct dpak_action aa[] = { { DPAK_ACTION_PORT, &pa }, { DPAK_ACTION_END, NULL } };
+	struct dpak_action ab[] = { { DPAK_ACTION_PORT, &pb }, { DPAK_ACTION_END, NULL } };
+	struct dpak_action_jump j = { T_ROUTE };
+	struct dpak_action jmp[] = { { DPAK_ACTION_DEC_TTL, NULL }, { DPAK_ACTION_JUMP, &j },
+				     { DPAK_ACTION_END, NULL } };
+	struct dpak_item_port in = { VF3 };
+	struct dpak_item acl[] = { { DPAK_ITEM_PORT, &in, NULL }, { DPAK_ITEM_IPV4, NULL, NULL },
+				   { DPAK_ITEM_END, NULL, NULL } };
+	struct dpak_flow *fl;
+	struct pkt_spec s = { .sip = 0x0b000001, .proto = 17, .payload = 8 };
+	memcpy(s.dst, MAC_B, 6);
+
+	/* /16 added first, /8 after: longest prefix must win either way. */
+	assert_int_equal(dpak_flow_add(table(f, T_ROUTE), i16, ab, NULL, &fl), 0);
+	assert_int_equal(dpak_flow_add(table(f, T_ROUTE), i8, aa, NULL, &fl), 0);
+	assert_int_equal(dpak_flow_add(table(f, T_ACL), acl, jmp, NULL, &fl), 0);
+	s.dip = 0x0a010203;
+	f->len = pkt_build(f->frame, &s);
+	inject_run(f, VF3, f->frame, f->len);
+	assert_int_equal(capture(f, UP1), (ssize_t)f->len);
+	assert_int_equal(f->out[14 + 8], 63); /* dec_ttl before the jump */
+	assert_true(pkt_ipv4_csum_ok(f->out + 14));
+	s.dip = 0x0a020001;
+	f->len = pkt_build(f->frame, &s);
+	inject_run(f, VF3, f->frame, f->len);
+	assert_int_equal(capture(f, UP0), (ssize_t)f->len);
+	s.dip = 0x0b000001; /* no route: miss in route table */
+	f->len = pkt_build(f->frame, &s);
+	inject_run(f, VF3, f->frame, f->len);
+	assert_no_output(f);
+
+	/* A non-prefix mask is refused. */
+	struct dpak_item_ipv4 bad = { .dst = htonl(0x0a000000) }, badm = { .dst = htonl(0xff00ff00) };
+	struct dpak_item ib[] = { { DPAK_ITEM_IPV4, &bad, &badm }, { DPAK_ITEM_END, NULL, NULL } };
+	assert_err(dpak_flow_add(table(f, T_ROUTE), ib, aa, NULL, &fl), ENOTSUP,
+		   "mask on ipv4_dst is not a prefix");
+}
+
+static void test_ipv6_and_icmp(void **state)
+{
+	struct fx *f = *state;
+	struct dpak_item_ipv6 ip6 = { .dst = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 } };
+	struct dpak_item_ipv6 ip6m = { .dst = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
+	struct dpak_item_tcp tcp = { .dst_port = htons(443) }, tcpm = { .dst_port = 0xffff };
+	struct dpak_item items6[] = {
+		{ DPAK_ITEM_IPV6, &ip6, &ip6m }, { DPAK_ITEM_TCP, &tcp, &tcpm },
+		{ DPAK_ITEM_END, NULL, NULL },
+	};
+	struct dpak_item_icmp echo = { .type = 8 }, echom = { .type = 0xff };
+	struct dpak_item items4[] = {
+		{ DPAK_ITEM_IPV4, NULL, NULL }, { DPAK_ITEM_ICMP, &echo, &echom },
+		{ DPAK_ITEM_END, NULL, NULL },
+	};
+	struct dpak_action_port p0 = { UP0 }, p1 = { UP1 };
+	struct dpak_action a0[] = { { DPAK_ACTION_PORT, &p0 }, { DPAK_ACTION_END, NULL } };
+	struct dpak_action a1[] = { { DPAK_ACTION_PORT, &p1 }, { DPAK_ACTION_END, NULL } };
+	struct dpak_flow *fl;
+	struct pkt_spec s = { .ipv6 = 1, .proto = 6, .sport = 999, .dport = 443, .payload = 20,
+			      .dip6 = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 } };
+
+	assert_int_equal(dpak_flow_add(table(f, T_ACL6), items6, a0, NULL, &fl), 0);
+	assert_int_equal(dpak_flow_add(table(f, T_ACL), items4, a1, NULL, &fl), 0);
+	f->len = pkt_build(f->frame, &s);
+	inject_run(f, VF0, f->frame, f->len);
+	assert_int_equal(capture(f, UP0), (ssize_t)f->len);
+	assert_memory_equal(f->out, f->frame, f->len);
+	s.dport = 80; /* other port: miss */
+	f->len = pkt_build(f->frame, &s);
+	inject_run(f, VF0, f->frame, f->len);
+	assert_no_output(f);
+	struct pkt_spec p = { .sip = 1, .dip = 2, .proto = 1, .icmp_type = 8, .payload = 56 };
+	f->len = pkt_build(f->frame, &p);
+	inject_run(f, VF0, f->frame, f->len);
+	assert_int_equal(capture(f, UP1), (ssize_t)f->len);
+	p.icmp_type = 0; /* echo reply: miss */
+	f->len = pkt_build(f->frame, &p);
+	inject_run(f, VF0, f->frame, f->len);
+	assert_no_output(f);
+}
+
+static void test_qinq(void **state)
+{
+	(void)state;
+	DPAK_OPTS(dpak_dev_opts, o, .configinfo_text =
+		  "table name=q type=exact capacity=16 key=vlan_tci,vlan2_tci\n");
+	struct dpak_dev *dev = dpak_dev_open("hwsim:", &o);
+	assert_non_null(dev);
+	struct dpak_item_vlan outer = { htons(10), 0 }, inner = { htons(20), 0 };
+	struct dpak_item items[] = {
+		{ DPAK_ITEM_ETH, NULL, NULL }, { DPAK_ITEM_VLAN, &outer, NULL },
+		{ DPAK_ITEM_VLAN, &inner, NULL }, { DPAK_ITEM_END, NULL, NULL },
+	};
+	struct dpak_action_port p = { VF1 };
+	struct dpak_action acts[] = { { DPAK_ACTION_VLAN_POP, NULL }, { DPAK_ACTION_PORT, &p },
+				      { DPAK_ACTION_END, NULL } };
+	struct dpak_flow *fl;
+	uint8_t frame[256], out[256];
+	struct pkt_spec s = { .vlan = 10, .vlan2 = 20, .sip = 1, .dip = 2, .proto = 17, .payload = 4 };
+	size_t len = pkt_build(frame, &s);
+
+	assert_int_equal(dpak_flow_add(dpak_table_at(dev, 0), items, acts, NULL, &fl), 0);
+	assert_int_equal(dpak_hwsim_inject(dev, UP0, frame, len), 0);
+	assert_int_equal(dpak_hwsim_run(dev, 0), 1);
+	/* Outer tag popped: the inner tag (20) is now the only one. */
+	assert_int_equal(dpak_hwsim_capture(dev, VF1, out, sizeof(out)), (ssize_t)len - 4);
+	assert_int_equal(pkt_rd16(out + 12), 0x8100);
+	assert_int_equal(pkt_rd16(out + 14), 20);
+	assert_memory_equal(out + 16, frame + 20, len - 20);
+	/* Tags the other way round: a miss. */
+	s.vlan = 20;
+	s.vlan2 = 10;
+	len = pkt_build(frame, &s);
+	assert_int_equal(dpak_hwsim_inject(dev, UP0, frame, len), 0);
+	assert_int_equal(dpak_hwsim_run(dev, 0), 1);
+	assert_int_equal(dpak_hwsim_capture(dev, VF1, out, sizeof(out)), -EAGAIN);
+	dpak_dev_close(dev);
+}
+
+static void test_mark_and_jump(void **state)
+{
+	struct fx *f = *state;
+	DPAK_OPTS(dpak_dev_opts, o, .configinfo_text =
+		  "table name=first type=wildcard capacity=16 key=in_port,l4_dst miss=next\n"
+		  "table name=second type=exact capacity=16 key=mark\n");
+	struct dpak_dev *dev = dpak_dev_open("hwsim:", &o);
+	assert_non_null(dev);
+	struct dpak_item_udp u = { .dst_port = htons(53) }, um = { .dst_port = 0xffff };
+	struct dpak_item i1[] = { { DPAK_ITEM_UDP, &u, &um }, { DPAK_ITEM_END, NULL, NULL } };
+	struct dpak_action_mark mk = { 42 };
+	struct dpak_action_jump j = { 1 };
+	struct dpak_action a1[] = { { DPAK_ACTION_MARK, &mk }, { DPAK_ACTION_JUMP, &j },
+				    { DPAK_ACTION_END, NULL } };
+	struct dpak_item_mark m = { 42 };
+	struct dpak_item i2[] = { { DPAK_ITEM_MARK, &m, NULL }, { DPAK_ITEM_END, NULL, NULL } };
+	struct dpak_action_port p = { VF3 };
+	struct dpak_action a2[] = { { DPAK_ACTION_PORT, &p }, { DPAK_ACTION_END, NULL } };
+	struct dpak_flow *fl;
+
+	assert_int_equal(dpak_flow_add(dpak_table_at(dev, 1), i2, a2, NULL, &fl), 0);
+	assert_int_equal(dpak_flow_add(dpak_table_at(dev, 0), i1, a1, NULL, &fl), 0);
+	f->len = udp_frame(f->frame, MAC_B, 53, 0);
+	assert_int_equal(dpak_hwsim_inject(dev, UP1, f->frame, f->len), 0);
+	assert_int_equal(dpak_hwsim_run(dev, 0), 1);
+	assert_int_equal(dpak_hwsim_capture(dev, VF3, f->out, sizeof(f->out)), (ssize_t)f->len);
+	assert_memory_equal(f->out, f->frame, f->len);
+	/* A jump must go forward. */
+	struct dpak_action_jump back = { 0 };
+	struct dpak_action ab[] = { { DPAK_ACTION_JUMP, &back }, { DPAK_ACTION_END, NULL } };
+	assert_err(dpak_flow_add(dpak_table_at(dev, 1), i2, ab, NULL, &fl), ERANGE,
+		   "jumps go forward only");
+	dpak_dev_close(dev);
+}
+
+static void test_replace_actions_atomic(void **state)
+{
+	struct fx *f = *state;
+	struct dpak_action_port a = { UP0 }, b = { UP1 };
+	struct dpak_action to_a[] = { { DPAK_ACTION_COUNT, NULL }, { DPAK_ACTION_PORT, &a },
+				      { DPAK_ACTION_END, NULL } };
+	struct dpak_action to_b[] = { { DPAK_ACTION_COUNT, NULL }, { DPAK_ACTION_PORT, &b },
+				      { DPAK_ACTION_END, NULL } };
+	struct dpak_action_vxlan_encap e;
+	struct dpak_action bad[] = { { DPAK_ACTION_VXLAN_ENCAP, &e }, { DPAK_ACTION_PORT, &b },
+				     { DPAK_ACTION_END, NULL } };
+	struct dpak_flow *fl;
+	struct dpak_flow_stats st = { .sz = sizeof(st) };
+
+	assert_int_equal(l2_add(f, VF0, MAC_B, to_a, &fl), 0);
+	f->len = udp_frame(f->frame, MAC_B, 53, 0);
+	inject_run(f, VF0, f->frame, f->len);
+	assert_int_equal(capture(f, UP0), (ssize_t)f->len);
+	assert_int_equal(dpak_flow_replace_actions(fl, to_b), 0);
+	inject_run(f, VF0, f->frame, f->len);
+	assert_int_equal(capture(f, UP1), (ssize_t)f->len);
+	assert_no_output(f);
+	assert_int_equal(dpak_flow_query(fl, &st), 0);
+	assert_int_equal(st.packets, 2); /* counters carried over */
+	assert_int_equal(in_use(table(f, T_L2)), 1);
+
+	/* A refused replace leaves the old actions. */
+	encap_conf(&e, 0);
+	assert_err(dpak_flow_replace_actions(fl, bad), ENOTSUP, "holds at most 32");
+	inject_run(f, VF0, f->frame, f->len);
+	assert_int_equal(capture(f, UP1), (ssize_t)f->len);
+	assert_int_equal(dpak_flow_query(fl, &st), 0);
+	assert_int_equal(st.packets, 3);
+}
+
+static void test_delete_and_flush(void **state)
+{
+	struct fx *f = *state;
+	struct dpak_action_port a = { UP0 };
+	struct dpak_action acts[] = { { DPAK_ACTION_PORT, &a }, { DPAK_ACTION_END, NULL } };
+	struct dpak_flow *fl, *fl2;
+	struct dpak_port_stats ps = { .sz = sizeof(ps) };
+
+	assert_int_equal(l2_add(f, VF0, MAC_B, acts, &fl), 0);
+	assert_int_equal(l2_add(f, VF0, MAC_C, acts, &fl2), 0);
+	assert_int_equal(dpak_flow_del(fl), 0);
+	assert_int_equal(in_use(table(f, T_L2)), 1);
+	f->len = udp_frame(f->frame, MAC_B, 53, 0);
+	inject_run(f, VF0, f->frame, f->len);
+	assert_no_output(f);
+	assert_int_equal(dpak_port_stats(f->dev, VF0, &ps), 0);
+	assert_int_equal(ps.rx_misses, 1);
+	f->len = udp_frame(f->frame, MAC_C, 53, 0);
+	inject_run(f, VF0, f->frame, f->len);
+	assert_int_equal(capture(f, UP0), (ssize_t)f->len);
+	assert_int_equal(dpak_flow_next(table(f, T_L2), NULL), fl2);
+	assert_null(dpak_flow_next(table(f, T_L2), fl2));
+	assert_int_equal(dpak_table_flush(table(f, T_L2)), 1);
+	assert_int_equal(in_use(table(f, T_L2)), 0);
+	assert_null(dpak_flow_next(table(f, T_L2), NULL));
+	inject_run(f, VF0, f->frame, f->len);
+	assert_no_output(f);
+}
+
+static void test_batch(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 100 };
+	struct dpak_item_port port = { VF0 };
+	struct dpak_item_eth eth[N], eth_m = { 0 };
+	struct dpak_item_vlan vl = { 0 };
+	struct dpak_item items[N][4];
+	struct dpak_action_port good = { UP0 }, bad = { 99 };
+	struct dpak_action ga[] = { { DPAK_ACTION_PORT, &good }, { DPAK_ACTION_END, NULL } };
+	struct dpak_action ba[] = { { DPAK_ACTION_PORT, &bad }, { DPAK_ACTION_END, NULL } };
+	struct dpak_flow_req reqs[N];
+	struct dpak_flow *flows[N];
+	int results[N];
+	DPAK_OPTS(dpak_flow_opts, o, .cookie = 77);
+
+	memcpy(eth_m.dst, ONES6, 6);
+	for (int i = 0; i < N; i++) {
+		memset(&eth[i], 0, sizeof(eth[i]));
+		eth[i].dst[0] = 0x02;
+		eth[i].dst[5] = (uint8_t)i;
+		items[i][0] = (struct dpak_item){ DPAK_ITEM_PORT, &port, NULL };
+		items[i][1] = (struct dpak_item){ DPAK_ITEM_ETH, &eth[i], &eth_m };
+		items[i][2] = (struct dpak_item){ DPAK_ITEM_VLAN, &vl, NULL };
+		items[i][3] = (struct dpak_item){ DPAK_ITEM_END, NULL, NULL };
+		reqs[i] = (struct dpak_flow_req){ items[i], i == 37 ? ba : ga, &o };
+	}
+	assert_int_equal(dpak_flow_add_batch(table(f, T_L2), reqs, N, flows, results), N - 1);
+	assert_int_equal(results[37], -ERANGE);
+	assert_null(flows[37]);
+	assert_non_null(strstr(dpak_errmsg(), "entry 37: action 0 (port): port 99"));
+	for (int i = 0; i < N; i++)
+		if (i != 37) {
+			assert_int_equal(results[i], 0);
+			assert_int_equal(dpak_flow_cookie(flows[i]), 77);
+			assert_ptr_equal(dpak_flow_table(flows[i]), table(f, T_L2));
+		}
+	assert_int_equal(in_use(table(f, T_L2)), N - 1);
+	/* Each added flow forwards. */
+	for (int i = 0; i < N; i += 9) {
+		f->len = udp_frame(f->frame, eth[i].dst, 53, 0);
+		inject_run(f, VF0, f->frame, f->len);
+		if (i == 37)
+			assert_no_output(f);
+		else
+			assert_int_equal(capture(f, UP0), (ssize_t)f->len);
+	}
+}
+
+static void test_capacity_and_duplicates(void **state)
+{
+	(void)state;
+	DPAK_OPTS(dpak_dev_opts, o, .configinfo_text =
+		  "table name=tiny type=exact capacity=4 key=eth_dst\n");
+	struct dpak_dev *dev = dpak_dev_open("hwsim:", &o);
+	assert_non_null(dev);
+	struct dpak_table *t = dpak_table_get(dev, "tiny");
+	assert_non_null(t);
+	struct dpak_item_eth e = { 0 };
+	struct dpak_item items[] = { { DPAK_ITEM_ETH, &e, NULL }, { DPAK_ITEM_END, NULL, NULL } };
+	struct dpak_action acts[] = { { DPAK_ACTION_DROP, NULL }, { DPAK_ACTION_END, NULL } };
+	struct dpak_flow *fl;
+	/* eth's default mask covers src and type too, which tiny lacks. */
+	assert_err(dpak_flow_add(t, items, acts, NULL, &fl), ENOTSUP,
+		   "mask on eth_src not supported by table tiny (key: eth_dst)");
+	struct dpak_item_eth m = { .dst = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
+	items[0].mask = &m;
+	for (int i = 0; i < 4; i++) {
+		e.dst[5] = (uint8_t)i;
+		assert_int_equal(dpak_flow_add(t, items, acts, NULL, &fl), 0);
+	}
+	e.dst[5] = 2;
+	assert_err(dpak_flow_add(t, items, acts, NULL, &fl), ENOSPC, "table tiny is full (4 flows)");
+	assert_int_equal(in_use(t), 4);
+	assert_int_equal(dpak_flow_del(fl), 0); /* removes dst ..:03 */
+	assert_err(dpak_flow_add(t, items, acts, NULL, &fl), EEXIST, "already holds a flow");
+	assert_int_equal(in_use(t), 3);
+	e.dst[5] = 3;
+	assert_int_equal(dpak_flow_add(t, items, acts, NULL, &fl), 0);
+	assert_int_equal(in_use(t), 4);
+	dpak_dev_close(dev);
+}
+
+static void test_aging(void **state)
+{
+	struct fx *f = *state;
+	struct dpak_action_port a = { UP0 };
+	struct dpak_action acts[] = { { DPAK_ACTION_PORT, &a }, { DPAK_ACTION_END, NULL } };
+	struct dpak_item_port port = { VF0 };
+	struct dpak_item_eth e1 = { .dst = { 2, 0, 0, 0, 0, 1 } }, e2 = { .dst = { 2, 0, 0, 0, 0, 2 } };
+	struct dpak_item_eth m = { .dst = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
+	struct dpak_item_vlan vl = { 0 };
+	struct dpak_item i1[] = { { DPAK_ITEM_PORT, &port, NULL }, { DPAK_ITEM_ETH, &e1, &m },
+				  { DPAK_ITEM_VLAN, &vl, NULL }, { DPAK_ITEM_END, NULL, NULL } };
+	struct dpak_item i2[] = { { DPAK_ITEM_PORT, &port, NULL }, { DPAK_ITEM_ETH, &e2, &m },
+				  { DPAK_ITEM_VLAN, &vl, NULL }, { DPAK_ITEM_END, NULL, NULL } };
+	DPAK_OPTS(dpak_flow_opts, quick, .idle_timeout_ms = 1, .cookie = 1);
+	DPAK_OPTS(dpak_flow_opts, slow, .idle_timeout_ms = 3600 * 1000, .cookie = 2);
+	struct dpak_flow *f1, *f2, *aged[4];
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+	assert_int_equal(dpak_flow_add(table(f, T_L2), i1, acts, &quick, &f1), 0);
+	assert_int_equal(dpak_flow_add(table(f, T_L2), i2, acts, &slow, &f2), 0);
+	nanosleep(&ts, NULL);
+	assert_int_equal(dpak_flow_aged(f->dev, aged, 4), 1);
+	assert_ptr_equal(aged[0], f1);
+	assert_int_equal(dpak_flow_cookie(aged[0]), 1);
+	assert_int_equal(dpak_flow_aged(f->dev, aged, 4), 0); /* reported once */
+	assert_int_equal(dpak_flow_del(f1), 0);
+	assert_int_equal(in_use(table(f, T_L2)), 1);
+}
+
+static void test_fault_injection(void **state)
+{
+	struct fx *f = *state;
+	struct dpak_action_port a = { UP0 };
+	struct dpak_action acts[] = { { DPAK_ACTION_PORT, &a }, { DPAK_ACTION_END, NULL } };
+	struct dpak_flow *fl;
+
+	assert_int_equal(dpak_hwsim_fail_flow_ops(f->dev, 1, -EIO), 0);
+	assert_err(l2_add(f, VF0, MAC_B, acts, &fl), EIO, "hwsim refused the flow");
+	assert_int_equal(in_use(table(f, T_L2)), 0);
+	f->len = udp_frame(f->frame, MAC_B, 53, 0);
+	inject_run(f, VF0, f->frame, f->len);
+	assert_no_output(f);
+	assert_int_equal(l2_add(f, VF0, MAC_B, acts, &fl), 0);
+	/* A failed delete keeps the flow, in the device and in the core. */
+	assert_int_equal(dpak_hwsim_fail_flow_ops(f->dev, 1, -EBUSY), 0);
+	assert_int_equal(dpak_flow_del(fl), -EBUSY);
+	assert_int_equal(in_use(table(f, T_L2)), 1);
+	inject_run(f, VF0, f->frame, f->len);
+	assert_int_equal(capture(f, UP0), (ssize_t)f->len);
+	assert_int_equal(dpak_flow_del(fl), 0);
+	assert_int_equal(dpak_hwsim_fail_flow_ops(f->dev, 1, 5), -EINVAL);
+}
+
+static void test_link_down(void **state)
+{
+	struct fx *f = *state;
+	struct dpak_action_port a = { UP0 };
+	struct dpak_action acts[] = { { DPAK_ACTION_PORT, &a }, { DPAK_ACTION_END, NULL } };
+	struct dpak_flow *fl;
+	struct dpak_port_stats ps = { .sz = sizeof(ps) };
+	struct dpak_port_info pi = { .sz = sizeof(pi) };
+
+	assert_int_equal(l2_add(f, VF0, MAC_B, acts, &fl), 0);
+	assert_int_equal(dpak_hwsim_set_link(f->dev, UP0, 0), 0);
+	assert_int_equal(dpak_port_info(f->dev, UP0, &pi), 0);
+	assert_int_equal(pi.link_up, 0);
+	f->len = udp_frame(f->frame, MAC_B, 53, 0);
+	inject_run(f, VF0, f->frame, f->len);
+	assert_no_output(f);
+	assert_int_equal(dpak_port_stats(f->dev, VF0, &ps), 0);
+	assert_int_equal(ps.drops, 1);
+	assert_int_equal(dpak_hwsim_set_link(f->dev, UP0, 1), 0);
+	inject_run(f, VF0, f->frame, f->len);
+	assert_int_equal(capture(f, UP0), (ssize_t)f->len);
+}
+
+static void test_engine_thread(void **state)
+{
+	(void)state;
+	struct dpak_dev *dev = dpak_dev_open("hwsim:engine=thread", NULL);
+	assert_non_null(dev);
+	struct dpak_action_port a = { VF1 };
+	struct dpak_action acts[] = { { DPAK_ACTION_PORT, &a }, { DPAK_ACTION_END, NULL } };
+	struct dpak_item_eth e = { .dst = { 2, 0, 0, 0, 0, 0xb } };
+	struct dpak_item_eth m = { .dst = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
+	struct dpak_item_port port = { VF0 };
+	struct dpak_item_vlan vl = { 0 };
+	struct dpak_item items[] = { { DPAK_ITEM_PORT, &port, NULL }, { DPAK_ITEM_ETH, &e, &m },
+				     { DPAK_ITEM_VLAN, &vl, NULL }, { DPAK_ITEM_END, NULL, NULL } };
+	struct dpak_flow *fl;
+	uint8_t frame[256], out[256];
+	size_t len = udp_frame(frame, MAC_B, 53, 0);
+	int got = 0;
+
+	assert_int_equal(dpak_flow_add(dpak_table_get(dev, "l2"), items, acts, NULL, &fl), 0);
+	assert_int_equal(dpak_hwsim_run(dev, 0), -EBUSY);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(dpak_hwsim_inject(dev, VF0, frame, len), 0);
+	/* Wait (up to 10 s) for the engine to forward all of them. */
+	for (int spin = 0; got < 100 && spin < 10000; ) {
+		ssize_t n = dpak_hwsim_capture(dev, VF1, out, sizeof(out));
+		if (n == -EAGAIN) {
+			struct timespec ts = { 0, 1000000 };
+			nanosleep(&ts, NULL);
+			spin++;
+			continue;
+		}
+		assert_int_equal(n, (ssize_t)len);
+		assert_memory_equal(out, frame, len);
+		got++;
+	}
+	assert_int_equal(got, 100);
+	dpak_dev_close(dev);
+}
+
+static void test_hwsim_io_errors(void **state)
+{
+	struct fx *f = *state;
+	struct dpak_action_port a = { UP0 };
+	struct dpak_action acts[] = { { DPAK_ACTION_PORT, &a }, { DPAK_ACTION_END, NULL } };
+	struct dpak_flow *fl;
+	uint8_t small[16];
+
+	assert_err(dpak_hwsim_inject(f->dev, VF0, f->frame, 10), EINVAL, "14 to 2048");
+	assert_err(dpak_hwsim_inject(f->dev, 99, f->frame, 60), ENOENT, "port 99");
+	assert_int_equal(l2_add(f, VF0, MAC_B, acts, &fl), 0);
+	f->len = udp_frame(f->frame, MAC_B, 53, 0);
+	inject_run(f, VF0, f->frame, f->len);
+	assert_err((int)dpak_hwsim_capture(f->dev, UP0, small, sizeof(small)), EMSGSIZE,
+		   "too small");
+	assert_int_equal(capture(f, UP0), (ssize_t)f->len); /* still there */
+	/* A full receive ring refuses and counts. */
+	int refused = 0;
+	for (int i = 0; i < 300; i++)
+		if (dpak_hwsim_inject(f->dev, VF0, f->frame, f->len) == -ENOBUFS)
+			refused++;
+	assert_int_equal(refused, 300 - 256);
+	struct dpak_port_stats ps = { .sz = sizeof(ps) };
+	assert_int_equal(dpak_port_stats(f->dev, VF0, &ps), 0);
+	assert_int_equal(ps.drops, 300 - 256);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(x) cmocka_unit_test_setup_teardown(x, setup, teardown)
+		T(test_forward_and_count),
+		T(test_drop),
+		T(test_query_needs_count),
+		T(test_vlan_push_pop),
+		T(test_set_fields_keep_checksums),
+		T(test_ttl_expiry_goes_to_host),
+		T(test_exact_needs_every_field),
+		T(test_vxlan_encap_headers),
+		T(test_vxlan_decap_then_l2),
+		T(test_wildcard_priority),
+		T(test_lpm_routes),
+		T(test_ipv6_and_icmp),
+		T(test_qinq),
+		T(test_mark_and_jump),
+		T(test_replace_actions_atomic),
+		T(test_delete_and_flush),
+		T(test_batch),
+		T(test_capacity_and_duplicates),
+		T(test_aging),
+		T(test_fault_injection),
+		T(test_link_down),
+		T(test_engine_thread),
+		T(test_hwsim_io_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
