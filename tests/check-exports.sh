@@ -11,7 +11,7 @@ trap 'rm -rf "$tmp"' EXIT
 nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBRVW]$/ {print $3}' | sed 's/@.*//' |
 	grep -v '^DPAK_' | sort -u > "$tmp/exported"
 sed -n 's/^[[:space:]]*\(dpak_[a-z0-9_]*\);$/\1/p' "$map" | sort -u > "$tmp/mapped"
-grep -ho 'DPAK_API[^(]*(' "$hdrs"/*.h | sed 's/.*[ *]\(dpak_[a-z0-9_]*\)($/\1/' |
+grep -ho "^DPAK_API[^(]*(" "$hdrs"/*.h | sed 's/.*[ *]\(dpak_[a-z0-9_]*\)($/\1/' |
 	sort -u > "$tmp/declared"
 
 status=0
