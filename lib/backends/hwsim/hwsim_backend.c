@@ -39,22 +39,20 @@ static int parse_args(const char *args, struct hw_dev_cfg *cfg)
 						 "expected step or thread", eq);
 			continue;
 		}
+		uint32_t *dst = !strcmp(tok, "uplinks") ? &cfg->n_uplinks
+				: !strcmp(tok, "pfs")   ? &cfg->n_pfs
+				: !strcmp(tok, "vfs")   ? &cfg->n_vfs
+				: !strcmp(tok, "ring")  ? &cfg->ring_size
+							: NULL;
+		if (!dst)
+			return dpak__err(EINVAL, "hwsim argument '%s' unknown (uplinks, "
+					 "pfs, vfs, ring, engine)", tok);
 		errno = 0;
 		v = strtoul(eq, &end, 10);
 		if (errno || !*eq || *end || v > 65536)
 			return dpak__err(EINVAL, "hwsim argument %s=%s: not a number "
 					 "up to 65536", tok, eq);
-		if (!strcmp(tok, "uplinks"))
-			cfg->n_uplinks = (uint32_t)v;
-		else if (!strcmp(tok, "pfs"))
-			cfg->n_pfs = (uint32_t)v;
-		else if (!strcmp(tok, "vfs"))
-			cfg->n_vfs = (uint32_t)v;
-		else if (!strcmp(tok, "ring"))
-			cfg->ring_size = (uint32_t)v;
-		else
-			return dpak__err(EINVAL, "hwsim argument '%s' unknown (uplinks, "
-					 "pfs, vfs, ring, engine)", tok);
+		*dst = (uint32_t)v;
 	}
 	if (cfg->n_uplinks + cfg->n_pfs + cfg->n_vfs == 0 ||
 	    cfg->n_uplinks + cfg->n_pfs + cfg->n_vfs > HW_MAX_PORTS)
