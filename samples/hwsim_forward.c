@@ -255,8 +255,8 @@ int main(int argc, char **argv)
 	dpak_port_info(s.dev, s.up0, &pi);
 	memcpy(s.up_mac, pi.mac, 6);
 	for (int v = 0; v < N_VMS; v++) {
-		char name[8];
-		snprintf(name, sizeof(name), "vf%d", v);
+		char name[16];
+		snprintf(name, sizeof(name), "vf%u", (unsigned)v);
 		int p = dpak_port_by_name(s.dev, name);
 		if (p < 0)
 			die(name);
