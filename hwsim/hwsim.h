@@ -28,6 +28,29 @@ struct hw_dev_cfg {
 	uint32_t n_uplinks, n_pfs, n_vfs;
 	uint32_t ring_size;   /* per port and direction, power of two */
 	int engine_thread;    /* run the pipeline in a thread of the device's */
+	uint32_t n_queues;    /* host queue pairs (receive + transmit) */
+	uint32_t queue_size;  /* entries per host queue, power of two */
+	uint32_t pool_size;   /* host packet buffers */
+};
+
+/* A host packet buffer's descriptor. Its layout is that of the public
+ * struct dpak_pkt (the glue checks this at compile time), so host queues
+ * hand buffers to the switch without conversion. */
+struct hw_pktbuf {
+	uint8_t *data;
+	uint32_t len, port, mark;
+	uint16_t reason, table;
+	uint32_t hash;
+	uint16_t tx_flags, rsvd0;
+	uint32_t buf_len;
+	uint64_t rsvd[4]; /* rsvd[0]: pool index */
+};
+
+enum { HW_TX_PORT = 0, HW_TX_PIPELINE = 1 };
+
+struct hw_queue_counters {
+	uint64_t rx_packets, rx_drops, tx_packets;
+	uint32_t rx_depth, tx_depth, pool_size, pool_free;
 };
 
 struct hw_table_cfg {
@@ -86,13 +109,28 @@ void hw_fail_ops(struct hw_dev *dev, unsigned count, int err);
 int hw_inject(struct hw_dev *dev, uint32_t port, const void *pkt, size_t len);
 ssize_t hw_capture(struct hw_dev *dev, uint32_t port, void *buf, size_t cap);
 
-/* Host side: packets that went up to the slow path. */
-struct hw_host_meta {
-	uint32_t in_port, table, mark;
-	enum hw_host_reason reason;
-};
-ssize_t hw_host_recv(struct hw_dev *dev, void *buf, size_t cap,
-		     struct hw_host_meta *meta);
+/* Host side: packets that went up to the slow path, and packets the
+ * switch sends. Receive queue q has one consumer thread, transmit queue q
+ * one producer thread. */
+int hw_host_rx_burst(struct hw_dev *dev, uint32_t q, struct hw_pktbuf **b,
+		     unsigned n);
+/* Returns the number taken, or -EINVAL if a buffer is bad (none taken). */
+int hw_host_tx_burst(struct hw_dev *dev, uint32_t q, struct hw_pktbuf **b,
+		     unsigned n);
+struct hw_pktbuf *hw_pkt_alloc(struct hw_dev *dev);
+void hw_pkt_free(struct hw_dev *dev, struct hw_pktbuf *b);
+int hw_queue_counters(struct hw_dev *dev, uint32_t q,
+		      struct hw_queue_counters *c);
+
+/* Attach a port to a Linux interface (AF_PACKET ring): frames received on
+ * the interface enter the port, frames the port sends leave through it. */
+int hw_port_attach(struct hw_dev *dev, uint32_t port, const char *ifname);
+
+/* pcap files. HW_PCAP_HOST as port: the slow-path packets. */
+#define HW_PCAP_HOST 0xffffffffu
+enum hw_pcap_dir { HW_PCAP_IN, HW_PCAP_OUT };
+int hw_pcap_attach(struct hw_dev *dev, uint32_t port, enum hw_pcap_dir dir,
+		   const char *path);
 
 /* Run the pipeline in the caller (step mode): returns packets processed,
  * or -EBUSY when the device runs its own engine thread. */

@@ -17,6 +17,13 @@
 
 struct dpak_port_info;
 struct dpak_port_stats;
+struct dpak_pkt;
+struct dpak_queue_stats;
+
+/* What the core asks of a device at open, beyond its tables. */
+struct bk_open_cfg {
+	uint32_t queues, queue_size, pool_size;
+};
 
 /* One flow in packed form, as handed to a backend. */
 struct bk_flow {
@@ -35,7 +42,8 @@ struct dpak_backend_ops {
 	const char *name;
 	/* Open the device described by @args (devspec after "name:") with
 	 * the tables of @cfg. */
-	int (*open)(const char *args, const struct ci_config *cfg, void **priv);
+	int (*open)(const char *args, const struct ci_config *cfg,
+		    const struct bk_open_cfg *oc, void **priv);
 	void (*close)(void *priv);
 	uint32_t (*n_ports)(void *priv);
 	int (*port_info)(void *priv, uint32_t port, struct dpak_port_info *info);
@@ -54,7 +62,16 @@ struct dpak_backend_ops {
 	int (*flow_counters)(void *priv, uint32_t table, uint64_t handle,
 			     struct bk_flow_counters *c);
 
+	/* Host queues (<dpak/queue.h>). */
+	int (*rx_burst)(void *priv, uint16_t q, struct dpak_pkt **pkts, uint16_t n);
+	int (*tx_burst)(void *priv, uint16_t q, struct dpak_pkt **pkts, uint16_t n);
+	struct dpak_pkt *(*pkt_alloc)(void *priv);
+	void (*pkt_free)(void *priv, struct dpak_pkt *pkt);
+	int (*queue_stats)(void *priv, uint16_t q, struct dpak_queue_stats *st);
+
 	/* hwsim-only calls of <dpak/hwsim.h>. */
+	int (*sim_attach)(void *priv, uint32_t port, const char *ifname);
+	int (*sim_pcap)(void *priv, uint32_t port, int dir, const char *path);
 	int (*sim_inject)(void *priv, uint32_t port, const void *pkt, size_t len);
 	ssize_t (*sim_capture)(void *priv, uint32_t port, void *buf, size_t cap);
 	int (*sim_run)(void *priv, unsigned budget);

@@ -70,18 +70,41 @@ DPAK_API struct dpak_dev *dpak_dev_open(const char *devspec,
 		err = ci_parse(ci_default_text, "default configinfo", &dev->cfg);
 	if (err)
 		return fail_open(dev, err);
+	struct bk_open_cfg oc = {
+		.queues = DPAK_OPT(opts, queues, 0u),
+		.queue_size = DPAK_OPT(opts, queue_size, 0u),
+		.pool_size = DPAK_OPT(opts, pool_size, 0u),
+	};
+	if (!oc.queues)
+		oc.queues = 1;
+	if (!oc.queue_size)
+		oc.queue_size = 1024;
+	if (oc.queues > 64)
+		return fail_open(dev, dpak__err(EINVAL, "opts: queues=%u; 1 to 64",
+						oc.queues));
+	if (oc.queue_size < 2 || oc.queue_size > 65536 ||
+	    (oc.queue_size & (oc.queue_size - 1)))
+		return fail_open(dev, dpak__err(EINVAL, "opts: queue_size=%u; a "
+						"power of two from 2 to 65536",
+						oc.queue_size));
+	if (!oc.pool_size)
+		oc.pool_size = 4 * oc.queues * oc.queue_size;
+	if (oc.pool_size < oc.queue_size || oc.pool_size > (1u << 22))
+		return fail_open(dev, dpak__err(EINVAL, "opts: pool_size=%u; from "
+						"queue_size (%u) to 4194304",
+						oc.pool_size, oc.queue_size));
 	dev->ops = ops;
 	dev->devspec = strdup(devspec);
 	if (!dev->devspec)
 		return fail_open(dev, dpak__err(ENOMEM, "out of memory"));
-	err = ops->open(args, &dev->cfg, &dev->priv);
+	err = ops->open(args, &dev->cfg, &oc, &dev->priv);
 	if (err) {
 		dpak__err_prefix("devspec '%s'", devspec);
 		free(dev->devspec);
 		return fail_open(dev, err);
 	}
 	dev->n_ports = ops->n_ports(dev->priv);
-	dev->n_rx_queues = 1;
+	dev->n_rx_queues = oc.queues;
 	for (uint32_t i = 0; i < dev->cfg.n_tables; i++) {
 		struct dpak_table *t = &dev->tables[i];
 		t->dev = dev;

@@ -77,3 +77,32 @@ DPAK_API int dpak_hwsim_fail_flow_ops(struct dpak_dev *dev, unsigned int count,
 				 "-EIO", err_code);
 	return dev->ops->sim_fail_flow_ops(dev->priv, count, err_code);
 }
+
+DPAK_API int dpak_hwsim_attach(struct dpak_dev *dev, uint32_t port,
+			       const char *ifname)
+{
+	int err = sim_check(dev, dev ? dev->ops->sim_attach : NULL,
+			    "dpak_hwsim_attach");
+
+	if (err || (err = port_check(dev, port)))
+		return err;
+	if (!ifname)
+		return dpak__err(EINVAL, "ifname: NULL");
+	return dev->ops->sim_attach(dev->priv, port, ifname);
+}
+
+DPAK_API int dpak_hwsim_pcap(struct dpak_dev *dev, uint32_t port,
+			     enum dpak_hwsim_pcap_dir dir, const char *path)
+{
+	int err = sim_check(dev, dev ? dev->ops->sim_pcap : NULL, "dpak_hwsim_pcap");
+
+	if (err)
+		return err;
+	if (port != DPAK_HWSIM_HOST && (err = port_check(dev, port)))
+		return err;
+	if (!path)
+		return dpak__err(EINVAL, "path: NULL");
+	if (dir != DPAK_HWSIM_PCAP_IN && dir != DPAK_HWSIM_PCAP_OUT)
+		return dpak__err(EINVAL, "dir %d: DPAK_HWSIM_PCAP_IN or _OUT", (int)dir);
+	return dev->ops->sim_pcap(dev->priv, port, (int)dir, path);
+}

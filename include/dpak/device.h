@@ -24,6 +24,14 @@ struct dpak_dev_opts {
 	/** Configinfo text given directly instead of a file; ignored when
 	 *  @ref configinfo is set. NULL: the built-in default. */
 	const char *configinfo_text;
+	/** Host receive queues (and as many transmit queues), 1-64; 0: 1.
+	 *  Packets for the slow path are spread over them by a flow hash. */
+	uint32_t queues;
+	/** Entries per host queue, a power of two 2-65536; 0: 1024. */
+	uint32_t queue_size;
+	/** Packet buffers in the pool shared by the host queues; at least
+	 *  queue_size; 0: 4 * queues * queue_size. */
+	uint32_t pool_size;
 };
 
 /**

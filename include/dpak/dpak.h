@@ -13,6 +13,7 @@
 #include <dpak/common.h>
 #include <dpak/device.h>
 #include <dpak/flow.h>
+#include <dpak/queue.h>
 #include <dpak/hwsim.h>
 
 #endif /* DPAK_DPAK_H */

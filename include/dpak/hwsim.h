@@ -91,6 +91,59 @@ DPAK_API int dpak_hwsim_set_link(struct dpak_dev *dev, uint32_t port, int up);
 DPAK_API int dpak_hwsim_fail_flow_ops(struct dpak_dev *dev, unsigned int count,
 				      int err);
 
+/**
+ * Attach a port to a Linux network interface, so that real traffic crosses
+ * the simulated device: frames received on the interface enter the port,
+ * frames the device sends out of the port leave through the interface.
+ *
+ * Uses an AF_PACKET socket with shared receive and transmit rings (needs
+ * CAP_NET_RAW); brings the interface up and puts it in promiscuous mode.
+ * Frames above 2048 bytes (segmentation offload on a local sender) are
+ * dropped and counted: turn off TSO/GSO and checksum offload on the sending
+ * side (ethtool -K IF tx off tso off gso off). An attached port takes no
+ * dpak_hwsim_inject() and gives no dpak_hwsim_capture() (-EBUSY). Run the
+ * device with engine=thread, or call dpak_hwsim_run() in a loop.
+ *
+ * @param dev    an hwsim device.
+ * @param port   the port.
+ * @param ifname the interface, e.g. "veth0".
+ * @return 0, -ENOENT (port), -ENODEV (no such interface), -EBUSY (port
+ *         already attached), -EPERM (no CAP_NET_RAW), -EOPNOTSUPP.
+ * @par Thread safety
+ * Safe from any thread; attachments last until dpak_dev_close().
+ */
+DPAK_API int dpak_hwsim_attach(struct dpak_dev *dev, uint32_t port,
+			       const char *ifname);
+
+/** Port value for dpak_hwsim_pcap(): the slow-path packets. */
+#define DPAK_HWSIM_HOST 0xffffffffu
+
+/** Direction of a pcap attachment. */
+enum dpak_hwsim_pcap_dir {
+	DPAK_HWSIM_PCAP_IN = 0,  /**< read the port's input from the file */
+	DPAK_HWSIM_PCAP_OUT = 1, /**< write what the device sends out of the port */
+};
+
+/**
+ * Attach a pcap file to a port, or to the slow path.
+ *
+ * DPAK_HWSIM_PCAP_IN: the file's frames (Ethernet link type, either byte
+ * order, micro- or nanosecond timestamps) enter the port as fast as the
+ * device takes them; such a port takes no dpak_hwsim_inject().
+ * DPAK_HWSIM_PCAP_OUT: every frame sent out of the port, or, with port
+ * DPAK_HWSIM_HOST, every packet sent up to the host queues, is written to
+ * the file (classic pcap, readable by tcpdump and tshark). The file is
+ * complete once the device is closed.
+ *
+ * @return 0, -ENOENT (port), -EBUSY (already attached), -EINVAL (not a
+ *         pcap file, or DPAK_HWSIM_HOST with PCAP_IN), -EPROTONOSUPPORT (not
+ *         Ethernet), or the error of opening the file.
+ * @par Thread safety
+ * Safe from any thread; attachments last until dpak_dev_close().
+ */
+DPAK_API int dpak_hwsim_pcap(struct dpak_dev *dev, uint32_t port,
+			     enum dpak_hwsim_pcap_dir dir, const char *path);
+
 #ifdef __cplusplus
 }
 #endif

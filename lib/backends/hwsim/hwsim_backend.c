@@ -65,7 +65,8 @@ static int parse_args(const char *args, struct hw_dev_cfg *cfg)
 	return 0;
 }
 
-static int sim_open(const char *args, const struct ci_config *cfg, void **priv)
+static int sim_open(const char *args, const struct ci_config *cfg,
+		    const struct bk_open_cfg *oc, void **priv)
 {
 	struct hw_dev_cfg dc;
 	struct hw_dev *dev;
@@ -73,6 +74,9 @@ static int sim_open(const char *args, const struct ci_config *cfg, void **priv)
 
 	if ((err = parse_args(args, &dc)))
 		return err;
+	dc.n_queues = oc->queues;
+	dc.queue_size = oc->queue_size;
+	dc.pool_size = oc->pool_size;
 	if ((err = hw_dev_create(&dc, &dev)))
 		return dpak__err(-err, "hwsim: cannot create the device");
 	for (uint32_t i = 0; i < cfg->n_tables; i++) {
@@ -214,6 +218,9 @@ static int sim_inject(void *priv, uint32_t port, const void *pkt, size_t len)
 				 "of 14 to %d bytes", len, HW_MAX_FRAME);
 	if (err == -ENOBUFS)
 		return dpak__err(ENOBUFS, "port %u: receive ring full", port);
+	if (err == -EBUSY)
+		return dpak__err(EBUSY, "port %u takes its input from an attached "
+				 "interface or pcap file", port);
 	return err;
 }
 
@@ -221,6 +228,8 @@ static ssize_t sim_capture(void *priv, uint32_t port, void *buf, size_t cap)
 {
 	ssize_t n = hw_capture(priv, port, buf, cap);
 
+	if (n == -EBUSY)
+		return dpak__err(EBUSY, "port %u sends to an attached interface", port);
 	if (n == -EMSGSIZE)
 		return dpak__err(EMSGSIZE, "port %u: buffer of %zu bytes is too "
 				 "small for the next packet", port, cap);
@@ -248,6 +257,99 @@ static int sim_fail_flow_ops(void *priv, unsigned count, int err)
 	return 0;
 }
 
+/* Host queues: hwsim's buffer descriptors are struct dpak_pkt. */
+#define SAME(f) (offsetof(struct hw_pktbuf, f) == offsetof(struct dpak_pkt, f) && \
+		 sizeof(((struct hw_pktbuf *)0)->f) == sizeof(((struct dpak_pkt *)0)->f))
+_Static_assert(sizeof(struct hw_pktbuf) == sizeof(struct dpak_pkt) && SAME(data) &&
+	       SAME(len) && SAME(port) && SAME(mark) && SAME(reason) && SAME(table) &&
+	       SAME(hash) && SAME(tx_flags) && SAME(buf_len) && SAME(rsvd),
+	       "struct hw_pktbuf must have the layout of struct dpak_pkt");
+_Static_assert((int)HW_TX_PIPELINE == (int)DPAK_TX_PIPELINE && (int)HW_TX_PORT == (int)DPAK_TX_PORT &&
+	       (int)HW_HOST_MISS == DPAK_RX_MISS && (int)HW_HOST_ACTION == DPAK_RX_ACTION &&
+	       (int)HW_HOST_TTL == DPAK_RX_TTL, "hwsim and public enums agree");
+
+static int sim_rx_burst(void *priv, uint16_t q, struct dpak_pkt **pkts, uint16_t n)
+{
+	return hw_host_rx_burst(priv, q, (struct hw_pktbuf **)pkts, n);
+}
+
+static int sim_tx_burst(void *priv, uint16_t q, struct dpak_pkt **pkts, uint16_t n)
+{
+	int r = hw_host_tx_burst(priv, q, (struct hw_pktbuf **)pkts, n);
+
+	if (r == -EINVAL)
+		return dpak__err(EINVAL, "tx_burst: a packet has a bad port, length "
+				 "(14-%d), tx_flags, or data outside its buffer, or "
+				 "is not from this device's pool; none sent",
+				 HW_MAX_FRAME);
+	return r;
+}
+
+static struct dpak_pkt *sim_pkt_alloc(void *priv)
+{
+	return (struct dpak_pkt *)hw_pkt_alloc(priv);
+}
+
+static void sim_pkt_free(void *priv, struct dpak_pkt *pkt)
+{
+	hw_pkt_free(priv, (struct hw_pktbuf *)pkt);
+}
+
+static int sim_queue_stats(void *priv, uint16_t q, struct dpak_queue_stats *st)
+{
+	struct hw_queue_counters c;
+	int err = hw_queue_counters(priv, q, &c);
+
+	if (err)
+		return dpak__err(-err, "queue %u", q);
+	st->rx_packets = c.rx_packets;
+	st->rx_drops = c.rx_drops;
+	st->tx_packets = c.tx_packets;
+	st->rx_depth = c.rx_depth;
+	st->tx_depth = c.tx_depth;
+	st->pool_size = c.pool_size;
+	st->pool_free = c.pool_free;
+	return 0;
+}
+
+static int sim_attach(void *priv, uint32_t port, const char *ifname)
+{
+	int err = hw_port_attach(priv, port, ifname);
+
+	switch (err) {
+	case 0:
+		return 0;
+	case -ENODEV:
+		return dpak__err(ENODEV, "no interface named '%s'", ifname);
+	case -EBUSY:
+		return dpak__err(EBUSY, "port %u is already attached", port);
+	default:
+		return dpak__err(-err, "attaching port %u to %s: %s", port, ifname,
+				 dpak_strerror(err));
+	}
+}
+
+static int sim_pcap(void *priv, uint32_t port, int dir, const char *path)
+{
+	int err = hw_pcap_attach(priv, port, (enum hw_pcap_dir)dir, path);
+
+	switch (err) {
+	case 0:
+		return 0;
+	case -EBUSY:
+		return dpak__err(EBUSY, "port already has a pcap %s, or an interface",
+				 dir == HW_PCAP_IN ? "input" : "output");
+	case -EINVAL:
+		return dpak__err(EINVAL, "%s: %s", path, port == HW_PCAP_HOST ?
+				 "the slow path takes only an output file" :
+				 "not a pcap file");
+	case -EPROTONOSUPPORT:
+		return dpak__err(EPROTONOSUPPORT, "%s: link type is not Ethernet", path);
+	default:
+		return dpak__err(-err, "%s: %s", path, dpak_strerror(err));
+	}
+}
+
 #define BIT(x) (1ull << (x))
 const struct dpak_backend_ops dpak_backend_hwsim = {
 	.name = "hwsim",
@@ -264,6 +366,13 @@ const struct dpak_backend_ops dpak_backend_hwsim = {
 	.flow_del = sim_flow_del,
 	.flow_replace = sim_flow_replace,
 	.flow_counters = sim_flow_counters,
+	.rx_burst = sim_rx_burst,
+	.tx_burst = sim_tx_burst,
+	.pkt_alloc = sim_pkt_alloc,
+	.pkt_free = sim_pkt_free,
+	.queue_stats = sim_queue_stats,
+	.sim_attach = sim_attach,
+	.sim_pcap = sim_pcap,
 	.sim_inject = sim_inject,
 	.sim_capture = sim_capture,
 	.sim_run = sim_run,

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hwsim pipeline and engine: parse → look up the tables in order → apply
+ * actions → emit on a port, or up to a host queue. The engine serves, in
+ * bursts, the attached interfaces and pcap files, the ports' receive rings
+ * and the host transmit queues; it runs in the caller (hw_run, step mode)
+ * or in a thread of the device's own.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include "dev.h"
+
+void hw_emit(struct hw_dev *dev, uint32_t drop_port, uint32_t out,
+	     const uint8_t *data, uint32_t len)
+{
+	struct hw_port *p;
+	struct hw_slot *s;
+
+	if (out >= dev->n_ports)
+		goto drop;
+	p = &dev->ports[out];
+	if (!LOAD_RLX(&p->link) || len > HW_HEADROOM + HW_MAX_FRAME ||
+	    !(s = ring_prod(&p->tx)))
+		goto drop;
+	s->len = len;
+	memcpy(s->buf, data, len);
+	ring_push(&p->tx);
+	STAT_ADD(p->tx_packets, 1);
+	STAT_ADD(p->tx_bytes, len);
+	struct hw_pcap *pc = LOAD_ACQ(&p->pcap_out);
+	if (pc)
+		pcap_write(pc, data, len, 0);
+	return;
+drop:
+	STAT_ADD(dev->ports[drop_port].drops, 1);
+}
+
+/* The pipeline for one packet, processed in place (@headroom bytes before
+ * @data are free for encapsulation). */
+void hw_process(struct hw_dev *dev, uint32_t port, uint8_t *data, uint32_t len,
+		uint32_t headroom, uint64_t now)
+{
+	struct hw_port *in = &dev->ports[port];
+	struct hw_pkt pk;
+	struct hw_verdict v;
+	uint8_t key[PK_MAX_KEY];
+	uint32_t t = 0;
+
+	STAT_ADD(in->rx_packets, 1);
+	STAT_ADD(in->rx_bytes, len);
+	if (!LOAD_RLX(&in->link)) {
+		STAT_ADD(in->drops, 1);
+		return;
+	}
+	pk.data = data;
+	pk.len = len;
+	pk.headroom = headroom;
+	pk.in_port = port;
+	pk.mark = 0;
+	hw_parse(&pk);
+
+	while (t < dev->n_tables) {
+		struct hw_table *tb = dev->tables[t];
+		struct hw_entry *e;
+
+		hw_table_key(tb, pk.fields, key);
+		e = hw_table_lookup(tb, key);
+		if (!e) {
+			if (tb->cfg.miss == PK_MISS_NEXT) {
+				t++;
+				continue;
+			}
+			STAT_ADD(in->misses, 1);
+			if (tb->cfg.miss == PK_MISS_DROP)
+				STAT_ADD(in->drops, 1);
+			else
+				hostq_deliver(dev, &pk, HW_HOST_MISS, t, ~0u);
+			return;
+		}
+		STAT_ADD(e->packets, 1);
+		STAT_ADD(e->bytes, pk.len);
+		__atomic_store_n(&e->last_hit_ns, now, __ATOMIC_RELAXED);
+		hw_exec(&pk, hw_entry_actions(tb, e), e->act_len, &v);
+		switch (v.fate) {
+		case HW_FATE_PORT:
+			hw_emit(dev, port, v.arg, pk.data, pk.len);
+			return;
+		case HW_FATE_HOST:
+			hostq_deliver(dev, &pk, HW_HOST_ACTION, t, v.arg);
+			return;
+		case HW_FATE_TTL:
+			hostq_deliver(dev, &pk, HW_HOST_TTL, t, ~0u);
+			return;
+		case HW_FATE_JUMP:
+			if (v.arg <= t) /* jumps go forward only */
+				goto drop;
+			t = v.arg;
+			if (v.dirty)
+				hw_parse(&pk);
+			continue;
+		case HW_FATE_DROP:
+			goto drop;
+		}
+	}
+	/* Ran past the last table: a miss. */
+	STAT_ADD(in->misses, 1);
+	hostq_deliver(dev, &pk, HW_HOST_MISS, dev->n_tables - 1, ~0u);
+	return;
+drop:
+	STAT_ADD(in->drops, 1);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* One burst from each port and host queue in turn, at most @budget
+ * packets. The reader count is odd for the whole burst: table writers wait
+ * for it to move before reusing an entry (hw_sync()). */
+static unsigned run_burst(struct hw_dev *dev, unsigned budget)
+{
+	unsigned done = 0;
+	uint64_t now;
+
+	__atomic_store_n(&dev->reader, dev->reader + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	now = now_ns();
+	for (uint32_t n = 0; n < dev->n_ports && done < budget; n++) {
+		uint32_t port = (dev->rr + n) % dev->n_ports;
+		struct hw_port *p = &dev->ports[port];
+		struct hw_ring *r = &p->rx;
+		struct hw_slot *s;
+
+		if (LOAD_ACQ(&p->netdev))
+			netdev_poll_rx(dev, p, port);
+		if (LOAD_ACQ(&p->pcap_in))
+			pcap_feed(dev, p, port);
+		for (int i = 0; i < HW_BURST && done < budget && (s = ring_cons(r)); i++) {
+			hw_process(dev, port, s->buf + HW_HEADROOM, s->len,
+				   HW_HEADROOM, now);
+			ring_pop(r);
+			done++;
+		}
+	}
+	if (done < budget)
+		done += hostq_drain_tx(dev, budget - done, now);
+	for (uint32_t port = 0; port < dev->n_ports; port++)
+		if (LOAD_ACQ(&dev->ports[port].netdev))
+			netdev_flush_tx(dev, &dev->ports[port], port);
+	dev->rr = (dev->rr + 1) % dev->n_ports;
+	STORE_REL(&dev->reader, dev->reader + 1);
+	return done;
+}
+
+int hw_run(struct hw_dev *dev, unsigned budget)
+{
+	unsigned total = 0, n;
+
+	if (dev->cfg.engine_thread)
+		return -EBUSY;
+	if (!budget)
+		budget = ~0u;
+	do {
+		n = run_burst(dev, budget - total);
+		total += n;
+	} while (n && total < budget);
+	return (int)total;
+}
+
+void *hw_engine_main(void *arg)
+{
+	struct hw_dev *dev = arg;
+	unsigned idle = 0;
+
+	while (LOAD_ACQ(&dev->running)) {
+		if (run_burst(dev, ~0u)) {
+			idle = 0;
+			continue;
+		}
+		/* Poll while busy; sleep a little once idle. */
+		if (++idle > 64) {
+			struct timespec ts = { 0, 50000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+	return NULL;
+}

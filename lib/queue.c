@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/* <dpak/queue.h>: host queues, dispatched to the backend. These are data
+ * path calls: argument checks are cheap and nothing else happens here. */
+#include <errno.h>
+#include "core.h"
+
+DPAK_API int dpak_rx_burst(struct dpak_dev *dev, uint16_t queue,
+			   struct dpak_pkt **pkts, uint16_t n)
+{
+	if (__builtin_expect(!dev || !pkts || queue >= dev->n_rx_queues, 0))
+		return dpak__err(EINVAL, "rx_burst: %s", !dev || !pkts ?
+				 "dev or pkts NULL" : "no such receive queue");
+	if (!dev->ops->rx_burst)
+		return dpak__err(EOPNOTSUPP, "backend %s has no host queues",
+				 dev->ops->name);
+	return dev->ops->rx_burst(dev->priv, queue, pkts, n);
+}
+
+DPAK_API int dpak_tx_burst(struct dpak_dev *dev, uint16_t queue,
+			   struct dpak_pkt **pkts, uint16_t n)
+{
+	if (__builtin_expect(!dev || !pkts || queue >= dev->n_rx_queues, 0))
+		return dpak__err(EINVAL, "tx_burst: %s", !dev || !pkts ?
+				 "dev or pkts NULL" : "no such transmit queue");
+	if (!dev->ops->tx_burst)
+		return dpak__err(EOPNOTSUPP, "backend %s has no host queues",
+				 dev->ops->name);
+	return dev->ops->tx_burst(dev->priv, queue, pkts, n);
+}
+
+DPAK_API struct dpak_pkt *dpak_pkt_alloc(struct dpak_dev *dev)
+{
+	struct dpak_pkt *p;
+
+	if (!dev || !dev->ops->pkt_alloc) {
+		errno = dev ? EOPNOTSUPP : EINVAL;
+		return NULL;
+	}
+	p = dev->ops->pkt_alloc(dev->priv);
+	if (!p)
+		errno = ENOBUFS;
+	return p;
+}
+
+DPAK_API void dpak_pkt_free(struct dpak_dev *dev, struct dpak_pkt *pkt)
+{
+	if (dev && pkt && dev->ops->pkt_free)
+		dev->ops->pkt_free(dev->priv, pkt);
+}
+
+DPAK_API int dpak_queue_stats(struct dpak_dev *dev, uint16_t queue,
+			      struct dpak_queue_stats *st)
+{
+	struct dpak_queue_stats s = { 0 };
+	int err;
+
+	if (!dev)
+		return dpak__err(EINVAL, "dev: NULL");
+	if (queue >= dev->n_rx_queues)
+		return dpak__err(EINVAL, "queue %u does not exist (device has %u)",
+				 queue, dev->n_rx_queues);
+	if (!dev->ops->queue_stats)
+		return dpak__err(EOPNOTSUPP, "backend %s has no host queues",
+				 dev->ops->name);
+	if ((err = dev->ops->queue_stats(dev->priv, queue, &s)))
+		return err;
+	return dpak__out(st, &s, sizeof(s), "dpak_queue_stats");
+}
