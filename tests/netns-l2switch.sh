@@ -1,0 +1,58 @@
+#!/bin/sh
+# Integration: the learning-switch sample between two network namespaces,
+# with real ping and TCP traffic. After the first packets the offloaded flows
+# must carry the traffic (their counters), the TCP payload must arrive
+# intact, and idle flows must age out. Skipped (77) without root/netns.
+set -u
+top_srcdir=${top_srcdir:-.}
+top_builddir=${top_builddir:-.}
+. "$top_srcdir/scripts/netns-lib.sh"
+nsl_usable || { echo "SKIP: needs root, network namespaces and ethtool"; exit 77; }
+
+id=$$
+log=$(mktemp /tmp/dpak-test-l2.XXXXXX)
+srv=$(mktemp /tmp/dpak-test-srv.XXXXXX)
+sw=""
+cleanup() {
+	[ -n "$sw" ] && kill "$sw" 2>/dev/null && wait "$sw" 2>/dev/null
+	nsl_cleanup
+	rm -f "$log" "$srv"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; echo "--- switch log"; cat "$log"; exit 1; }
+
+nsl_host "t$id-a" "tl$id-a" 10.78.0.1/24 || fail "namespace set-up"
+nsl_host "t$id-b" "tl$id-b" 10.78.0.2/24 || fail "namespace set-up"
+"$top_builddir/samples/dpak-l2switch" -a 1000 "tl$id-a" "tl$id-b" > "$log" 2>&1 &
+sw=$!
+for _ in $(seq 50); do grep -q switching "$log" && break; sleep 0.1; done
+
+ip netns exec "t$id-a" ping -c 10 -i 0.05 -W 2 10.78.0.2 > "$log.ping" 2>&1 ||
+	{ cat "$log.ping"; rm -f "$log.ping"; fail "ping"; }
+grep -q " 0% packet loss" "$log.ping" || { cat "$log.ping"; rm -f "$log.ping"; fail "ping lost packets"; }
+rm -f "$log.ping"
+
+bytes=30000000
+ip netns exec "t$id-b" "$top_builddir/tests/tcpxfer" server 5001 $bytes > "$srv" 2>&1 &
+for _ in $(seq 50); do grep -q listening "$srv" && break; sleep 0.1; done
+ip netns exec "t$id-a" "$top_builddir/tests/tcpxfer" client 10.78.0.2 5001 $bytes ||
+	fail "tcp client"
+for _ in $(seq 100); do grep -q -E "^(ok|bad|short)" "$srv" && break; sleep 0.1; done
+grep -q "^ok $bytes" "$srv" || { cat "$srv"; fail "TCP payload not intact"; }
+echo "ok: $bytes bytes of TCP payload arrived intact"
+
+sleep 2 # idle flows age out after 1 s
+kill -INT "$sw"
+wait "$sw"
+sw=""
+summary=$(grep '^summary:' "$log") || fail "no summary"
+echo "$summary"
+slow=$(echo "$summary" | sed -n 's/.*slow path saw \([0-9]*\) packets.*/\1/p')
+fwd=$(echo "$summary" | sed -n 's/.*forwarded \([0-9]*\) packets.*/\1/p')
+aged=$(echo "$summary" | sed -n 's/.*aged out \([0-9]*\).*/\1/p')
+[ "$fwd" -gt 10000 ] || fail "offloaded flows forwarded only $fwd packets"
+[ "$slow" -lt 100 ] || fail "the slow path saw $slow packets"
+[ "$fwd" -gt $((slow * 100)) ] || fail "offloaded $fwd vs slow path $slow"
+[ "$aged" -eq 2 ] || fail "$aged flows aged out, expected both"
+grep -q "pool 4096/4096 free" "$log" || fail "buffers missing from the pool"
+echo "ok: slow path $slow packets, offloaded flows $fwd packets, $aged flows aged out"
