@@ -21,7 +21,7 @@
 /* Ports of "hwsim:" (default): uplink0 uplink1 pf0 vf0 vf1 vf2 vf3 */
 enum { UP0, UP1, PF0, VF0, VF1, VF2, VF3, N_PORTS };
 /* Tables of the default configinfo. */
-enum { T_ACL, T_ACL6, T_CONN, T_L2, T_ROUTE };
+enum { T_ACL, T_ACL6, T_TUNNEL, T_CONN, T_L2, T_ROUTE };
 
 static const uint8_t MAC_A[6] = { 0x02, 0, 0, 0, 0, 0xa };
 static const uint8_t MAC_B[6] = { 0x02, 0, 0, 0, 0, 0xb };
@@ -369,14 +369,14 @@ static void encap_conf(struct dpak_action_vxlan_encap *e, uint16_t sport)
 	e->vni = 5000;
 }
 
-/* An exact table needs every key field: conn's key includes vxlan_vni,
- * which a flow of plain traffic does not match. */
+/* An exact table needs every key field: tunnel's key includes vxlan_vni,
+ * which a flow without a vxlan item does not match. */
 static void test_exact_needs_every_field(void **state)
 {
 	struct fx *f = *state;
-	struct dpak_item_port in = { VF0 };
+	struct dpak_item_port in = { UP0 };
 	struct dpak_item_ipv4 ip = { .src = htonl(0x0a000001), .dst = htonl(0x0a000002) };
-	struct dpak_item_udp udp = { .src_port = htons(1000), .dst_port = htons(53) };
+	struct dpak_item_udp udp = { .src_port = htons(1000), .dst_port = htons(4789) };
 	struct dpak_item items[] = {
 		{ DPAK_ITEM_PORT, &in, NULL }, { DPAK_ITEM_ETH, NULL, NULL },
 		{ DPAK_ITEM_IPV4, &ip, NULL }, { DPAK_ITEM_UDP, &udp, NULL },
@@ -386,14 +386,13 @@ static void test_exact_needs_every_field(void **state)
 	struct dpak_action acts[] = { { DPAK_ACTION_PORT, &out }, { DPAK_ACTION_END, NULL } };
 	struct dpak_flow *fl;
 
-	assert_err(dpak_flow_add(table(f, T_CONN), items, acts, NULL, &fl),
-		   ENOTSUP, "table conn is exact-match: field vxlan_vni must be "
+	assert_err(dpak_flow_add(table(f, T_TUNNEL), items, acts, NULL, &fl),
+		   ENOTSUP, "table tunnel is exact-match: field vxlan_vni must be "
 		   "matched in full");
-	assert_int_equal(in_use(table(f, T_CONN)), 0);
+	assert_int_equal(in_use(table(f, T_TUNNEL)), 0);
 }
 
-/* conn's key includes vxlan_vni, so flows of plain traffic there need the
- * vni matched as 0: done through a configinfo without that field. */
+/* A configinfo of one table, for the encapsulation test. */
 static const char *ENCAP_CFG =
 	"table name=conn type=exact capacity=1024 key=in_port,eth_type,ip_proto,"
 	"ipv4_src,ipv4_dst,l4_src,l4_dst\n";

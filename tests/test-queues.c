@@ -66,7 +66,7 @@ static void test_miss_metadata(void **state)
 	assert_memory_equal(p[0]->data, f, len);
 	assert_int_equal(p[0]->port, VF2);
 	assert_int_equal(p[0]->reason, DPAK_RX_MISS);
-	assert_int_equal(p[0]->table, 3); /* the last table passed on; l2 misses to host */
+	assert_int_equal(p[0]->table, 4); /* acl, acl6, tunnel, conn pass it on; l2 misses to host */
 	assert_int_equal(p[0]->mark, 0);
 	assert_int_equal(dpak_rx_burst(dev, 0, p + 1, 3), 0);
 	dpak_pkt_free(dev, p[0]);
