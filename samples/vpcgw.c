@@ -571,8 +571,10 @@ int main(int argc, char **argv)
 		printf("%-60s %10" PRIu64 " %12" PRIu64 "%s\n", r->what, r->packets,
 		       r->bytes, r->flow ? "" : " (aged out)");
 	}
-	printf("\nsummary: slow path saw %" PRIu64 " packets; offloaded flows forwarded "
-	       "%" PRIu64 " packets (%" PRIu64 " bytes); flows installed %" PRIu64
+	/* A decapsulated packet hits two flows (decap, then l2): hits, not
+	 * packets, are what the counters add up to. */
+	printf("\nsummary: slow path saw %" PRIu64 " packets; offloaded flows counted "
+	       "%" PRIu64 " hits (%" PRIu64 " bytes); flows installed %" PRIu64
 	       " (encap %" PRIu64 ", decap %" PRIu64 ", l2 %" PRIu64 "), aged out %" PRIu64
 	       "; software encap %" PRIu64 ", decap %" PRIu64 "\n", gw.slow, fwd, bytes,
 	       gw.encap_flows + gw.decap_flows + gw.l2_flows, gw.encap_flows,
