@@ -31,6 +31,9 @@ struct hw_dev_cfg {
 	uint32_t n_queues;    /* host queue pairs (receive + transmit) */
 	uint32_t queue_size;  /* entries per host queue, power of two */
 	uint32_t pool_size;   /* host packet buffers */
+	/* Where the device reports trouble (level 0 error, 1 warning); NULL:
+	 * silent. */
+	void (*log)(int level, const char *msg);
 };
 
 /* A host packet buffer's descriptor. Its layout is that of the public

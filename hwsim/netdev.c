@@ -131,7 +131,6 @@ unsigned netdev_poll_rx(struct hw_dev *dev, struct hw_port *p, uint32_t port)
 	struct hw_netdev *nd = p->netdev;
 	unsigned n = 0;
 
-	(void)dev;
 	(void)port;
 	while (n < HW_BURST) {
 		struct tpacket2_hdr *h =
@@ -147,12 +146,14 @@ unsigned netdev_poll_rx(struct hw_dev *dev, struct hw_port *p, uint32_t port)
 		uint32_t len = h->tp_snaplen, tag = (h->tp_status & TP_STATUS_VLAN_VALID) ? 4 : 0;
 
 		if (len < 14 || len != h->tp_len || len + tag > HW_MAX_FRAME) {
-			if (!nd->warned_big && len != h->tp_len) {
+			if (!nd->warned_big && len != h->tp_len && dev->cfg.log) {
+				char msg[200];
 				nd->warned_big = 1;
-				fprintf(stderr, "libdpak hwsim: %s delivered a %u-byte "
-					"frame (segmentation offload?); dropped. Turn "
-					"it off on the sender: ethtool -K <if> tso off "
-					"gso off\n", nd->name, h->tp_len);
+				snprintf(msg, sizeof(msg), "hwsim: %s delivered a %u-byte "
+					 "frame (segmentation offload?); dropped. Turn "
+					 "it off on the sender: ethtool -K <if> tso off "
+					 "gso off", nd->name, h->tp_len);
+				dev->cfg.log(1, msg);
 			}
 			STAT_ADD(p->drops, 1);
 		} else {

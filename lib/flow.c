@@ -79,6 +79,7 @@ static int add_locked(struct dpak_table *t, const struct packed *pk,
 	err = dev->ops->flow_add(dev->priv, t->index, &bf, &f->handle);
 	if (err) {
 		free(f);
+		dpak__err_prefix("table %s", d->name);
 		return err;
 	}
 	f->table = t;

@@ -32,13 +32,18 @@ DPAK_API struct dpak_pkt *dpak_pkt_alloc(struct dpak_dev *dev)
 {
 	struct dpak_pkt *p;
 
-	if (!dev || !dev->ops->pkt_alloc) {
-		errno = dev ? EOPNOTSUPP : EINVAL;
+	if (!dev) {
+		errno = -dpak__err(EINVAL, "dev: NULL");
+		return NULL;
+	}
+	if (!dev->ops->pkt_alloc) {
+		errno = -dpak__err(EOPNOTSUPP, "backend %s has no host queues",
+				   dev->ops->name);
 		return NULL;
 	}
 	p = dev->ops->pkt_alloc(dev->priv);
 	if (!p)
-		errno = ENOBUFS;
+		errno = -dpak__err(ENOBUFS, "the packet pool is empty");
 	return p;
 }
 

@@ -6,8 +6,10 @@
  *
  * Every call returns 0 or a negative errno value, or (for calls returning a
  * pointer) NULL with errno set. After a failure, dpak_errmsg() gives a
- * per-thread message that names the offending item, action or field.
- * A call that fails changes nothing.
+ * per-thread message that names the offending item, action or field (data
+ * path calls that fail only for an ordinary reason, such as -EAGAIN from an
+ * empty queue, leave it alone). A call that fails changes nothing, except
+ * where its documentation says it works entry by entry (batches, flush).
  */
 #ifndef DPAK_COMMON_H
 #define DPAK_COMMON_H
@@ -48,7 +50,8 @@ extern "C" {
  * Describe an error code.
  *
  * @param err an error code, negative (as returned) or positive.
- * @return a static string; never NULL.
+ * @return a string, never NULL: static for known codes; for unknown ones a
+ *         per-thread buffer that the next call on that thread overwrites.
  * @par Thread safety
  * Safe from any thread.
  */
@@ -57,9 +60,9 @@ DPAK_API const char *dpak_strerror(int err);
 /**
  * Detail of the last error on the calling thread.
  *
- * Set by every failing libdpak call with a message that names what was
- * wrong, for example
- * "item 2 (ipv4): mask on ttl not supported by table acl".
+ * Set by failing libdpak calls with a message that names what was wrong,
+ * for example
+ * "item 1 (ipv4): mask on ip_ttl not supported by table l2 (key: in_port,eth_dst,vlan_tci)".
  * Successful calls leave it unchanged.
  *
  * @return a per-thread string, valid until the next libdpak call on the same
@@ -92,7 +95,8 @@ typedef void (*dpak_log_fn)(enum dpak_log_level level, const char *msg,
  *
  * By default messages at DPAK_LOG_WARN and below go to stderr. The level can
  * also be set with the environment variable DPAK_LOG_LEVEL (err, warn, info,
- * debug, or 0-3), read once at the first log message.
+ * debug, or 0-3), read once at the first log message or level query unless
+ * dpak_log_set_level() was called first.
  *
  * @param fn  the callback, or NULL to restore the stderr default.
  * @param ctx passed to @p fn unchanged.

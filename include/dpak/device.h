@@ -40,6 +40,9 @@ struct dpak_dev_opts {
  * @param devspec which backend and device, as "backend:args":
  *   - "hwsim:" or "hwsim:uplinks=2,pfs=1,vfs=8" — the software DPU in this
  *     process; defaults uplinks=2, pfs=1, vfs=4; at most 64 ports in all;
+ *     ring=N slots per port ring (a power of two, default 256);
+ *     engine=step (default: the pipeline runs in dpak_hwsim_run()) or
+ *     engine=thread (a thread of the device's own runs it);
  *   - "xdp:eth0,eth1" and "pci:0000:03:00.0" are reserved for the backends
  *     of those names (not built yet: -ENODEV).
  * @param opts NULL for defaults.
@@ -130,7 +133,7 @@ DPAK_API int dpak_port_info(struct dpak_dev *dev, uint32_t port,
  *
  * @param dev  the device.
  * @param name the port's name, e.g. "vf0".
- * @return the port id (>= 0), or -ENOENT.
+ * @return the port id (>= 0), -ENOENT, or -EINVAL (NULL argument).
  * @par Thread safety
  * Safe from any thread.
  */
@@ -153,7 +156,7 @@ struct dpak_port_stats {
  * @param dev   the device.
  * @param port  a port id.
  * @param stats filled; the caller sets stats->sz first.
- * @return 0, -EINVAL or -ENOENT.
+ * @return 0, -EINVAL, -ENOENT, or -EOPNOTSUPP (the backend keeps none).
  * @par Thread safety
  * Safe from any thread.
  */

@@ -36,7 +36,7 @@ enum dpak_item_type {
 	DPAK_ITEM_TCP = 7,   /**< struct dpak_item_tcp */
 	DPAK_ITEM_UDP = 8,   /**< struct dpak_item_udp */
 	DPAK_ITEM_ICMP = 9,  /**< struct dpak_item_icmp */
-	DPAK_ITEM_VXLAN = 10, /**< struct dpak_item_vxlan (implies UDP port 4789) */
+	DPAK_ITEM_VXLAN = 10, /**< struct dpak_item_vxlan (implies UDP, port 4789) */
 };
 
 /** Ingress port (host byte order). */
@@ -127,7 +127,10 @@ struct dpak_item_vxlan {
 /**
  * One match item.
  *
- * @p spec NULL matches any header of that type (only its presence).
+ * @p spec NULL matches no field of the item itself. An item also implies
+ * its protocol (ipv4/ipv6: eth_type; tcp/udp/icmp/vxlan: ip_proto; vxlan:
+ * UDP port 4789), matched where the table's key has those fields; in a
+ * table without them, fields of an absent header read as zero.
  * @p mask NULL uses the item's default mask: eth dst, src and type; vlan tci;
  * ipv4/ipv6 src and dst; tcp/udp ports; icmp type and code; vxlan vni; the
  * whole port and mark ids.
@@ -217,7 +220,8 @@ struct dpak_action {
 /** Options for adding a flow; declare with DPAK_OPTS(). */
 struct dpak_flow_opts {
 	size_t sz;                /**< sizeof(struct dpak_flow_opts) */
-	uint32_t priority;        /**< wildcard tables: 0 is the highest; must be below the table's priorities */
+	uint32_t priority;        /**< wildcard tables: 0 is the highest, below the table's priorities;
+				       exact and LPM tables: 0 (LPM ranks by prefix length) */
 	uint32_t idle_timeout_ms; /**< 0: never ages; else reported by dpak_flow_aged() after this long without a hit */
 	uint64_t cookie;          /**< opaque to the library; see dpak_flow_cookie() */
 };
@@ -328,8 +332,9 @@ DPAK_API int dpak_table_flush(struct dpak_table *table);
  * @param actions actions ending with DPAK_ACTION_END; exactly one fate
  *                action (port, drop, queue or jump).
  * @param opts    NULL for defaults.
- * @return 0, or -EINVAL (malformed), -ENOTSUP (valid but not offloadable by
- *         this table or device), -ERANGE (a value out of range), with
+ * @return 0, or -EINVAL (malformed, or a priority in an LPM table), -ENOTSUP
+ *         (valid but not offloadable by this table or device), -ERANGE (a
+ *         value out of range), with
  *         dpak_errmsg() naming the item or action index and the field.
  * @par Thread safety
  * Safe from any thread.

@@ -28,9 +28,10 @@ extern "C" {
  * @param dev  an hwsim device.
  * @param port the port it arrives on.
  * @param pkt  an Ethernet frame without FCS.
- * @param len  its length, 14 .. 9216 bytes.
- * @return 0, -EINVAL (length), -ENOENT (port), -ENOBUFS (receive ring full;
- *         the packet is counted as dropped), -EOPNOTSUPP (not hwsim).
+ * @param len  its length, 14 .. 2048 bytes.
+ * @return 0, -EINVAL (length, NULL), -ENOENT (port), -ENOBUFS (receive ring
+ *         full; the packet is counted in the port's drops), -EBUSY (the
+ *         port takes its input from an attachment), -EOPNOTSUPP (not hwsim).
  * @par Thread safety
  * One thread at a time per port.
  */
@@ -45,7 +46,8 @@ DPAK_API int dpak_hwsim_inject(struct dpak_dev *dev, uint32_t port,
  * @param buf  where to copy the frame.
  * @param cap  size of @p buf.
  * @return the frame's length, -EAGAIN (nothing sent), -ENOENT (port),
- *         -EMSGSIZE (@p cap too small; the packet stays queued),
+ *         -EMSGSIZE (@p cap too small; the packet stays queued), -EINVAL
+ *         (NULL), -EBUSY (the port sends to an attached interface),
  *         -EOPNOTSUPP (not hwsim).
  * @par Thread safety
  * One thread at a time per port.
@@ -59,7 +61,7 @@ DPAK_API ssize_t dpak_hwsim_capture(struct dpak_dev *dev, uint32_t port,
  * @param dev    an hwsim device opened without engine=thread.
  * @param budget the most packets to process; 0 means all that are waiting.
  * @return the number of packets processed, -EBUSY (the device runs its own
- *         engine thread) or -EOPNOTSUPP (not hwsim).
+ *         engine thread), -EINVAL (NULL) or -EOPNOTSUPP (not hwsim).
  * @par Thread safety
  * One thread at a time per device.
  */
@@ -69,9 +71,12 @@ DPAK_API int dpak_hwsim_run(struct dpak_dev *dev, unsigned int budget);
  * Take a port's link down or up.
  *
  * A port whose link is down neither receives nor sends: packets sent to it
- * are dropped and counted.
+ * are dropped and counted in the drops of the port they came in on.
  *
- * @return 0, -ENOENT or -EOPNOTSUPP.
+ * @param dev  an hwsim device.
+ * @param port the port.
+ * @param up   1: link up; 0: link down.
+ * @return 0, -ENOENT, -EINVAL (NULL) or -EOPNOTSUPP.
  * @par Thread safety
  * Safe from any thread.
  */
@@ -84,7 +89,8 @@ DPAK_API int dpak_hwsim_set_link(struct dpak_dev *dev, uint32_t port, int up);
  * @param dev   an hwsim device.
  * @param count operations to fail; 0 stops failing.
  * @param err   negative errno to return, e.g. -EIO.
- * @return 0, -EINVAL (@p err not negative) or -EOPNOTSUPP.
+ * @return 0, -EINVAL (@p err not negative while @p count is not 0) or
+ *         -EOPNOTSUPP.
  * @par Thread safety
  * Safe from any thread.
  */
@@ -133,7 +139,8 @@ enum dpak_hwsim_pcap_dir {
  * DPAK_HWSIM_PCAP_OUT: every frame sent out of the port, or, with port
  * DPAK_HWSIM_HOST, every packet sent up to the host queues, is written to
  * the file (classic pcap, readable by tcpdump and tshark). The file is
- * complete once the device is closed.
+ * complete once the device is closed. The file is opened (for output:
+ * created or truncated) before the port is checked for an attachment.
  *
  * @return 0, -ENOENT (port), -EBUSY (already attached), -EINVAL (not a
  *         pcap file, or DPAK_HWSIM_HOST with PCAP_IN), -EPROTONOSUPPORT (not

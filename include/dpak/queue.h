@@ -100,7 +100,8 @@ DPAK_API int dpak_tx_burst(struct dpak_dev *dev, uint16_t queue,
  * Take an empty buffer from the pool, to build a packet to transmit.
  *
  * @return a packet with len 0 and data at the default headroom, or NULL
- *         with errno ENOBUFS (pool empty) or EINVAL.
+ *         with errno ENOBUFS (pool empty), EINVAL (NULL) or EOPNOTSUPP (the
+ *         backend has no host queues).
  * @par Thread safety
  * Safe from any thread.
  */

@@ -65,6 +65,11 @@ static int parse_args(const char *args, struct hw_dev_cfg *cfg)
 	return 0;
 }
 
+static void sim_log(int level, const char *msg)
+{
+	dpak__log(level ? DPAK_LOG_WARN : DPAK_LOG_ERR, "%s", msg);
+}
+
 static int sim_open(const char *args, const struct ci_config *cfg,
 		    const struct bk_open_cfg *oc, void **priv)
 {
@@ -77,6 +82,7 @@ static int sim_open(const char *args, const struct ci_config *cfg,
 	dc.n_queues = oc->queues;
 	dc.queue_size = oc->queue_size;
 	dc.pool_size = oc->pool_size;
+	dc.log = sim_log;
 	if ((err = hw_dev_create(&dc, &dev)))
 		return dpak__err(-err, "hwsim: cannot create the device");
 	for (uint32_t i = 0; i < cfg->n_tables; i++) {
