@@ -127,7 +127,7 @@ struct hw_entry *hw_table_lookup(const struct hw_table *t, const uint8_t *key)
 	for (uint32_t i = 0; i < n; i++) {
 		const struct hw_sub *s = t->subs[i];
 
-		if (!LOAD_RLX(&s->refs))
+		if (!LOAD_ACQ(&s->refs))
 			continue;
 		for (uint32_t w = 0; w < words; w++) {
 			uint64_t v = rd64(key + 8 * w) & rd64(s->mask + 8 * w);
@@ -343,7 +343,8 @@ static uint32_t *hash_slot_of(struct hw_table *t, struct hw_hash *h,
 	return NULL;
 }
 
-static int sub_for_mask(struct hw_table *t, const uint8_t *mask)
+static int sub_for_mask(struct hw_table *t, const uint8_t *mask,
+			void (*sync)(void *), void *arg)
 {
 	uint32_t free_sub = HW_MAX_MASKS;
 
@@ -355,8 +356,10 @@ static int sub_for_mask(struct hw_table *t, const uint8_t *mask)
 	}
 	if (free_sub != HW_MAX_MASKS) {
 		/* Reuse an empty mask's hash; it holds no entries. Readers
-		 * skip it while refs is 0. */
+		 * skip it while refs is 0, but one that saw it in use may
+		 * still be reading the old mask: wait for it to move on. */
 		struct hw_sub *s = t->subs[free_sub];
+		sync(arg);
 		memset(s->mask, 0, sizeof(s->mask));
 		memcpy(s->mask, mask, t->cfg.key_bytes);
 		return (int)free_sub;
@@ -395,7 +398,7 @@ int hw_table_insert(struct hw_table *t, const uint8_t *key,
 	} else {
 		for (uint32_t i = 0; i < t->cfg.key_bytes; i++)
 			k[i] &= mask[i];
-		sub = sub_for_mask(t, mask);
+		sub = sub_for_mask(t, mask, sync, arg);
 		if (sub < 0)
 			return sub;
 		h = &t->subs[sub]->hash;
@@ -422,8 +425,8 @@ int hw_table_insert(struct hw_table *t, const uint8_t *key,
 		t->free_list[t->n_free++] = (uint32_t)slot; /* never visible */
 		return err;
 	}
-	if (t->cfg.type != PK_EXACT)
-		STORE_RLX(&t->subs[sub]->refs, t->subs[sub]->refs + 1);
+	if (t->cfg.type != PK_EXACT) /* publishes the mask too */
+		STORE_REL(&t->subs[sub]->refs, t->subs[sub]->refs + 1);
 	STORE_RLX(&t->in_use, t->in_use + 1);
 	*id = (uint32_t)slot;
 	return 0;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "core.h"
 
 #define LINE_MAX_LEN 4096
@@ -413,6 +414,11 @@ int ci_load(const char *path, struct ci_config *cfg)
 
 	if (!f)
 		return dpak__err(errno, "configinfo %s: %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
+		fclose(f);
+		return dpak__err(EINVAL, "configinfo %s: not a regular file", path);
+	}
 	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
 		err = errno;
 		fclose(f);
