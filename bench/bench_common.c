@@ -12,7 +12,7 @@
 void bench_header(int argc, char **argv, const char *what)
 {
 	struct utsname u;
-	char cpu[256] = "unknown";
+	char cpu[512] = "unknown";
 	FILE *f = fopen("/proc/cpuinfo", "r");
 	char line[512];
 

@@ -224,8 +224,11 @@ static void memory(struct flowspec *fs, size_t n, struct dpak_flow **handles)
 int main(int argc, char **argv)
 {
 	size_t sizes[8] = { 1000, 100000, 1000000 }, n_sizes = 3, max = 0;
-	int c;
+	int c, argc0 = argc;
+	char **argv0 = calloc((size_t)argc + 1, sizeof(char *));
 
+	for (int i = 0; i < argc; i++)
+		argv0[i] = strdup(argv[i]);
 	while ((c = getopt(argc, argv, "s:")) != -1) {
 		if (c == 's') {
 			n_sizes = 0;
@@ -240,13 +243,15 @@ int main(int argc, char **argv)
 		if (sizes[i] > max)
 			max = sizes[i];
 	int have_peer = bench_eal_init("bflows") == 0;
-	bench_header(argc, argv, "flow insertion and deletion (IPv4 5-tuple, exact table); "
+	bench_header(argc0, argv0, "flow insertion and deletion (IPv4 5-tuple, exact table); "
 		     "peer: DPDK rte_hash with the same keys");
 	if (!have_peer)
 		printf("# peer not available (built without libdpdk or EAL failed)\n");
 	struct flowspec *fs = calloc(max, sizeof(*fs));
 	struct dpak_flow **handles = calloc(max, sizeof(*handles));
 	make_flows(fs, max);
+	/* First, while no freed memory can hide the growth. */
+	memory(fs, max, handles);
 	for (size_t i = 0; i < n_sizes; i++) {
 		size_t cap = sizes[i];
 		int reps = cap >= 1000000 ? 1 : (int)(2000000 / cap);
@@ -265,7 +270,6 @@ int main(int argc, char **argv)
 		snprintf(m, sizeof(m), "delete one at a time, %zu", cap);
 		bench_row(m, one.del, peer.del, "M flows/s");
 	}
-	memory(fs, max, handles);
 	free(fs);
 	free(handles);
 	return 0;

@@ -196,6 +196,8 @@ static int fault(struct hw_dev *dev)
 {
 	int err = 0;
 
+	if (!LOAD_ACQ(&dev->fail_count))
+		return 0; /* the common case takes no lock */
 	pthread_mutex_lock(&dev->fail_lock);
 	if (dev->fail_count) {
 		dev->fail_count--;
@@ -208,8 +210,8 @@ static int fault(struct hw_dev *dev)
 void hw_fail_ops(struct hw_dev *dev, unsigned count, int err)
 {
 	pthread_mutex_lock(&dev->fail_lock);
-	dev->fail_count = count;
 	dev->fail_err = err;
+	STORE_REL(&dev->fail_count, count);
 	pthread_mutex_unlock(&dev->fail_lock);
 }
 
@@ -229,6 +231,29 @@ int hw_entry_add(struct hw_dev *dev, uint32_t table, const uint8_t *key,
 	err = hw_table_insert(t, key, mask, prio, act, act_len, id, hw_sync, dev);
 	pthread_mutex_unlock(&t->wlock);
 	return err;
+}
+
+int hw_entry_add_batch(struct hw_dev *dev, uint32_t table,
+		       const struct hw_entry_req *r, unsigned n, uint32_t *ids,
+		       int *results)
+{
+	struct hw_table *t;
+	int added = 0;
+
+	if (table >= dev->n_tables)
+		return -ENOENT;
+	t = dev->tables[table];
+	pthread_mutex_lock(&t->wlock);
+	for (unsigned i = 0; i < n; i++) {
+		int err = fault(dev);
+		if (!err)
+			err = hw_table_insert(t, r[i].key, r[i].mask, r[i].prio, r[i].act,
+					      r[i].act_len, &ids[i], hw_sync, dev);
+		results[i] = err;
+		added += !err;
+	}
+	pthread_mutex_unlock(&t->wlock);
+	return added;
 }
 
 int hw_entry_del(struct hw_dev *dev, uint32_t table, uint32_t id)

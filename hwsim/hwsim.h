@@ -98,6 +98,15 @@ int hw_dev_start(struct hw_dev *dev);
 int hw_entry_add(struct hw_dev *dev, uint32_t table, const uint8_t *key,
 		 const uint8_t *mask, uint32_t prio, const uint8_t *act,
 		 uint32_t act_len, uint32_t *id);
+/* Several adds under one acquisition of the table's writer lock; each
+ * succeeds or fails alone (results[i]). Returns the number added. */
+struct hw_entry_req {
+	const uint8_t *key, *mask, *act;
+	uint32_t act_len, prio;
+};
+int hw_entry_add_batch(struct hw_dev *dev, uint32_t table,
+		       const struct hw_entry_req *reqs, unsigned n, uint32_t *ids,
+		       int *results);
 int hw_entry_del(struct hw_dev *dev, uint32_t table, uint32_t id);
 int hw_entry_replace(struct hw_dev *dev, uint32_t table, uint32_t id,
 		     const uint8_t *act, uint32_t act_len, uint32_t *new_id);

@@ -43,18 +43,24 @@ uint64_t hw_hash_bytes(const uint8_t *k, uint32_t len)
 	return h;
 }
 
+static inline uint16_t sig_of(uint64_t hv)
+{
+	return (uint16_t)(hv >> 48);
+}
+
+/* The other bucket of a key, from one of its buckets and its signature.
+ * An involution (alt(alt(b)) == b), never b itself while there are two
+ * buckets or more. */
+static inline uint32_t alt_of(const struct hw_hash *h, uint32_t b, uint16_t sig)
+{
+	return (b ^ (((uint32_t)sig * 0x9e3779b1u) | 1u)) & h->mask;
+}
+
 static inline void buckets_of(const struct hw_hash *h, uint64_t hv,
 			      uint32_t *b1, uint32_t *b2)
 {
 	*b1 = (uint32_t)hv & h->mask;
-	*b2 = (uint32_t)(hv >> 24) & h->mask;
-	if (*b2 == *b1)
-		*b2 = (*b1 ^ 1) & h->mask;
-}
-
-static inline uint16_t sig_of(uint64_t hv)
-{
-	return (uint16_t)(hv >> 48);
+	*b2 = alt_of(h, *b1, sig_of(hv));
 }
 
 static int hash_init(struct hw_hash *h, uint32_t capacity)
@@ -74,11 +80,11 @@ static int hash_init(struct hw_hash *h, uint32_t capacity)
 	return 0;
 }
 
-/* Probe one hash for @key; returns the entry or NULL. */
-static struct hw_entry *hash_lookup(const struct hw_table *t,
-				    const struct hw_hash *h, const uint8_t *key)
+/* Probe one hash for @key whose hash is @hv; returns the entry or NULL. */
+static struct hw_entry *hash_lookup_hv(const struct hw_table *t,
+				       const struct hw_hash *h, const uint8_t *key,
+				       uint64_t hv)
 {
-	uint64_t hv = hw_hash_bytes(key, t->cfg.key_bytes);
 	uint16_t sig = sig_of(hv);
 	uint32_t b[2];
 
@@ -103,6 +109,12 @@ static struct hw_entry *hash_lookup(const struct hw_table *t,
 		if (LOAD_ACQ(&h->chng) == c)
 			return NULL;
 	}
+}
+
+static struct hw_entry *hash_lookup(const struct hw_table *t,
+				    const struct hw_hash *h, const uint8_t *key)
+{
+	return hash_lookup_hv(t, h, key, hw_hash_bytes(key, t->cfg.key_bytes));
 }
 
 void hw_table_key(const struct hw_table *t, const uint8_t *fields, uint8_t *key)
@@ -236,17 +248,6 @@ static int bucket_free_slot(const struct hw_bucket *b)
 	return -1;
 }
 
-static uint32_t alt_bucket(const struct hw_table *t, const struct hw_hash *h,
-			   uint32_t idx1, uint32_t cur)
-{
-	uint64_t hv = hw_hash_bytes(hw_entry_at(t, idx1 - 1)->data,
-				    t->cfg.key_bytes);
-	uint32_t b1, b2;
-
-	buckets_of(h, hv, &b1, &b2);
-	return cur == b1 ? b2 : b1;
-}
-
 struct node {
 	uint32_t bucket;
 	int parent;
@@ -265,7 +266,7 @@ static int on_path(const struct node *q, int n, uint32_t bucket)
 
 /* Place entry index @idx1 (index + 1) whose hash is @hv: into a free slot of
  * one of its buckets, or make room by a breadth-first cuckoo search. */
-static int hash_place(struct hw_table *t, struct hw_hash *h, uint64_t hv,
+static int hash_place(struct hw_hash *h, uint64_t hv,
 		      uint32_t idx1)
 {
 	struct node q[BFS_MAX];
@@ -289,7 +290,7 @@ static int hash_place(struct hw_table *t, struct hw_hash *h, uint64_t hv,
 		struct hw_bucket *b = &h->b[q[n].bucket];
 
 		for (int slot = 0; slot < HW_BUCKET_SLOTS; slot++) {
-			uint32_t alt = alt_bucket(t, h, b->idx[slot], q[n].bucket);
+			uint32_t alt = alt_of(h, q[n].bucket, b->sig[slot]);
 			int fs = bucket_free_slot(&h->b[alt]);
 
 			if (fs < 0) {
@@ -331,11 +332,11 @@ static int hash_place(struct hw_table *t, struct hw_hash *h, uint64_t hv,
 static uint32_t *hash_slot_of(struct hw_table *t, struct hw_hash *h,
 			      uint32_t idx1)
 {
-	uint64_t hv = hw_hash_bytes(hw_entry_at(t, idx1 - 1)->data,
-				    t->cfg.key_bytes);
+	const struct hw_entry *e = hw_entry_at(t, idx1 - 1);
 	uint32_t b[2];
 
-	buckets_of(h, hv, &b[0], &b[1]);
+	b[0] = e->h32 & h->mask;
+	b[1] = alt_of(h, b[0], e->sig);
 	for (int k = 0; k < 2; k++)
 		for (int s = 0; s < HW_BUCKET_SLOTS; s++)
 			if (h->b[b[k]].idx[s] == idx1)
@@ -403,7 +404,8 @@ int hw_table_insert(struct hw_table *t, const uint8_t *key,
 			return sub;
 		h = &t->subs[sub]->hash;
 	}
-	if (hash_lookup(t, h, k))
+	uint64_t hv = hw_hash_bytes(k, t->cfg.key_bytes);
+	if (hash_lookup_hv(t, h, k, hv))
 		return -EEXIST;
 	slot = slot_alloc(t, sync, arg);
 	if (slot < 0)
@@ -412,14 +414,15 @@ int hw_table_insert(struct hw_table *t, const uint8_t *key,
 	struct hw_entry *e = hw_entry_at(t, (uint32_t)slot);
 	memset(e, 0, t->stride);
 	e->prio = prio;
+	e->h32 = (uint32_t)hv;
+	e->sig = sig_of(hv);
 	e->act_len = (uint16_t)act_len;
 	e->sub = (uint8_t)sub;
 	e->live = 1;
 	memcpy(e->data, k, t->cfg.key_bytes);
 	memcpy(e->data + t->cfg.key_bytes, act, act_len);
 
-	err = hash_place(t, h, hw_hash_bytes(k, t->cfg.key_bytes),
-			 (uint32_t)slot + 1);
+	err = hash_place(h, hv, (uint32_t)slot + 1);
 	if (err) {
 		e->live = 0;
 		t->free_list[t->n_free++] = (uint32_t)slot; /* never visible */
@@ -483,6 +486,8 @@ int hw_table_swap_actions(struct hw_table *t, uint32_t id, const uint8_t *act,
 	e = hw_entry_at(t, (uint32_t)n);
 	memset(e, 0, t->stride);
 	e->prio = old->prio;
+	e->h32 = old->h32;
+	e->sig = old->sig;
 	e->sub = old->sub;
 	e->act_len = (uint16_t)act_len;
 	e->live = 1;

@@ -5,7 +5,9 @@
  * Exact tables: a two-choice cuckoo hash of 8-slot buckets (one 64-byte
  * cache line: 8 signatures and 8 entry indices), pointing into an array of
  * fixed-size entries (counters, key, action block). A lookup reads one
- * bucket line and, when a signature matches, one entry line.
+ * bucket line and, when a signature matches, one entry line. A key's second
+ * bucket derives from its first and its signature (partial-key cuckoo), so
+ * moving an entry needs no rehash of its key.
  *
  * Wildcard and LPM tables: tuple-space search. Each distinct mask has its
  * own cuckoo hash of masked keys; a lookup probes every mask and keeps the
@@ -47,6 +49,8 @@ struct hw_entry {
 	 * flow counted before an atomic action replace moved it here. */
 	uint64_t carry_packets, carry_bytes;
 	uint32_t prio;
+	uint32_t h32;   /* low bits of the key's hash: its first bucket */
+	uint16_t sig;   /* the key's signature (high bits of the hash) */
 	uint16_t act_len;
 	uint8_t sub;    /* wildcard: index of its mask */
 	uint8_t live;   /* 1 from insert until remove */

@@ -54,6 +54,11 @@ struct dpak_backend_ops {
 	/* Flows. @handle identifies the flow in the device. */
 	int (*flow_add)(void *priv, uint32_t table, const struct bk_flow *f,
 			uint64_t *handle);
+	/* Optional: several adds at once, each succeeding or failing alone
+	 * (results[i]: 0 or -errno; dpak_errmsg() set for a failed one).
+	 * Returns the number added. Without it the core calls flow_add. */
+	int (*flow_add_batch)(void *priv, uint32_t table, const struct bk_flow *f,
+			      unsigned n, uint64_t *handles, int *results);
 	int (*flow_del)(void *priv, uint32_t table, uint64_t handle);
 	/* Atomically swap a flow's actions; may give a new handle. */
 	int (*flow_replace)(void *priv, uint32_t table, uint64_t handle,

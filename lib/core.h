@@ -18,6 +18,11 @@ struct dpak_table {
 	struct dpak_flow *head, *tail;
 	uint32_t in_use;
 	uint32_t high_water;
+	/* Flow records: fixed-size slots carved from chunks (no allocation
+	 * per flow once warm); the free ones are chained. Under lock. */
+	uint32_t rec_size, act_inline;
+	void *free_recs;
+	void *chunks;
 };
 
 struct dpak_dev {
@@ -31,6 +36,10 @@ struct dpak_dev {
 };
 
 enum { FLOW_F_COUNT = 1, FLOW_F_AGED = 2, FLOW_F_ACT_HEAP = 4 };
+
+/* Flow record slots (flow.c). */
+void dpak__table_recs_init(struct dpak_table *t);
+void dpak__table_recs_fini(struct dpak_table *t);
 
 /* The core's record of an offloaded flow: its packed form and what the
  * library needs to manage it. Key (and mask) and actions follow inline. */

@@ -111,6 +111,7 @@ DPAK_API struct dpak_dev *dpak_dev_open(const char *devspec,
 		t->index = i;
 		t->decl = &dev->cfg.tables[i];
 		pthread_mutex_init(&t->lock, NULL);
+		dpak__table_recs_init(t);
 	}
 	dpak__log(DPAK_LOG_INFO, "opened %s: %u ports, %u tables", devspec,
 		  dev->n_ports, dev->cfg.n_tables);
@@ -129,8 +130,8 @@ DPAK_API void dpak_dev_close(struct dpak_dev *dev)
 			next = f->next;
 			if (f->flags & FLOW_F_ACT_HEAP)
 				free(f->act);
-			free(f);
 		}
+		dpak__table_recs_fini(t);
 		pthread_mutex_destroy(&t->lock);
 	}
 	dev->ops->close(dev->priv); /* the device's tables go with it */

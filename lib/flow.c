@@ -5,6 +5,7 @@
  * to that table; the device's data path never takes it.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core.h"
@@ -51,38 +52,69 @@ static size_t match_bytes(const struct dpak_table *t)
 	return t->decl->key_bytes * (t->decl->type == PK_EXACT ? 1u : 2u);
 }
 
-/* Add an already packed flow; the caller holds t->lock. */
-static int add_locked(struct dpak_table *t, const struct packed *pk,
-		      const struct dpak_flow_opts *opts, struct dpak_flow **out)
+#define RECS_PER_CHUNK 256
+
+void dpak__table_recs_init(struct dpak_table *t)
+{
+	uint32_t ab = t->decl->action_bytes < 64 ? t->decl->action_bytes : 64;
+
+	t->act_inline = ab;
+	t->rec_size = (uint32_t)((sizeof(struct dpak_flow) + match_bytes(t) + ab + 7) & ~7ul);
+	t->free_recs = NULL;
+	t->chunks = NULL;
+}
+
+void dpak__table_recs_fini(struct dpak_table *t)
+{
+	while (t->chunks) {
+		void *next = *(void **)t->chunks;
+		free(t->chunks);
+		t->chunks = next;
+	}
+}
+
+/* A record slot; the caller holds t->lock. */
+static struct dpak_flow *rec_get(struct dpak_table *t)
+{
+	void *r = t->free_recs;
+
+	if (!r) {
+		/* A chunk: a link to the previous chunk, then the slots. */
+		uint8_t *c = malloc(8 + (size_t)RECS_PER_CHUNK * t->rec_size);
+		if (!c)
+			return NULL;
+		*(void **)c = t->chunks;
+		t->chunks = c;
+		for (int i = RECS_PER_CHUNK - 1; i >= 0; i--) {
+			void *slot = c + 8 + (size_t)i * t->rec_size;
+			*(void **)slot = t->free_recs;
+			t->free_recs = slot;
+		}
+		r = t->free_recs;
+	}
+	t->free_recs = *(void **)r;
+	return r;
+}
+
+static void rec_put(struct dpak_table *t, struct dpak_flow *f)
+{
+	if (f->flags & FLOW_F_ACT_HEAP)
+		free(f->act);
+	*(void **)f = t->free_recs;
+	t->free_recs = f;
+}
+
+/* Fill a record for a flow the device accepted and link it; the caller
+ * holds t->lock. */
+static void rec_fill(struct dpak_table *t, struct dpak_flow *f,
+		     const struct packed *pk, const struct dpak_flow_opts *opts,
+		     uint64_t handle, uint8_t *heap_act)
 {
 	const struct ci_table *d = t->decl;
-	struct dpak_dev *dev = t->dev;
-	struct dpak_flow *f;
 	size_t mb = match_bytes(t);
-	int err;
 
-	if (t->in_use >= d->capacity)
-		return dpak__err(ENOSPC, "table %s is full (%u flows)", d->name,
-				 d->capacity);
-	if (!dev->ops->flow_add)
-		return no_op(dev, "flow_add");
-	f = malloc(sizeof(*f) + mb + pk->act_len);
-	if (!f)
-		return dpak__err(ENOMEM, "out of memory for a flow record");
-	struct bk_flow bf = {
-		.key = pk->key,
-		.mask = d->type == PK_EXACT ? NULL : pk->mask,
-		.actions = pk->act,
-		.actions_len = pk->act_len,
-		.priority = pk->priority,
-	};
-	err = dev->ops->flow_add(dev->priv, t->index, &bf, &f->handle);
-	if (err) {
-		free(f);
-		dpak__err_prefix("table %s", d->name);
-		return err;
-	}
 	f->table = t;
+	f->handle = handle;
 	f->cookie = DPAK_OPT(opts, cookie, 0);
 	f->idle_ms = DPAK_OPT(opts, idle_timeout_ms, 0u);
 	f->added_ns = f->idle_ms ? dpak__now_ns() : 0;
@@ -93,7 +125,12 @@ static int add_locked(struct dpak_table *t, const struct packed *pk,
 	memcpy(f->data, pk->key, d->key_bytes);
 	if (d->type != PK_EXACT)
 		memcpy(f->data + d->key_bytes, pk->mask, d->key_bytes);
-	f->act = f->data + mb;
+	if (heap_act) {
+		f->act = heap_act;
+		f->flags |= FLOW_F_ACT_HEAP;
+	} else {
+		f->act = f->data + mb;
+	}
 	memcpy(f->act, pk->act, pk->act_len);
 	f->next = NULL;
 	f->prev = t->tail;
@@ -104,6 +141,51 @@ static int add_locked(struct dpak_table *t, const struct packed *pk,
 	t->tail = f;
 	if (++t->in_use > t->high_water)
 		t->high_water = t->in_use;
+}
+
+static struct bk_flow bk_of(const struct dpak_table *t, const struct packed *pk)
+{
+	return (struct bk_flow){
+		.key = pk->key,
+		.mask = t->decl->type == PK_EXACT ? NULL : pk->mask,
+		.actions = pk->act,
+		.actions_len = pk->act_len,
+		.priority = pk->priority,
+	};
+}
+
+/* Add an already packed flow; the caller holds t->lock. */
+static int add_locked(struct dpak_table *t, const struct packed *pk,
+		      const struct dpak_flow_opts *opts, struct dpak_flow **out)
+{
+	const struct ci_table *d = t->decl;
+	struct dpak_dev *dev = t->dev;
+	struct dpak_flow *f;
+	uint8_t *heap = NULL;
+	uint64_t handle;
+	int err;
+
+	if (t->in_use >= d->capacity)
+		return dpak__err(ENOSPC, "table %s is full (%u flows)", d->name,
+				 d->capacity);
+	if (!dev->ops->flow_add)
+		return no_op(dev, "flow_add");
+	f = rec_get(t);
+	if (!f || (pk->act_len > t->act_inline && !(heap = malloc(pk->act_len)))) {
+		if (f)
+			rec_put(t, f);
+		return dpak__err(ENOMEM, "out of memory for a flow record");
+	}
+	struct bk_flow bf = bk_of(t, pk);
+	err = dev->ops->flow_add(dev->priv, t->index, &bf, &handle);
+	if (err) {
+		f->flags = 0;
+		rec_put(t, f);
+		free(heap);
+		dpak__err_prefix("table %s", d->name);
+		return err;
+	}
+	rec_fill(t, f, pk, opts, handle, heap);
 	*out = f;
 	return 0;
 }
@@ -126,37 +208,103 @@ DPAK_API int dpak_flow_add(struct dpak_table *t, const struct dpak_item *items,
 	return err;
 }
 
+#define BATCH_CHUNK 32
+
+/* One chunk of a batch: pack outside the lock, then one lock and one
+ * device call for all that packed. */
+static int add_chunk(struct dpak_table *t, const struct dpak_flow_req *reqs,
+		     size_t base, size_t n, struct dpak_flow **flows, int *results,
+		     int *first_err, char *first_msg, size_t msg_len)
+{
+	struct packed pk[BATCH_CHUNK];
+	struct bk_flow bf[BATCH_CHUNK];
+	struct dpak_flow *rec[BATCH_CHUNK];
+	uint64_t handles[BATCH_CHUNK];
+	int res[BATCH_CHUNK], dres[BATCH_CHUNK];
+	size_t idx[BATCH_CHUNK], k = 0;
+	struct dpak_dev *dev = t->dev;
+	int added = 0;
+
+#define NOTE(i, e)                                                             \
+	do {                                                                   \
+		res[i] = (e);                                                  \
+		if (!*first_err) {                                             \
+			*first_err = (e);                                      \
+			dpak__err_prefix("entry %zu", base + (i));             \
+			snprintf(first_msg, msg_len, "%s", dpak_errmsg());     \
+		}                                                              \
+	} while (0)
+
+	for (size_t i = 0; i < n; i++) {
+		const struct dpak_flow_req *r = &reqs[base + i];
+		int err = pack(t, r->items, r->actions, r->opts, &pk[i]);
+		res[i] = 0;
+		flows[base + i] = NULL;
+		if (err)
+			NOTE(i, err);
+	}
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < n; i++) {
+		if (res[i])
+			continue;
+		if (t->in_use + k >= t->decl->capacity) {
+			NOTE(i, dpak__err(ENOSPC, "table %s is full (%u flows)",
+					  t->decl->name, t->decl->capacity));
+			continue;
+		}
+		if (pk[i].act_len > t->act_inline || !(rec[k] = rec_get(t))) {
+			/* rare: actions too long for the slot; the one-by-one path */
+			int err = add_locked(t, &pk[i], reqs[base + i].opts, &flows[base + i]);
+			if (err)
+				NOTE(i, err);
+			else
+				added++;
+			continue;
+		}
+		bf[k] = bk_of(t, &pk[i]);
+		idx[k++] = i;
+	}
+	if (k && dev->ops->flow_add_batch) {
+		dev->ops->flow_add_batch(dev->priv, t->index, bf, (unsigned)k, handles, dres);
+	} else {
+		for (size_t j = 0; j < k; j++)
+			dres[j] = dev->ops->flow_add ?
+				dev->ops->flow_add(dev->priv, t->index, &bf[j], &handles[j]) :
+				no_op(dev, "flow_add");
+	}
+	for (size_t j = 0; j < k; j++) {
+		size_t i = idx[j];
+		if (dres[j]) {
+			rec[j]->flags = 0;
+			rec_put(t, rec[j]);
+			NOTE(i, dres[j]);
+			continue;
+		}
+		rec_fill(t, rec[j], &pk[i], reqs[base + i].opts, handles[j], NULL);
+		flows[base + i] = rec[j];
+		added++;
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (results)
+		memcpy(results + base, res, n * sizeof(int));
+#undef NOTE
+	return added;
+}
+
 DPAK_API int dpak_flow_add_batch(struct dpak_table *t,
 				 const struct dpak_flow_req *reqs, size_t n,
 				 struct dpak_flow **flows, int *results)
 {
-	struct packed pk;
 	int added = 0, first_err = 0;
 	char first_msg[512] = "";
 
 	if (!t || (n && (!reqs || !flows)))
 		return dpak__err(EINVAL, "table, reqs or flows: NULL");
-	pthread_mutex_lock(&t->lock);
-	for (size_t i = 0; i < n; i++) {
-		const struct dpak_flow_req *r = &reqs[i];
-		int err = pack(t, r->items, r->actions, r->opts, &pk);
-
-		if (!err)
-			err = add_locked(t, &pk, r->opts, &flows[i]);
-		if (err) {
-			flows[i] = NULL;
-			if (!first_err) {
-				first_err = err;
-				dpak__err_prefix("entry %zu", i);
-				strncpy(first_msg, dpak_errmsg(), sizeof(first_msg) - 1);
-			}
-		} else {
-			added++;
-		}
-		if (results)
-			results[i] = err;
+	for (size_t base = 0; base < n; base += BATCH_CHUNK) {
+		size_t k = n - base < BATCH_CHUNK ? n - base : BATCH_CHUNK;
+		added += add_chunk(t, reqs, base, k, flows, results, &first_err,
+				   first_msg, sizeof(first_msg));
 	}
-	pthread_mutex_unlock(&t->lock);
 	if (first_err)
 		dpak__err(-first_err, "%s", first_msg);
 	return added;
@@ -173,9 +321,7 @@ static void unlink_flow(struct dpak_table *t, struct dpak_flow *f)
 	else
 		t->tail = f->prev;
 	t->in_use--;
-	if (f->flags & FLOW_F_ACT_HEAP)
-		free(f->act);
-	free(f);
+	rec_put(t, f);
 }
 
 static int del_locked(struct dpak_table *t, struct dpak_flow *f)

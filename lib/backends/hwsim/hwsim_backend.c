@@ -182,6 +182,38 @@ static int sim_flow_add(void *priv, uint32_t table, const struct bk_flow *f,
 	return 0;
 }
 
+static int sim_flow_add_batch(void *priv, uint32_t table, const struct bk_flow *f,
+			      unsigned n, uint64_t *handles, int *results)
+{
+	struct hw_entry_req r[64];
+	uint32_t ids[64];
+	int added = 0, reported = 0;
+
+	for (unsigned done = 0; done < n;) {
+		unsigned k = n - done < 64 ? n - done : 64;
+		for (unsigned i = 0; i < k; i++)
+			r[i] = (struct hw_entry_req){ f[done + i].key, f[done + i].mask,
+						      f[done + i].actions,
+						      f[done + i].actions_len,
+						      f[done + i].priority };
+		int rc = hw_entry_add_batch(priv, table, r, k, ids, results + done);
+		if (rc < 0)
+			return entry_err(rc, table, "flow");
+		for (unsigned i = 0; i < k; i++) {
+			if (results[done + i]) {
+				if (!reported++)
+					results[done + i] = entry_err(results[done + i],
+								      table, "flow");
+				continue;
+			}
+			handles[done + i] = ids[i];
+		}
+		added += rc;
+		done += k;
+	}
+	return added;
+}
+
 static int sim_flow_del(void *priv, uint32_t table, uint64_t handle)
 {
 	int err = hw_entry_del(priv, table, (uint32_t)handle);
@@ -369,6 +401,7 @@ const struct dpak_backend_ops dpak_backend_hwsim = {
 	.table_types = BIT(DPAK_TABLE_EXACT) | BIT(DPAK_TABLE_WILDCARD) |
 		       BIT(DPAK_TABLE_LPM),
 	.flow_add = sim_flow_add,
+	.flow_add_batch = sim_flow_add_batch,
 	.flow_del = sim_flow_del,
 	.flow_replace = sim_flow_replace,
 	.flow_counters = sim_flow_counters,
