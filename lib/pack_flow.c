@@ -149,6 +149,30 @@ static const struct item_desc items_desc[] = {
 	[DPAK_ITEM_VXLAN] = ID(struct dpak_item_vxlan, vxlan_f, &vxlan_m, LAYER_VXLAN),
 };
 
+static const uint8_t ONES[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+				  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+/* Any bit set in @len (<= 16) bytes? Word loads, not a byte loop. */
+static inline int nonzero(const uint8_t *p, unsigned len)
+{
+	uint64_t a = 0, b = 0;
+
+	if (len >= 8) {
+		memcpy(&a, p, 8);
+		if (len > 8)
+			memcpy(&b, p + len - 8, 8);
+	} else if (len >= 4) {
+		uint32_t x, y;
+		memcpy(&x, p, 4);
+		memcpy(&y, p + len - 4, 4);
+		a = x | y;
+	} else {
+		for (unsigned j = 0; j < len; j++)
+			a |= p[j];
+	}
+	return (a | b) != 0;
+}
+
 static void key_fields_list(const struct ci_table *d, char *buf, size_t n)
 {
 	size_t o = 0;
@@ -176,12 +200,13 @@ static int set_field(const struct dpak_table *t, struct packed *pk,
 	}
 	uint8_t *k = pk->key + d->field_off[field];
 	uint8_t *km = pk->mask + d->field_off[field];
-	for (unsigned j = 0; j < len; j++) {
-		if ((k[j] ^ v[j]) & km[j] & m[j])
-			return dpak__err(EINVAL, "item %u (%s): %s conflicts with "
-					 "an earlier item", idx,
-					 dpak__item_name(type), pk_field_names[field]);
-	}
+	if (nonzero(km, len)) /* another item matched this field already */
+		for (unsigned j = 0; j < len; j++)
+			if ((k[j] ^ v[j]) & km[j] & m[j])
+				return dpak__err(EINVAL, "item %u (%s): %s conflicts "
+						 "with an earlier item", idx,
+						 dpak__item_name(type),
+						 pk_field_names[field]);
 	for (unsigned j = 0; j < len; j++) {
 		k[j] |= v[j] & m[j];
 		km[j] |= m[j];
@@ -304,12 +329,10 @@ static int pack_item(const struct dpak_table *t, struct packed *pk,
 	}
 	for (unsigned f = 0; f < d->nf; f++) {
 		const struct item_field *fd = &d->f[f];
-		int field = fd->field, any = 0;
+		int field = fd->field;
 		uint8_t v[16];
 
-		for (unsigned j = 0; j < fd->len; j++)
-			any |= m[fd->off + j];
-		if (!any)
+		if (!nonzero(m + fd->off, fd->len))
 			continue;
 		if (field < 0)
 			return dpak__err(ENOTSUP, "item %u (%s): field %s cannot be "
@@ -338,6 +361,8 @@ static int check_table_shape(const struct dpak_table *t, struct packed *pk,
 		const uint8_t *m = pk->mask + d->field_off[f];
 		unsigned len = pk_field_len[f], ones = 0, j;
 
+		if (d->type == PK_EXACT && !memcmp(m, ONES, len))
+			continue; /* the common case of exact tables */
 		for (j = 0; j < len && m[j] == 0xff; j++)
 			ones += 8;
 		if (j < len)
