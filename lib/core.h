@@ -31,6 +31,7 @@ struct dpak_dev {
 	char *devspec;
 	uint32_t n_ports;
 	uint32_t n_rx_queues;
+	uint64_t gen;          /* unique per open (caches keyed by table) */
 	struct ci_config cfg;
 	struct dpak_table tables[CI_MAX_TABLES];
 };

@@ -93,6 +93,8 @@ DPAK_API struct dpak_dev *dpak_dev_open(const char *devspec,
 		return fail_open(dev, dpak__err(EINVAL, "opts: pool_size=%u; from "
 						"queue_size (%u) to 4194304",
 						oc.pool_size, oc.queue_size));
+	static uint64_t next_gen;
+	dev->gen = __atomic_add_fetch(&next_gen, 1, __ATOMIC_RELAXED);
 	dev->ops = ops;
 	dev->devspec = strdup(devspec);
 	if (!dev->devspec)

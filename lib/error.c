@@ -8,7 +8,7 @@
 
 #define MSG_MAX 512
 
-static __thread char errmsg[MSG_MAX];
+static __thread char errmsg[MSG_MAX] __attribute__((tls_model("initial-exec")));
 
 int dpak__err(int err, const char *fmt, ...)
 {

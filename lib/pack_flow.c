@@ -400,17 +400,20 @@ static int check_table_shape(const struct dpak_table *t, struct packed *pk,
 	return 0;
 }
 
-int dpak__pack_match(const struct dpak_table *t, const struct dpak_item *items,
-		     uint32_t priority, struct packed *pk)
+static const struct { int item, field; uint32_t value; } implied[] = {
+	{ DPAK_ITEM_IPV4, PK_ETH_TYPE, 0x0800 },
+	{ DPAK_ITEM_IPV6, PK_ETH_TYPE, 0x86dd },
+	{ DPAK_ITEM_TCP, PK_IP_PROTO, 6 },
+	{ DPAK_ITEM_UDP, PK_IP_PROTO, 17 },
+	{ DPAK_ITEM_VXLAN, PK_IP_PROTO, 17 },
+	{ DPAK_ITEM_VXLAN, PK_L4_DST, 4789 },
+	{ DPAK_ITEM_ICMP, PK_IP_PROTO, 1 }, /* 58 after ipv6: see below */
+};
+
+/* The full validation and packing of a match. */
+static int pack_match_full(const struct dpak_table *t, const struct dpak_item *items,
+			   uint32_t priority, struct packed *pk)
 {
-	static const struct { int item, field; uint32_t value; } implied[] = {
-		{ DPAK_ITEM_IPV4, PK_ETH_TYPE, 0x0800 },
-		{ DPAK_ITEM_IPV6, PK_ETH_TYPE, 0x86dd },
-		{ DPAK_ITEM_TCP, PK_IP_PROTO, 6 },
-		{ DPAK_ITEM_UDP, PK_IP_PROTO, 17 },
-		{ DPAK_ITEM_VXLAN, PK_IP_PROTO, 17 },
-		{ DPAK_ITEM_VXLAN, PK_L4_DST, 4789 },
-	};
 	const struct ci_table *d = t->decl;
 	uint64_t caps = t->dev->ops->item_types;
 	int n_vlan = 0, err;
@@ -455,19 +458,202 @@ int dpak__pack_match(const struct dpak_table *t, const struct dpak_item *items,
 		pk->layers |= items_desc[type].layer;
 		if (type == DPAK_ITEM_VLAN)
 			n_vlan++;
-		for (unsigned k = 0; k < sizeof(implied) / sizeof(implied[0]); k++)
-			if (implied[k].item == type &&
-			    (err = imply(t, pk, i, type, implied[k].field,
-					 implied[k].value)))
+		for (unsigned k = 0; k < sizeof(implied) / sizeof(implied[0]); k++) {
+			uint32_t v = implied[k].value;
+			if (implied[k].item != type)
+				continue;
+			if (type == DPAK_ITEM_ICMP && (pk->layers & LAYER_IPV6))
+				v = 58;
+			if ((err = imply(t, pk, i, type, implied[k].field, v)))
 				return err;
-		if (type == DPAK_ITEM_ICMP && (pk->layers & LAYER_IPV6) &&
-		    (err = imply(t, pk, i, type, PK_IP_PROTO, 58)))
-			return err;
-		if (type == DPAK_ITEM_ICMP && !(pk->layers & LAYER_IPV6) &&
-		    (err = imply(t, pk, i, type, PK_IP_PROTO, 1)))
-			return err;
+		}
 	}
 	return check_table_shape(t, pk, priority);
+}
+
+/*
+ * Shapes. Flows added to a table mostly share one shape: the same item
+ * types, masks and priority, only the values differ. After a full
+ * validation, the shape and a small program (which spec bytes go where in
+ * the key) are kept per thread; the next flow of that shape is checked
+ * against it (types, masks) and packed by the program, skipping the
+ * per-field validation it has already passed.
+ */
+#define SHAPE_ITEMS 8
+#define SHAPE_OPS 24
+
+enum { OP_COPY, OP_PORT, OP_MARK };
+
+struct shape_op {
+	uint8_t kind, item, src, dst, len;
+	const uint8_t *mask; /* into the shape's masks */
+};
+
+struct shape {
+	uint64_t gen;        /* device generation; 0: empty */
+	const struct dpak_table *t;
+	uint32_t priority;
+	uint8_t n_items, n_ops;
+	uint8_t types[SHAPE_ITEMS];
+	uint8_t has_spec[SHAPE_ITEMS];
+	uint8_t masks[SHAPE_ITEMS][40];
+	struct shape_op ops[SHAPE_OPS];
+	uint8_t base_key[PK_MAX_KEY], base_mask[PK_MAX_KEY];
+	uint16_t layers;
+	uint32_t out_priority;
+};
+
+static __thread struct shape shape_cache __attribute__((tls_model("initial-exec")));
+
+static int shape_matches(const struct shape *s, const struct dpak_table *t,
+			 const struct dpak_item *items, uint32_t priority)
+{
+	unsigned i;
+
+	if (s->gen != t->dev->gen || s->t != t || s->priority != priority || !items)
+		return 0;
+	for (i = 0; i < s->n_items; i++) {
+		const struct dpak_item *it = &items[i];
+		if ((unsigned)it->type != s->types[i] || !it->spec != !s->has_spec[i])
+			return 0;
+		if (!it->spec)
+			continue;
+		const struct item_desc *d = &items_desc[it->type];
+		const void *m = it->mask ? it->mask : d->defmask;
+		if (memcmp(m, s->masks[i], d->size))
+			return 0;
+	}
+	return items[i].type == DPAK_ITEM_END;
+}
+
+static int shape_pack(const struct shape *s, const struct dpak_table *t,
+		      const struct dpak_item *items, struct packed *pk)
+{
+	uint32_t kb = t->decl->key_bytes;
+
+	memcpy(pk->key, s->base_key, kb);
+	memcpy(pk->mask, s->base_mask, kb);
+	for (unsigned o = 0; o < s->n_ops; o++) {
+		const struct shape_op *op = &s->ops[o];
+		const uint8_t *spec = items[op->item].spec;
+		uint32_t v;
+
+		switch (op->kind) {
+		case OP_COPY:
+			for (unsigned j = 0; j < op->len; j++)
+				pk->key[op->dst + j] = spec[op->src + j] & op->mask[j];
+			break;
+		case OP_PORT:
+			memcpy(&v, spec, 4);
+			if (v >= t->dev->n_ports)
+				return dpak__err(ERANGE, "item %u (port): port %u does not "
+						 "exist (device has %u ports)", op->item, v,
+						 t->dev->n_ports);
+			pk->key[op->dst] = (uint8_t)(v >> 8);
+			pk->key[op->dst + 1] = (uint8_t)v;
+			break;
+		case OP_MARK:
+			memcpy(&v, spec, 4);
+			v = htonl(v);
+			for (unsigned j = 0; j < 4; j++)
+				pk->key[op->dst + j] = ((const uint8_t *)&v)[j] & op->mask[j];
+			break;
+		}
+	}
+	pk->layers = s->layers;
+	pk->priority = s->out_priority;
+	return 0;
+}
+
+/* Learn the shape of a flow that passed pack_match_full. Shapes whose
+ * fields overlap (two items on one field, an item on a field another item
+ * implies) are not kept: their values need the full checks. */
+static void shape_learn(const struct dpak_table *t, const struct dpak_item *items,
+			uint32_t priority, const struct packed *pk)
+{
+	struct shape *s = &shape_cache;
+	const struct ci_table *d = t->decl;
+	uint64_t used = 0, implied_fields = 0;
+	int n_vlan = 0;
+	unsigned i;
+
+	s->gen = 0;
+	for (i = 0; items[i].type != DPAK_ITEM_END; i++)
+		for (unsigned k = 0; k < sizeof(implied) / sizeof(implied[0]); k++)
+			if (implied[k].item == (int)items[i].type)
+				implied_fields |= 1ull << implied[k].field;
+	if (i > SHAPE_ITEMS)
+		return;
+	s->n_items = (uint8_t)i;
+	s->n_ops = 0;
+	memcpy(s->base_key, pk->key, d->key_bytes);
+	memcpy(s->base_mask, pk->mask, d->key_bytes);
+	for (i = 0; i < s->n_items; i++) {
+		const struct dpak_item *it = &items[i];
+		const struct item_desc *id = &items_desc[it->type];
+		const uint8_t *m = it->mask ? it->mask : id->defmask;
+
+		s->types[i] = (uint8_t)it->type;
+		s->has_spec[i] = it->spec != NULL;
+		if (!it->spec) {
+			n_vlan += it->type == DPAK_ITEM_VLAN;
+			continue;
+		}
+		memcpy(s->masks[i], m, id->size);
+		if (!id->f) { /* port or mark */
+			uint32_t mv;
+			int field = it->type == DPAK_ITEM_PORT ? PK_IN_PORT : PK_MARK;
+			memcpy(&mv, m, 4);
+			if (!mv)
+				continue;
+			if ((used | implied_fields) & (1ull << field) || s->n_ops == SHAPE_OPS)
+				return;
+			used |= 1ull << field;
+			uint32_t bm = htonl(mv);
+			memcpy(s->masks[i] + 8, &bm, 4); /* the mask in key order */
+			s->ops[s->n_ops++] = (struct shape_op){
+				it->type == DPAK_ITEM_PORT ? OP_PORT : OP_MARK, (uint8_t)i, 0,
+				d->field_off[field], pk_field_len[field], s->masks[i] + 8 };
+			memset(s->base_key + d->field_off[field], 0, pk_field_len[field]);
+			continue;
+		}
+		for (unsigned f = 0; f < id->nf; f++) {
+			const struct item_field *fd = &id->f[f];
+			int field = fd->field;
+			if (!nonzero(m + fd->off, fd->len))
+				continue;
+			if (it->type == DPAK_ITEM_VLAN && field == PK_VLAN_TCI && n_vlan)
+				field = PK_VLAN2_TCI;
+			if (field < 0 || (used | implied_fields) & (1ull << field) ||
+			    s->n_ops == SHAPE_OPS)
+				return;
+			used |= 1ull << field;
+			s->ops[s->n_ops++] = (struct shape_op){ OP_COPY, (uint8_t)i, fd->off,
+				d->field_off[field], fd->len, s->masks[i] + fd->off };
+			memset(s->base_key + d->field_off[field], 0, fd->len);
+		}
+		n_vlan += it->type == DPAK_ITEM_VLAN;
+	}
+	if (d->type == PK_EXACT)
+		memset(s->base_mask, 0, sizeof(s->base_mask));
+	s->t = t;
+	s->priority = priority;
+	s->layers = pk->layers;
+	s->out_priority = pk->priority;
+	s->gen = t->dev->gen;
+}
+
+int dpak__pack_match(const struct dpak_table *t, const struct dpak_item *items,
+		     uint32_t priority, struct packed *pk)
+{
+	int err;
+
+	if (shape_matches(&shape_cache, t, items, priority))
+		return shape_pack(&shape_cache, t, items, pk);
+	err = pack_match_full(t, items, priority, pk);
+	if (!err)
+		shape_learn(t, items, priority, pk);
+	return err;
 }
 
 /* Actions. */

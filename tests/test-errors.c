@@ -392,6 +392,54 @@ static void test_ports_and_info(void **state)
 	dpak_dev_close(d2);
 }
 
+/* Flows of one shape are packed by a learned program after the first: the
+ * checks that depend on values must still run, and a change of mask at the
+ * same address must be seen. */
+static void test_shape_reuse_keeps_checks(void **state)
+{
+	(void)state;
+	struct dpak_item_port in = { VF0 };
+	struct dpak_item_ipv4 ip = { .src = htonl(0x0a000001) };
+	struct dpak_item_ipv4 ipm = { .src = 0xffffffff };
+	struct dpak_item items[] = { { DPAK_ITEM_PORT, &in, NULL }, { DPAK_ITEM_IPV4, &ip, &ipm },
+				     { DPAK_ITEM_END, NULL, NULL } };
+	struct dpak_flow *fl;
+
+	assert_int_equal(dpak_flow_validate(T("acl"), items, FWD, NULL), 0);
+	in.id = 99; /* same shape, bad value */
+	expect(dpak_flow_validate(T("acl"), items, FWD, NULL), ERANGE,
+	       "item 0 (port): port 99 does not exist");
+	in.id = VF0;
+	ipm.ttl = 0xff; /* same address, new mask: a field acl cannot match */
+	expect(dpak_flow_validate(T("acl"), items, FWD, NULL), ENOTSUP,
+	       "mask on ip_ttl not supported by table acl");
+	ipm.ttl = 0;
+	assert_int_equal(dpak_flow_validate(T("acl"), items, FWD, NULL), 0);
+
+	/* An explicit eth type next to an ipv4 item overlaps what ipv4
+	 * implies: every flow of that shape gets the full check. */
+	struct dpak_item_eth e = { .type = htons(0x0800) }, em = { .type = 0xffff };
+	struct dpak_item ov[] = { { DPAK_ITEM_ETH, &e, &em }, { DPAK_ITEM_IPV4, &ip, &ipm },
+				  { DPAK_ITEM_END, NULL, NULL } };
+	assert_int_equal(dpak_flow_validate(T("acl"), ov, FWD, NULL), 0);
+	e.type = htons(0x86dd);
+	expect(dpak_flow_validate(T("acl"), ov, FWD, NULL), EINVAL, "implies eth_type 0x800");
+
+	/* Packed the same either way: two flows of one shape forward right. */
+	assert_int_equal(dpak_flow_add(T("acl"), items, FWD, NULL, &fl), 0);
+	ip.src = htonl(0x0a000009);
+	struct dpak_action_port p1 = { UP1 };
+	struct dpak_action fwd1[] = { { DPAK_ACTION_PORT, &p1 }, { DPAK_ACTION_END, NULL } };
+	assert_int_equal(dpak_flow_add(T("acl"), items, fwd1, NULL, &fl), 0);
+	uint8_t frame[128], out[256];
+	struct pkt_spec sp = { .sip = 0x0a000009, .dip = 2, .proto = 17, .payload = 4 };
+	size_t len = pkt_build(frame, &sp);
+	assert_int_equal(dpak_hwsim_inject(dev, VF0, frame, len), 0);
+	assert_int_equal(dpak_hwsim_run(dev, 0), 1);
+	assert_int_equal(dpak_hwsim_capture(dev, UP1, out, sizeof(out)), (ssize_t)len);
+	assert_int_equal(dpak_table_flush(T("acl")), 2);
+}
+
 static int logged;
 static void log_cb(enum dpak_log_level l, const char *msg, void *ctx)
 {
@@ -424,6 +472,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_items, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_actions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_priorities_and_opts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shape_reuse_keeps_checks, setup, teardown),
 		cmocka_unit_test(test_table_declared_actions),
 		cmocka_unit_test(test_exclusive_queue_on_hw1),
 		cmocka_unit_test(test_open_errors),
