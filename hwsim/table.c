@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "table.h"
 
 #define LIMBO_MAX 256
@@ -17,6 +18,49 @@ static inline uint64_t rd64(const uint8_t *p)
 	uint64_t v;
 	memcpy(&v, p, 8);
 	return v;
+}
+
+/* Large arrays (buckets, entries): anonymous mappings, so that untouched
+ * pages cost nothing, on transparent huge pages where the system allows,
+ * so that random lookups over millions of entries miss the TLB less. */
+static void *big_alloc(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	if (bytes >= (2u << 20))
+		madvise(p, bytes, MADV_HUGEPAGE); /* a hint; failure is fine */
+	return p;
+}
+
+static void big_free(void *p, size_t bytes)
+{
+	if (p)
+		munmap(p, bytes);
+}
+
+/* Key equality for keys of at least 8 bytes, word by word (the last word
+ * may overlap the one before). */
+static inline int key_eq(const uint8_t *a, const uint8_t *b, uint32_t len)
+{
+	uint64_t x, y;
+	uint32_t i;
+
+	if (len < 8)
+		return !memcmp(a, b, len);
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			return 0;
+	}
+	if (i == len)
+		return 1;
+	memcpy(&x, a + len - 8, 8);
+	memcpy(&y, b + len - 8, 8);
+	return x == y;
 }
 
 uint64_t hw_hash_bytes(const uint8_t *k, uint32_t len)
@@ -70,9 +114,8 @@ static int hash_init(struct hw_hash *h, uint32_t capacity)
 
 	while (n < want)
 		n <<= 1;
-	/* calloc of a large area maps zero pages lazily: a big, mostly
-	 * empty table costs only the pages its buckets touch. */
-	h->b = calloc(n, sizeof(*h->b));
+	h->b_bytes = (size_t)n * sizeof(*h->b);
+	h->b = big_alloc(h->b_bytes);
 	if (!h->b)
 		return -ENOMEM;
 	h->mask = (uint32_t)(n - 1);
@@ -102,7 +145,7 @@ static struct hw_entry *hash_lookup_hv(const struct hw_table *t,
 				if (!i)
 					continue;
 				struct hw_entry *e = hw_entry_at(t, i - 1);
-				if (!memcmp(e->data, key, t->cfg.key_bytes))
+				if (key_eq(e->data, key, t->cfg.key_bytes))
 					return e;
 			}
 		}
@@ -152,6 +195,54 @@ struct hw_entry *hw_table_lookup(const struct hw_table *t, const uint8_t *key)
 	return best;
 }
 
+void hw_table_lookup_bulk(const struct hw_table *t, const uint8_t *const *keys,
+			  unsigned n, struct hw_entry **out)
+{
+	const struct hw_hash *h = &t->hash;
+	uint64_t hv[HW_LOOKUP_BULK];
+	uint32_t b1[HW_LOOKUP_BULK], b2[HW_LOOKUP_BULK];
+	int32_t cand[HW_LOOKUP_BULK]; /* entry index + 1 of a signature hit */
+
+	if (t->cfg.type != PK_EXACT) {
+		for (unsigned i = 0; i < n; i++)
+			out[i] = hw_table_lookup(t, keys[i]);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		hv[i] = hw_hash_bytes(keys[i], t->cfg.key_bytes);
+		buckets_of(h, hv[i], &b1[i], &b2[i]);
+		__builtin_prefetch(&h->b[b1[i]]);
+	}
+	/* First buckets: a signature hit's entry is prefetched; the second
+	 * bucket only when the first has no candidate. */
+	for (unsigned i = 0; i < n; i++) {
+		const struct hw_bucket *bk = &h->b[b1[i]];
+		uint16_t sig = sig_of(hv[i]);
+		cand[i] = 0;
+		for (int s = 0; s < HW_BUCKET_SLOTS; s++)
+			if (LOAD_RLX(&bk->sig[s]) == sig) {
+				uint32_t x = LOAD_ACQ(&bk->idx[s]);
+				if (x) {
+					cand[i] = (int32_t)x;
+					__builtin_prefetch(hw_entry_at(t, x - 1));
+					break;
+				}
+			}
+		if (!cand[i])
+			__builtin_prefetch(&h->b[b2[i]]);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct hw_entry *e = cand[i] ? hw_entry_at(t, (uint32_t)cand[i] - 1) : NULL;
+		if (e && key_eq(e->data, keys[i], t->cfg.key_bytes)) {
+			out[i] = e;
+			continue;
+		}
+		/* Rare paths (second bucket, signature collision, a move in
+		 * progress): the one-key lookup, which handles them all. */
+		out[i] = hash_lookup_hv(t, h, keys[i], hv[i]);
+	}
+}
+
 int hw_table_init(struct hw_table *t, const struct hw_table_cfg *cfg)
 {
 	uint32_t off = 0;
@@ -176,7 +267,8 @@ int hw_table_init(struct hw_table *t, const struct hw_table_cfg *cfg)
 	t->stride = (sizeof(struct hw_entry) + cfg->key_bytes +
 		     cfg->action_bytes + 7) & ~(size_t)7;
 	t->n_slots = cfg->capacity + LIMBO_MAX;
-	t->entries = calloc(t->n_slots, t->stride);
+	t->entries_bytes = (size_t)t->n_slots * t->stride;
+	t->entries = big_alloc(t->entries_bytes);
 	t->free_list = calloc(t->n_slots, sizeof(uint32_t));
 	t->limbo = calloc(LIMBO_MAX, sizeof(uint32_t));
 	if (!t->entries || !t->free_list || !t->limbo) {
@@ -188,7 +280,7 @@ int hw_table_init(struct hw_table *t, const struct hw_table_cfg *cfg)
 	pthread_mutex_init(&t->wlock, NULL);
 	return 0;
 fail:
-	free(t->entries);
+	big_free(t->entries, t->entries_bytes);
 	free(t->free_list);
 	free(t->limbo);
 	return err;
@@ -196,12 +288,12 @@ fail:
 
 void hw_table_fini(struct hw_table *t)
 {
-	free(t->hash.b);
+	big_free(t->hash.b, t->hash.b_bytes);
 	for (uint32_t i = 0; i < t->n_subs; i++) {
-		free(t->subs[i]->hash.b);
+		big_free(t->subs[i]->hash.b, t->subs[i]->hash.b_bytes);
 		free(t->subs[i]);
 	}
-	free(t->entries);
+	big_free(t->entries, t->entries_bytes);
 	free(t->free_list);
 	free(t->limbo);
 	pthread_mutex_destroy(&t->wlock);

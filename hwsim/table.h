@@ -38,6 +38,7 @@ struct hw_bucket {
 
 struct hw_hash {
 	struct hw_bucket *b;
+	size_t b_bytes;
 	uint32_t mask;           /* buckets - 1 */
 	uint32_t chng;           /* bumped by every cuckoo move (atomic) */
 };
@@ -73,6 +74,7 @@ struct hw_table {
 	struct hw_gather gather[PK_FIELD_MAX];
 
 	uint8_t *entries;   /* n_slots entries of stride bytes */
+	size_t entries_bytes;
 	size_t stride;
 	uint32_t n_slots;
 	uint32_t next_unused;      /* slots never used start here */
@@ -112,6 +114,12 @@ void hw_table_key(const struct hw_table *t, const uint8_t *fields,
 		  uint8_t *key);
 /* Find the entry for a key; NULL on a miss. Lock-free. */
 struct hw_entry *hw_table_lookup(const struct hw_table *t, const uint8_t *key);
+/* The same for @n keys (at most HW_LOOKUP_BULK) at once: hashes first,
+ * then the buckets of all of them prefetched, then the entries, so the
+ * memory latencies overlap. */
+#define HW_LOOKUP_BULK 64
+void hw_table_lookup_bulk(const struct hw_table *t, const uint8_t *const *keys,
+			  unsigned n, struct hw_entry **out);
 
 /* Writer side (the caller holds t->wlock; @sync waits for readers). */
 int hw_table_insert(struct hw_table *t, const uint8_t *key,
