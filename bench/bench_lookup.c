@@ -23,6 +23,7 @@
 
 #define KB 16 /* key bytes */
 #define BURST 32
+#define ROUNDS 5
 
 static void no_sync(void *arg)
 {
@@ -54,43 +55,58 @@ static void exact(size_t n, size_t lookups)
 	for (size_t i = 0; i < lookups; i++)
 		q[i] = keys + (bench_rand(&s) % n) * KB;
 
-	t0 = bench_now();
-	for (size_t i = 0; i < lookups; i++)
-		sink += (uintptr_t)hw_table_lookup(&t, q[i]);
-	ours1 = (double)lookups / (bench_now() - t0) / 1e6;
-	struct hw_entry *out[BURST];
-	t0 = bench_now();
-	for (size_t i = 0; i + BURST <= lookups; i += BURST) {
-		hw_table_lookup_bulk(&t, q + i, BURST, out);
-		for (int k = 0; k < BURST; k++)
-			sink += (uintptr_t)out[k];
-	}
-	oursb = (double)lookups / (bench_now() - t0) / 1e6;
-	for (size_t i = 0; i < BURST; i++)
-		if (!out[i])
-			fprintf(stderr, "bench-lookup: a key went missing\n");
 #ifdef HAVE_DPDK
 	char name[32];
 	snprintf(name, sizeof(name), "lk%zu", n);
 	struct rte_hash_parameters p = { .name = name, .entries = (uint32_t)n, .key_len = KB,
 					 .hash_func = rte_hash_crc, .socket_id = 0 };
 	struct rte_hash *h = rte_hash_create(&p);
-	if (h) {
-		for (size_t i = 0; i < n; i++)
-			rte_hash_add_key(h, keys + i * KB);
+	for (size_t i = 0; h && i < n; i++)
+		rte_hash_add_key(h, keys + i * KB);
+	int32_t pos[BURST];
+#endif
+	struct hw_entry *out[BURST];
+	/* Best of ROUNDS, ours and the peer's alternating: on a shared,
+	 * noisy machine the best run is the one least disturbed. */
+	ours1 = oursb = 0;
+	for (int round = 0; round < ROUNDS; round++) {
+		double r;
+		t0 = bench_now();
+		for (size_t i = 0; i < lookups; i++)
+			sink += (uintptr_t)hw_table_lookup(&t, q[i]);
+		r = (double)lookups / (bench_now() - t0) / 1e6;
+		ours1 = r > ours1 ? r : ours1;
+		t0 = bench_now();
+		for (size_t i = 0; i + BURST <= lookups; i += BURST) {
+			hw_table_lookup_bulk(&t, q + i, BURST, out);
+			for (int k = 0; k < BURST; k++)
+				sink += (uintptr_t)out[k];
+		}
+		r = (double)lookups / (bench_now() - t0) / 1e6;
+		oursb = r > oursb ? r : oursb;
+		for (size_t i = 0; i < BURST; i++)
+			if (!out[i])
+				fprintf(stderr, "bench-lookup: a key went missing\n");
+#ifdef HAVE_DPDK
+		if (!h)
+			continue;
 		t0 = bench_now();
 		for (size_t i = 0; i < lookups; i++)
 			sink += (uintptr_t)rte_hash_lookup(h, q[i]);
-		peer1 = (double)lookups / (bench_now() - t0) / 1e6;
-		int32_t pos[BURST];
+		r = (double)lookups / (bench_now() - t0) / 1e6;
+		peer1 = r > peer1 ? r : peer1;
 		t0 = bench_now();
 		for (size_t i = 0; i + BURST <= lookups; i += BURST) {
 			rte_hash_lookup_bulk(h, (const void **)(q + i), BURST, pos);
 			sink += (uintptr_t)pos[0];
 		}
-		peerb = (double)lookups / (bench_now() - t0) / 1e6;
-		rte_hash_free(h);
+		r = (double)lookups / (bench_now() - t0) / 1e6;
+		peerb = r > peerb ? r : peerb;
+#endif
 	}
+#ifdef HAVE_DPDK
+	if (h)
+		rte_hash_free(h);
 #endif
 	char m[80];
 	snprintf(m, sizeof(m), "exact lookup, %zu entries, one at a time", n);
@@ -168,13 +184,18 @@ static void wildcard(int n_masks, size_t n_rules, size_t lookups)
 		}
 		q[i] = k;
 	}
-	t0 = bench_now();
-	for (size_t i = 0; i < lookups; i++) {
-		struct hw_entry *e = hw_table_lookup(&t, q[i]);
-		hits += e != NULL;
-		sink += (uintptr_t)e;
+	ours = 0;
+	for (int round = 0; round < ROUNDS; round++) {
+		hits = 0;
+		t0 = bench_now();
+		for (size_t i = 0; i < lookups; i++) {
+			struct hw_entry *e = hw_table_lookup(&t, q[i]);
+			hits += e != NULL;
+			sink += (uintptr_t)e;
+		}
+		double rr = (double)lookups / (bench_now() - t0) / 1e6;
+		ours = rr > ours ? rr : ours;
 	}
-	ours = (double)lookups / (bench_now() - t0) / 1e6;
 #ifdef HAVE_DPDK
 	enum { F_PROTO, F_SRC, F_DST, F_SPORT, F_DPORT, N_F };
 	struct rte_acl_field_def defs[N_F] = {
@@ -230,13 +251,17 @@ static void wildcard(int n_masks, size_t n_rules, size_t lookups)
 	    !rte_acl_build(ctx, &bc)) {
 		uint32_t res[BURST];
 		size_t phits = 0;
-		t0 = bench_now();
-		for (size_t i = 0; i + BURST <= lookups; i += BURST) {
-			rte_acl_classify(ctx, q + i, res, BURST, 1);
-			for (int k = 0; k < BURST; k++)
-				phits += res[k] != 0;
+		for (int round = 0; round < ROUNDS; round++) {
+			phits = 0;
+			t0 = bench_now();
+			for (size_t i = 0; i + BURST <= lookups; i += BURST) {
+				rte_acl_classify(ctx, q + i, res, BURST, 1);
+				for (int k = 0; k < BURST; k++)
+					phits += res[k] != 0;
+			}
+			double rr = (double)lookups / (bench_now() - t0) / 1e6;
+			peer = rr > peer ? rr : peer;
 		}
-		peer = (double)lookups / (bench_now() - t0) / 1e6;
 		if (phits != hits)
 			printf("# note: rte_acl matched %zu, hwsim %zu of %zu packets\n", phits,
 			       hits, lookups);

@@ -177,6 +177,8 @@ unsigned hostq_drain_tx(struct hw_dev *dev, unsigned budget, uint64_t now);
 void *hw_engine_main(void *arg);
 void hw_process(struct hw_dev *dev, uint32_t port, uint8_t *data, uint32_t len,
 		uint32_t headroom, uint64_t now);
+void hw_process_burst(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk,
+		      unsigned n, uint64_t now);
 void hw_emit(struct hw_dev *dev, uint32_t drop_port, uint32_t out,
 	     const uint8_t *data, uint32_t len);
 

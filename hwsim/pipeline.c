@@ -36,79 +36,104 @@ drop:
 	STAT_ADD(dev->ports[drop_port].drops, 1);
 }
 
-/* The pipeline for one packet, processed in place (@headroom bytes before
- * @data are free for encapsulation). */
+/* The pipeline for a burst of packets, each processed in place (with its
+ * headroom free for encapsulation). All start in table 0; tables are taken
+ * in order, each with one bulk lookup for the packets that reached it
+ * (jumps go forward only, so one pass over the tables serves the burst). */
+void hw_process_burst(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk,
+		      unsigned n, uint64_t now)
+{
+	struct hw_port *in = &dev->ports[port];
+	uint8_t keys[HW_BURST][PK_MAX_KEY];
+	const uint8_t *kp[HW_BURST];
+	struct hw_entry *hit[HW_BURST];
+	uint8_t at[HW_BURST];   /* table each packet is bound for */
+	unsigned live = 0, idx[HW_BURST];
+
+	for (unsigned i = 0; i < n; i++) {
+		STAT_ADD(in->rx_packets, 1);
+		STAT_ADD(in->rx_bytes, pk[i].len);
+		at[i] = 0;
+		if (!LOAD_RLX(&in->link)) {
+			STAT_ADD(in->drops, 1);
+			at[i] = HW_MAX_TABLES; /* done */
+			continue;
+		}
+		hw_parse(&pk[i]);
+		live++;
+	}
+	for (uint32_t t = 0; t < dev->n_tables && live; t++) {
+		struct hw_table *tb = dev->tables[t];
+		unsigned m = 0;
+
+		for (unsigned i = 0; i < n; i++)
+			if (at[i] == t) {
+				hw_table_key(tb, pk[i].fields, keys[m]);
+				kp[m] = keys[m];
+				idx[m++] = i;
+			}
+		if (!m)
+			continue;
+		hw_table_lookup_bulk(tb, kp, m, hit);
+		for (unsigned j = 0; j < m; j++) {
+			unsigned i = idx[j];
+			struct hw_pkt *p = &pk[i];
+			struct hw_entry *e = hit[j];
+			struct hw_verdict v;
+
+			if (!e) {
+				if (tb->cfg.miss == PK_MISS_NEXT && t + 1 < dev->n_tables) {
+					at[i] = (uint8_t)(t + 1);
+					continue;
+				}
+				STAT_ADD(in->misses, 1);
+				if (tb->cfg.miss == PK_MISS_DROP)
+					STAT_ADD(in->drops, 1);
+				else
+					hostq_deliver(dev, p, HW_HOST_MISS, t, ~0u);
+				goto done;
+			}
+			STAT_ADD(e->packets, 1);
+			STAT_ADD(e->bytes, p->len);
+			__atomic_store_n(&e->last_hit_ns, now, __ATOMIC_RELAXED);
+			hw_exec(p, hw_entry_actions(tb, e), e->act_len, &v);
+			switch (v.fate) {
+			case HW_FATE_PORT:
+				hw_emit(dev, port, v.arg, p->data, p->len);
+				goto done;
+			case HW_FATE_HOST:
+				hostq_deliver(dev, p, HW_HOST_ACTION, t, v.arg);
+				goto done;
+			case HW_FATE_TTL:
+				hostq_deliver(dev, p, HW_HOST_TTL, t, ~0u);
+				goto done;
+			case HW_FATE_JUMP:
+				if (v.arg <= t || v.arg >= dev->n_tables) {
+					STAT_ADD(in->drops, 1); /* jumps go forward only */
+					goto done;
+				}
+				if (v.dirty)
+					hw_parse(p);
+				at[i] = (uint8_t)v.arg;
+				continue;
+			case HW_FATE_DROP:
+				STAT_ADD(in->drops, 1);
+				goto done;
+			}
+done:
+			at[i] = HW_MAX_TABLES;
+			live--;
+		}
+	}
+}
+
 void hw_process(struct hw_dev *dev, uint32_t port, uint8_t *data, uint32_t len,
 		uint32_t headroom, uint64_t now)
 {
-	struct hw_port *in = &dev->ports[port];
-	struct hw_pkt pk;
-	struct hw_verdict v;
-	uint8_t key[PK_MAX_KEY];
-	uint32_t t = 0;
+	struct hw_pkt pk = { .data = data, .len = len, .headroom = headroom,
+			     .in_port = port };
 
-	STAT_ADD(in->rx_packets, 1);
-	STAT_ADD(in->rx_bytes, len);
-	if (!LOAD_RLX(&in->link)) {
-		STAT_ADD(in->drops, 1);
-		return;
-	}
-	pk.data = data;
-	pk.len = len;
-	pk.headroom = headroom;
-	pk.in_port = port;
-	pk.mark = 0;
-	hw_parse(&pk);
-
-	while (t < dev->n_tables) {
-		struct hw_table *tb = dev->tables[t];
-		struct hw_entry *e;
-
-		hw_table_key(tb, pk.fields, key);
-		e = hw_table_lookup(tb, key);
-		if (!e) {
-			if (tb->cfg.miss == PK_MISS_NEXT) {
-				t++;
-				continue;
-			}
-			STAT_ADD(in->misses, 1);
-			if (tb->cfg.miss == PK_MISS_DROP)
-				STAT_ADD(in->drops, 1);
-			else
-				hostq_deliver(dev, &pk, HW_HOST_MISS, t, ~0u);
-			return;
-		}
-		STAT_ADD(e->packets, 1);
-		STAT_ADD(e->bytes, pk.len);
-		__atomic_store_n(&e->last_hit_ns, now, __ATOMIC_RELAXED);
-		hw_exec(&pk, hw_entry_actions(tb, e), e->act_len, &v);
-		switch (v.fate) {
-		case HW_FATE_PORT:
-			hw_emit(dev, port, v.arg, pk.data, pk.len);
-			return;
-		case HW_FATE_HOST:
-			hostq_deliver(dev, &pk, HW_HOST_ACTION, t, v.arg);
-			return;
-		case HW_FATE_TTL:
-			hostq_deliver(dev, &pk, HW_HOST_TTL, t, ~0u);
-			return;
-		case HW_FATE_JUMP:
-			if (v.arg <= t) /* jumps go forward only */
-				goto drop;
-			t = v.arg;
-			if (v.dirty)
-				hw_parse(&pk);
-			continue;
-		case HW_FATE_DROP:
-			goto drop;
-		}
-	}
-	/* Ran past the last table: a miss. */
-	STAT_ADD(in->misses, 1);
-	hostq_deliver(dev, &pk, HW_HOST_MISS, dev->n_tables - 1, ~0u);
-	return;
-drop:
-	STAT_ADD(in->drops, 1);
+	hw_process_burst(dev, port, &pk, 1, now);
 }
 
 static uint64_t now_ns(void)
@@ -140,12 +165,24 @@ static unsigned run_burst(struct hw_dev *dev, unsigned budget)
 			netdev_poll_rx(dev, p, port);
 		if (LOAD_ACQ(&p->pcap_in))
 			pcap_feed(dev, p, port);
-		for (int i = 0; i < HW_BURST && done < budget && (s = ring_cons(r)); i++) {
-			hw_process(dev, port, s->buf + HW_HEADROOM, s->len,
-				   HW_HEADROOM, now);
-			ring_pop(r);
-			done++;
+		/* A burst from this port, processed in place in its slots,
+		 * which are given back once the burst is through. */
+		struct hw_pkt pk[HW_BURST];
+		unsigned k = 0;
+		uint32_t head = r->head;
+		while (k < HW_BURST && done + k < budget &&
+		       head + k != LOAD_ACQ(&r->tail)) {
+			s = &r->slots[(head + k) & r->mask];
+			pk[k] = (struct hw_pkt){ .data = s->buf + HW_HEADROOM,
+						 .len = s->len, .headroom = HW_HEADROOM,
+						 .in_port = port };
+			k++;
 		}
+		if (!k)
+			continue;
+		hw_process_burst(dev, port, pk, k, now);
+		STORE_REL(&r->head, head + k);
+		done += k;
 	}
 	if (done < budget)
 		done += hostq_drain_tx(dev, budget - done, now);

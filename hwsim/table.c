@@ -212,24 +212,24 @@ void hw_table_lookup_bulk(const struct hw_table *t, const uint8_t *const *keys,
 		hv[i] = hw_hash_bytes(keys[i], t->cfg.key_bytes);
 		buckets_of(h, hv[i], &b1[i], &b2[i]);
 		__builtin_prefetch(&h->b[b1[i]]);
+		__builtin_prefetch(&h->b[b2[i]]);
 	}
-	/* First buckets: a signature hit's entry is prefetched; the second
-	 * bucket only when the first has no candidate. */
+	/* Both buckets: the first signature hit's entry is prefetched. */
 	for (unsigned i = 0; i < n; i++) {
-		const struct hw_bucket *bk = &h->b[b1[i]];
 		uint16_t sig = sig_of(hv[i]);
 		cand[i] = 0;
-		for (int s = 0; s < HW_BUCKET_SLOTS; s++)
-			if (LOAD_RLX(&bk->sig[s]) == sig) {
-				uint32_t x = LOAD_ACQ(&bk->idx[s]);
-				if (x) {
-					cand[i] = (int32_t)x;
-					__builtin_prefetch(hw_entry_at(t, x - 1));
-					break;
+		for (int k = 0; k < 2 && !cand[i]; k++) {
+			const struct hw_bucket *bk = &h->b[k ? b2[i] : b1[i]];
+			for (int s = 0; s < HW_BUCKET_SLOTS; s++)
+				if (LOAD_RLX(&bk->sig[s]) == sig) {
+					uint32_t x = LOAD_ACQ(&bk->idx[s]);
+					if (x) {
+						cand[i] = (int32_t)x;
+						__builtin_prefetch(hw_entry_at(t, x - 1));
+						break;
+					}
 				}
-			}
-		if (!cand[i])
-			__builtin_prefetch(&h->b[b2[i]]);
+		}
 	}
 	for (unsigned i = 0; i < n; i++) {
 		struct hw_entry *e = cand[i] ? hw_entry_at(t, (uint32_t)cand[i] - 1) : NULL;
