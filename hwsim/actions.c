@@ -77,7 +77,7 @@ static int vlan_push(struct hw_pkt *p, const uint8_t *a)
 	p->len += 4;
 	memmove(p->data, p->data + 4, 12);
 	memcpy(p->data + 12, a, 4);
-	hw_parse(p);
+	p->stale = 1;
 	return 0;
 }
 
@@ -89,7 +89,7 @@ static void vlan_pop(struct hw_pkt *p)
 	p->data += 4;
 	p->headroom += 4;
 	p->len -= 4;
-	hw_parse(p);
+	p->stale = 1;
 }
 
 static int vxlan_encap(struct hw_pkt *p, const uint8_t *a)
@@ -113,7 +113,7 @@ static int vxlan_encap(struct hw_pkt *p, const uint8_t *a)
 	if (sport)
 		wr16(h + 34, sport);
 	wr16(h + 34 + 4, (uint16_t)(8 + 8 + inner)); /* UDP length */
-	hw_parse(p);
+	p->stale = 1;
 	return 0;
 }
 
@@ -127,7 +127,7 @@ static int vxlan_decap(struct hw_pkt *p)
 	p->data += off;
 	p->headroom += off;
 	p->len -= off;
-	hw_parse(p);
+	p->stale = 1;
 	return 0;
 }
 
@@ -163,6 +163,13 @@ void hw_exec(struct hw_pkt *p, const uint8_t *act, uint32_t len,
 		const uint8_t *a = act + 2;
 		uint32_t u;
 
+		/* Headers moved by an earlier action: parse again, but only
+		 * for actions that need to know where the headers are. */
+		if (p->stale && act[0] >= PK_OP_VLAN_POP && act[0] != PK_OP_SET_ETH_SRC &&
+		    act[0] != PK_OP_SET_ETH_DST && act[0] != PK_OP_VXLAN_ENCAP)
+			hw_parse(p);
+		if (p->stale)
+			v->dirty = 1;
 		switch (act[0]) {
 		case PK_OP_PORT:
 			v->fate = HW_FATE_PORT;

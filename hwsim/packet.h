@@ -28,6 +28,7 @@ struct hw_pkt {
 	uint32_t mark;
 	uint32_t layers;
 	uint16_t l3, l4;     /* offsets from data */
+	uint8_t stale;       /* headers moved since the last parse */
 	uint8_t fields[PK_FIELDS_BYTES]; /* the flat field vector (pack.h) */
 };
 

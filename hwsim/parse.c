@@ -7,6 +7,7 @@
  */
 #include <string.h>
 #include "packet.h"
+#include "table.h"
 
 #define F(p, f) ((p)->fields + pk_field_off[f])
 
@@ -59,6 +60,7 @@ void hw_parse(struct hw_pkt *p)
 	uint16_t type;
 
 	memset(p->fields, 0, sizeof(p->fields));
+	p->stale = 0;
 	p->layers = 0;
 	p->l3 = p->l4 = 0;
 	F(p, PK_IN_PORT)[0] = (uint8_t)(p->in_port >> 8);
@@ -115,14 +117,11 @@ void hw_parse(struct hw_pkt *p)
 
 uint32_t hw_flow_hash(const struct hw_pkt *p)
 {
-	uint32_t h = 2166136261u;
-
-	/* FNV-1a over addresses, protocol and ports: the fields that name a
-	 * flow, from eth_src through l4_dst in the field vector. */
-	for (uint32_t i = pk_field_off[PK_ETH_DST];
-	     i < pk_field_off[PK_TCP_FLAGS]; i++)
-		h = (h ^ p->fields[i]) * 16777619u;
-	return h ^ (h >> 16);
+	/* Over the fields that name a flow: addresses, types, protocol and
+	 * ports (eth_dst through l4_dst in the field vector). */
+	uint64_t h = hw_hash_bytes(p->fields + pk_field_off[PK_ETH_DST],
+				   pk_field_off[PK_TCP_FLAGS] - pk_field_off[PK_ETH_DST]);
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 uint16_t hw_csum(const void *data, uint32_t len)
