@@ -243,6 +243,10 @@ int hw_entry_add_batch(struct hw_dev *dev, uint32_t table,
 	if (table >= dev->n_tables)
 		return -ENOENT;
 	t = dev->tables[table];
+	/* The buckets of the whole batch are fetched at once, so their memory
+	 * latencies overlap instead of adding up. */
+	for (unsigned i = 0; i < n; i++)
+		hw_table_prefetch_insert(t, r[i].key);
 	pthread_mutex_lock(&t->wlock);
 	for (unsigned i = 0; i < n; i++) {
 		int err = fault(dev);

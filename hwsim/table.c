@@ -527,6 +527,17 @@ int hw_table_insert(struct hw_table *t, const uint8_t *key,
 	return 0;
 }
 
+void hw_table_prefetch_insert(const struct hw_table *t, const uint8_t *key)
+{
+	uint32_t b1, b2;
+
+	if (t->cfg.type != PK_EXACT)
+		return;
+	buckets_of(&t->hash, hw_hash_bytes(key, t->cfg.key_bytes), &b1, &b2);
+	__builtin_prefetch(&t->hash.b[b1], 1);
+	__builtin_prefetch(&t->hash.b[b2], 1);
+}
+
 int hw_table_valid(const struct hw_table *t, uint32_t id)
 {
 	return id < t->n_slots && id < t->next_unused &&

@@ -126,6 +126,8 @@ int hw_table_insert(struct hw_table *t, const uint8_t *key,
 		    const uint8_t *mask, uint32_t prio, const uint8_t *act,
 		    uint32_t act_len, uint32_t *id, void (*sync)(void *),
 		    void *sync_arg);
+/* Warm the cache lines an insert of @key will touch (its buckets). */
+void hw_table_prefetch_insert(const struct hw_table *t, const uint8_t *key);
 int hw_table_remove(struct hw_table *t, uint32_t id, void (*sync)(void *),
 		    void *sync_arg);
 int hw_table_swap_actions(struct hw_table *t, uint32_t id, const uint8_t *act,
