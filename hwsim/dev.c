@@ -207,6 +207,35 @@ static int fault(struct hw_dev *dev)
 	return err;
 }
 
+void hw_reject_ops(struct hw_dev *dev, uint64_t ops)
+{
+	STORE_REL(&dev->reject_ops, ops);
+}
+
+/* Does an action block use an op the device was told to refuse? */
+static int rejected(struct hw_dev *dev, const uint8_t *act, uint32_t len)
+{
+	uint64_t rej = LOAD_ACQ(&dev->reject_ops);
+
+	for (uint32_t o = 0; rej && o + 2 <= len && act[o + 1] >= 2; o += act[o + 1])
+		if (act[o] < 64 && (rej & (1ull << act[o])))
+			return -ENOTSUP;
+	return 0;
+}
+
+uint64_t hw_dev_reset(struct hw_dev *dev)
+{
+	uint64_t lost = 0;
+
+	for (uint32_t i = 0; i < dev->n_tables; i++) {
+		struct hw_table *t = dev->tables[i];
+		pthread_mutex_lock(&t->wlock);
+		lost += hw_table_clear(t, hw_sync, dev);
+		pthread_mutex_unlock(&t->wlock);
+	}
+	return lost;
+}
+
 void hw_fail_ops(struct hw_dev *dev, unsigned count, int err)
 {
 	pthread_mutex_lock(&dev->fail_lock);
@@ -224,7 +253,7 @@ int hw_entry_add(struct hw_dev *dev, uint32_t table, const uint8_t *key,
 
 	if (table >= dev->n_tables)
 		return -ENOENT;
-	if ((err = fault(dev)))
+	if ((err = fault(dev)) || (err = rejected(dev, act, act_len)))
 		return err;
 	t = dev->tables[table];
 	pthread_mutex_lock(&t->wlock);
@@ -250,6 +279,8 @@ int hw_entry_add_batch(struct hw_dev *dev, uint32_t table,
 	pthread_mutex_lock(&t->wlock);
 	for (unsigned i = 0; i < n; i++) {
 		int err = fault(dev);
+		if (!err)
+			err = rejected(dev, r[i].act, r[i].act_len);
 		if (!err)
 			err = hw_table_insert(t, r[i].key, r[i].mask, r[i].prio, r[i].act,
 					      r[i].act_len, &ids[i], hw_sync, dev);
@@ -284,7 +315,7 @@ int hw_entry_replace(struct hw_dev *dev, uint32_t table, uint32_t id,
 
 	if (table >= dev->n_tables)
 		return -ENOENT;
-	if ((err = fault(dev)))
+	if ((err = fault(dev)) || (err = rejected(dev, act, act_len)))
 		return err;
 	t = dev->tables[table];
 	pthread_mutex_lock(&t->wlock);

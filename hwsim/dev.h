@@ -91,6 +91,7 @@ struct hw_dev {
 
 	unsigned fail_count;  /* fault injection */
 	int fail_err;
+	uint64_t reject_ops;
 	pthread_mutex_t fail_lock;
 	pthread_mutex_t attach_lock; /* attach/detach of netdevs and pcaps */
 };

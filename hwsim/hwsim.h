@@ -116,6 +116,28 @@ uint32_t hw_table_in_use(struct hw_dev *dev, uint32_t table);
 
 /* Fault injection: the next @count entry operations fail with @err. */
 void hw_fail_ops(struct hw_dev *dev, unsigned count, int err);
+/* Refuse entries whose action block uses op (bit per pk_op); 0: none. */
+void hw_reject_ops(struct hw_dev *dev, uint64_t ops);
+/* Reset: every table loses every entry (and its counters), as a device
+ * reset would. Returns the number of entries lost. */
+uint64_t hw_dev_reset(struct hw_dev *dev);
+
+/* Trace a packet through the tables without sending it or counting it:
+ * @cb is called for each table the packet meets, then once with the
+ * outcome (table = ~0u). */
+struct hw_trace_step {
+	uint32_t table;      /* ~0u: the outcome */
+	int hit;             /* 1: matched entry @id */
+	uint32_t id;
+	enum pk_miss miss;   /* on a miss: what the table does */
+	int fate;            /* outcome: enum hw_fate (packet.h) */
+	uint32_t arg;        /* port, queue or table of the fate */
+	uint32_t len;        /* the packet's length after the actions */
+	const uint8_t *actions; /* on a hit: the entry's action block */
+	uint32_t act_len;
+};
+int hw_trace(struct hw_dev *dev, uint32_t port, const void *pkt, size_t len,
+	     void (*cb)(void *ctx, const struct hw_trace_step *st), void *ctx);
 
 /* Wire side. */
 int hw_inject(struct hw_dev *dev, uint32_t port, const void *pkt, size_t len);

@@ -227,3 +227,65 @@ void *hw_engine_main(void *arg)
 	}
 	return NULL;
 }
+
+int hw_trace(struct hw_dev *dev, uint32_t port, const void *pkt, size_t len,
+	     void (*cb)(void *ctx, const struct hw_trace_step *st), void *ctx)
+{
+	uint8_t buf[HW_HEADROOM + HW_MAX_FRAME];
+	uint8_t key[PK_MAX_KEY];
+	struct hw_pkt pk;
+	struct hw_verdict v = { .fate = HW_FATE_DROP };
+	struct hw_trace_step st;
+	uint32_t t = 0;
+
+	if (port >= dev->n_ports)
+		return -ENOENT;
+	if (len < 14 || len > HW_MAX_FRAME)
+		return -EINVAL;
+	memcpy(buf + HW_HEADROOM, pkt, len);
+	pk = (struct hw_pkt){ .data = buf + HW_HEADROOM, .len = (uint32_t)len,
+			      .headroom = HW_HEADROOM, .in_port = port };
+	hw_parse(&pk);
+	/* Beside the pipeline, as a reader that is not part of it: each
+	 * table's writer lock keeps its entries in place meanwhile. */
+	while (t < dev->n_tables) {
+		struct hw_table *tb = dev->tables[t];
+		struct hw_entry *e;
+
+		pthread_mutex_lock(&tb->wlock);
+		hw_table_key(tb, pk.fields, key);
+		e = hw_table_lookup(tb, key);
+		st = (struct hw_trace_step){ .table = t, .hit = e != NULL, .miss = tb->cfg.miss,
+					     .len = pk.len };
+		if (!e) {
+			pthread_mutex_unlock(&tb->wlock);
+			cb(ctx, &st);
+			if (tb->cfg.miss == PK_MISS_NEXT && t + 1 < dev->n_tables) {
+				t++;
+				continue;
+			}
+			v.fate = tb->cfg.miss == PK_MISS_DROP ? HW_FATE_DROP : HW_FATE_HOST;
+			v.arg = ~0u;
+			break;
+		}
+		st.id = (uint32_t)(((uint8_t *)e - tb->entries) / tb->stride);
+		st.actions = hw_entry_actions(tb, e);
+		st.act_len = e->act_len;
+		hw_exec(&pk, st.actions, e->act_len, &v);
+		st.len = pk.len;
+		cb(ctx, &st);
+		pthread_mutex_unlock(&tb->wlock);
+		if (v.fate != HW_FATE_JUMP)
+			break;
+		if (v.arg <= t) {
+			v.fate = HW_FATE_DROP;
+			break;
+		}
+		if (v.dirty)
+			hw_parse(&pk);
+		t = v.arg;
+	}
+	st = (struct hw_trace_step){ .table = ~0u, .fate = v.fate, .arg = v.arg, .len = pk.len };
+	cb(ctx, &st);
+	return 0;
+}

@@ -538,6 +538,34 @@ void hw_table_prefetch_insert(const struct hw_table *t, const uint8_t *key)
 	__builtin_prefetch(&t->hash.b[b2], 1);
 }
 
+static void hash_clear(struct hw_hash *h)
+{
+	for (uint32_t b = 0; b <= h->mask; b++)
+		for (int s = 0; s < HW_BUCKET_SLOTS; s++)
+			if (h->b[b].idx[s])
+				STORE_REL(&h->b[b].idx[s], 0);
+}
+
+uint64_t hw_table_clear(struct hw_table *t, void (*sync)(void *), void *arg)
+{
+	uint64_t n = t->in_use;
+
+	if (t->cfg.type == PK_EXACT)
+		hash_clear(&t->hash);
+	for (uint32_t i = 0; i < t->n_subs; i++) {
+		STORE_REL(&t->subs[i]->refs, 0);
+		hash_clear(&t->subs[i]->hash);
+	}
+	sync(arg); /* no reader still holds an entry */
+	for (uint32_t i = 0; i < t->next_unused; i++)
+		hw_entry_at(t, i)->live = 0;
+	t->next_unused = 0;
+	t->n_free = 0;
+	t->n_limbo = 0;
+	STORE_RLX(&t->in_use, 0);
+	return n;
+}
+
 int hw_table_valid(const struct hw_table *t, uint32_t id)
 {
 	return id < t->n_slots && id < t->next_unused &&

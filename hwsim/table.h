@@ -133,6 +133,8 @@ int hw_table_remove(struct hw_table *t, uint32_t id, void (*sync)(void *),
 int hw_table_swap_actions(struct hw_table *t, uint32_t id, const uint8_t *act,
 			  uint32_t act_len, uint32_t *new_id,
 			  void (*sync)(void *), void *sync_arg);
+/* Remove every entry (a device reset); returns how many there were. */
+uint64_t hw_table_clear(struct hw_table *t, void (*sync)(void *), void *sync_arg);
 /* Is @id a live entry? */
 int hw_table_valid(const struct hw_table *t, uint32_t id);
 

@@ -34,6 +34,20 @@ struct bk_flow {
 	uint32_t priority;
 };
 
+enum bk_fate { BK_FATE_DROP, BK_FATE_PORT, BK_FATE_HOST, BK_FATE_JUMP, BK_FATE_TTL };
+
+struct bk_trace_step {
+	uint32_t table;       /* ~0u: the outcome */
+	int hit;
+	uint64_t handle;      /* on a hit */
+	int miss;             /* on a miss: enum pk_miss */
+	enum bk_fate fate;    /* the outcome */
+	uint32_t arg;
+	uint32_t len;
+	const uint8_t *actions;
+	uint32_t act_len;
+};
+
 struct bk_flow_counters {
 	uint64_t packets, bytes, last_hit_ns;
 };
@@ -74,7 +88,13 @@ struct dpak_backend_ops {
 	void (*pkt_free)(void *priv, struct dpak_pkt *pkt);
 	int (*queue_stats)(void *priv, uint16_t q, struct dpak_queue_stats *st);
 
+	/* Trace a packet through the tables without sending or counting it. */
+	int (*trace)(void *priv, uint32_t port, const void *pkt, size_t len,
+		     void (*cb)(void *ctx, const struct bk_trace_step *st), void *ctx);
+
 	/* hwsim-only calls of <dpak/hwsim.h>. */
+	int (*sim_reject)(void *priv, uint64_t action_types);
+	int (*sim_reset)(void *priv, uint64_t *lost);
 	int (*sim_attach)(void *priv, uint32_t port, const char *ifname);
 	int (*sim_pcap)(void *priv, uint32_t port, int dir, const char *path);
 	int (*sim_inject)(void *priv, uint32_t port, const void *pkt, size_t len);

@@ -18,6 +18,7 @@ struct dpak_table {
 	struct dpak_flow *head, *tail;
 	uint32_t in_use;
 	uint32_t high_water;
+	uint32_t next_id;
 	/* Flow records: fixed-size slots carved from chunks (no allocation
 	 * per flow once warm); the free ones are chained. Under lock. */
 	uint32_t rec_size, act_inline;
@@ -32,11 +33,49 @@ struct dpak_dev {
 	uint32_t n_ports;
 	uint32_t n_rx_queues;
 	uint64_t gen;          /* unique per open (caches keyed by table) */
+	struct dpak_ctl *ctl;  /* control socket server, or NULL */
+	struct {               /* offload statistics (atomic counters) */
+		uint64_t adds, dels, replaces, fails;
+		uint64_t err[136];       /* failed flow operations by errno */
+		uint64_t lat[40];        /* sampled add latency, log2(ns) buckets */
+		uint64_t resets, restored;
+		uint64_t prev_adds, prev_dels, prev_ns; /* dpak-ctl's last look */
+		uint64_t opened_ns;
+	} st;
+	struct {               /* slow-path capture (dpak-ctl capture) */
+		pthread_mutex_t lock;
+		int active;              /* read without the lock by rx_burst */
+		void *file;              /* FILE * */
+		uint64_t left, written;  /* packets still to write; written */
+		uint64_t until_ns;       /* stop time; 0: none */
+		char path[256];
+	} cap;
 	struct ci_config cfg;
 	struct dpak_table tables[CI_MAX_TABLES];
 };
 
-enum { FLOW_F_COUNT = 1, FLOW_F_AGED = 2, FLOW_F_ACT_HEAP = 4 };
+enum { FLOW_F_COUNT = 1, FLOW_F_AGED = 2, FLOW_F_ACT_HEAP = 4,
+       FLOW_F_GONE = 8 /* removed from the device by the operator */ };
+
+/* Statistics. */
+static inline void dpak__stat_fail(struct dpak_dev *dev, int err)
+{
+	unsigned e = (unsigned)(err < 0 ? -err : err);
+	__atomic_fetch_add(&dev->st.fails, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&dev->st.err[e < 136 ? e : 0], 1, __ATOMIC_RELAXED);
+}
+void dpak__stat_latency(struct dpak_dev *dev, uint64_t ns);
+/* Restore every flow the core holds into the device (after a reset); the
+ * caller holds every table's lock. */
+uint64_t dpak__dev_restore(struct dpak_dev *dev);
+/* Remove a flow from the device but keep its record (dpak-ctl). */
+int dpak__flow_remove_keep(struct dpak_flow *f);
+/* Capture of received slow-path packets (queue.c). */
+void dpak__capture_pkts(struct dpak_dev *dev, struct dpak_pkt **pkts, int n);
+void dpak__capture_stop(struct dpak_dev *dev);
+/* Control socket (ctl.c). */
+int dpak__ctl_start(struct dpak_dev *dev, const char *path);
+void dpak__ctl_stop(struct dpak_dev *dev);
 
 /* Flow record slots (flow.c). */
 void dpak__table_recs_init(struct dpak_table *t);
@@ -55,6 +94,7 @@ struct dpak_flow {
 	uint16_t layers;     /* match layers (for checking replaced actions) */
 	uint8_t act_len;
 	uint8_t flags;
+	uint32_t id;         /* stable number within its table (dpak-ctl) */
 	uint8_t *act;        /* into data[] or, after a longer replace, heap */
 	uint8_t data[];      /* key[key_bytes], mask[key_bytes] if not exact, actions */
 };

@@ -115,6 +115,14 @@ DPAK_API struct dpak_dev *dpak_dev_open(const char *devspec,
 		pthread_mutex_init(&t->lock, NULL);
 		dpak__table_recs_init(t);
 	}
+	pthread_mutex_init(&dev->cap.lock, NULL);
+	dev->st.opened_ns = dev->st.prev_ns = dpak__now_ns();
+	const char *ctl = DPAK_OPT(opts, ctl_path, NULL);
+	if (ctl && (err = dpak__ctl_start(dev, ctl))) {
+		dpak_dev_close(dev);
+		errno = -err;
+		return NULL;
+	}
 	dpak__log(DPAK_LOG_INFO, "opened %s: %u ports, %u tables", devspec,
 		  dev->n_ports, dev->cfg.n_tables);
 	return dev;
@@ -124,6 +132,9 @@ DPAK_API void dpak_dev_close(struct dpak_dev *dev)
 {
 	if (!dev)
 		return;
+	dpak__ctl_stop(dev); /* no operator request in flight after this */
+	dpak__capture_stop(dev);
+	pthread_mutex_destroy(&dev->cap.lock);
 	for (uint32_t i = 0; i < dev->cfg.n_tables; i++) {
 		struct dpak_table *t = &dev->tables[i];
 		struct dpak_flow *f, *next;

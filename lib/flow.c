@@ -115,6 +115,7 @@ static void rec_fill(struct dpak_table *t, struct dpak_flow *f,
 
 	f->table = t;
 	f->handle = handle;
+	f->id = t->next_id++;
 	f->cookie = DPAK_OPT(opts, cookie, 0);
 	f->idle_ms = DPAK_OPT(opts, idle_timeout_ms, 0u);
 	f->added_ns = f->idle_ms ? dpak__now_ns() : 0;
@@ -190,22 +191,44 @@ static int add_locked(struct dpak_table *t, const struct packed *pk,
 	return 0;
 }
 
+void dpak__stat_latency(struct dpak_dev *dev, uint64_t ns)
+{
+	unsigned b = 0;
+
+	while (ns > 1 && b < 39)
+		ns >>= 1, b++;
+	__atomic_fetch_add(&dev->st.lat[b], 1, __ATOMIC_RELAXED);
+}
+
 DPAK_API int dpak_flow_add(struct dpak_table *t, const struct dpak_item *items,
 			   const struct dpak_action *actions,
 			   const struct dpak_flow_opts *opts,
 			   struct dpak_flow **flow)
 {
+	static __thread unsigned tick __attribute__((tls_model("initial-exec")));
 	struct packed pk;
+	uint64_t t0 = 0;
 	int err;
 
 	if (!flow)
 		return dpak__err(EINVAL, "flow: NULL (where the handle goes)");
-	if ((err = pack(t, items, actions, opts, &pk)))
+	if (!t)
+		return dpak__err(EINVAL, "table: NULL");
+	if ((++tick & 15) == 0) /* latency of one add in 16 */
+		t0 = dpak__now_ns();
+	if (!(err = pack(t, items, actions, opts, &pk))) {
+		pthread_mutex_lock(&t->lock);
+		err = add_locked(t, &pk, opts, flow);
+		pthread_mutex_unlock(&t->lock);
+	}
+	if (err) {
+		dpak__stat_fail(t->dev, err);
 		return err;
-	pthread_mutex_lock(&t->lock);
-	err = add_locked(t, &pk, opts, flow);
-	pthread_mutex_unlock(&t->lock);
-	return err;
+	}
+	__atomic_fetch_add(&t->dev->st.adds, 1, __ATOMIC_RELAXED);
+	if (t0)
+		dpak__stat_latency(t->dev, dpak__now_ns() - t0);
+	return 0;
 }
 
 #define BATCH_CHUNK 32
@@ -228,6 +251,7 @@ static int add_chunk(struct dpak_table *t, const struct dpak_flow_req *reqs,
 #define NOTE(i, e)                                                             \
 	do {                                                                   \
 		res[i] = (e);                                                  \
+		dpak__stat_fail(dev, (e));                                     \
 		if (!*first_err) {                                             \
 			*first_err = (e);                                      \
 			dpak__err_prefix("entry %zu", base + (i));             \
@@ -287,6 +311,7 @@ static int add_chunk(struct dpak_table *t, const struct dpak_flow_req *reqs,
 	pthread_mutex_unlock(&t->lock);
 	if (results)
 		memcpy(results + base, res, n * sizeof(int));
+	__atomic_fetch_add(&dev->st.adds, (uint64_t)added, __ATOMIC_RELAXED);
 #undef NOTE
 	return added;
 }
@@ -329,13 +354,67 @@ static int del_locked(struct dpak_table *t, struct dpak_flow *f)
 	struct dpak_dev *dev = t->dev;
 	int err;
 
-	if (!dev->ops->flow_del)
-		return no_op(dev, "flow_del");
-	err = dev->ops->flow_del(dev->priv, t->index, f->handle);
-	if (err)
-		return err;
+	if (!(f->flags & FLOW_F_GONE)) { /* else the device holds it no more */
+		if (!dev->ops->flow_del)
+			return no_op(dev, "flow_del");
+		err = dev->ops->flow_del(dev->priv, t->index, f->handle);
+		if (err) {
+			dpak__stat_fail(dev, err);
+			return err;
+		}
+	}
 	unlink_flow(t, f);
+	__atomic_fetch_add(&dev->st.dels, 1, __ATOMIC_RELAXED);
 	return 0;
+}
+
+int dpak__flow_remove_keep(struct dpak_flow *f)
+{
+	struct dpak_table *t = f->table;
+	struct dpak_dev *dev = t->dev;
+	int err = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if (f->flags & FLOW_F_GONE)
+		err = dpak__err(ENOENT, "flow already removed from the device");
+	else if (!dev->ops->flow_del)
+		err = no_op(dev, "flow_del");
+	else if (!(err = dev->ops->flow_del(dev->priv, t->index, f->handle)))
+		f->flags |= FLOW_F_GONE;
+	pthread_mutex_unlock(&t->lock);
+	return err;
+}
+
+uint64_t dpak__dev_restore(struct dpak_dev *dev)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < dev->cfg.n_tables; i++) {
+		struct dpak_table *t = &dev->tables[i];
+		const struct ci_table *d = t->decl;
+
+		for (struct dpak_flow *f = t->head; f; f = f->next) {
+			if (f->flags & FLOW_F_GONE)
+				continue;
+			struct bk_flow bf = {
+				.key = f->data,
+				.mask = d->type == PK_EXACT ? NULL : f->data + d->key_bytes,
+				.actions = f->act, .actions_len = f->act_len,
+				.priority = f->priority,
+			};
+			/* The record is the packed form: no validation again. */
+			if (dev->ops->flow_add(dev->priv, t->index, &bf, &f->handle)) {
+				dpak__log(DPAK_LOG_ERR, "restore: table %s lost a flow "
+					  "(cookie %llu): %s", d->name,
+					  (unsigned long long)f->cookie, dpak_errmsg());
+				f->flags |= FLOW_F_GONE;
+				continue;
+			}
+			n++;
+		}
+	}
+	__atomic_fetch_add(&dev->st.restored, n, __ATOMIC_RELAXED);
+	return n;
 }
 
 DPAK_API int dpak_flow_del(struct dpak_flow *f)
@@ -379,6 +458,9 @@ DPAK_API int dpak_flow_replace_actions(struct dpak_flow *f,
 		return dpak__err(EINVAL, "flow: NULL");
 	t = f->table;
 	dev = t->dev;
+	if (f->flags & FLOW_F_GONE)
+		return dpak__err(ENOENT, "flow was removed from the device by the "
+				 "operator (dpak-ctl)");
 	pk.layers = f->layers;
 	if ((err = dpak__pack_actions(t, actions, &pk)))
 		return err;
@@ -394,8 +476,10 @@ DPAK_API int dpak_flow_replace_actions(struct dpak_flow *f,
 	if (err) {
 		pthread_mutex_unlock(&t->lock);
 		free(act);
+		dpak__stat_fail(dev, err);
 		return err;
 	}
+	__atomic_fetch_add(&dev->st.replaces, 1, __ATOMIC_RELAXED);
 	f->handle = handle;
 	if (act) {
 		if (f->flags & FLOW_F_ACT_HEAP)
@@ -431,6 +515,9 @@ DPAK_API int dpak_flow_query(struct dpak_flow *f, struct dpak_flow_stats *stats)
 	if (!(f->flags & FLOW_F_COUNT))
 		return dpak__err(ENOTSUP, "flow has no count action; add "
 				 "DPAK_ACTION_COUNT to read its counters");
+	if (f->flags & FLOW_F_GONE)
+		return dpak__err(ENOENT, "flow was removed from the device by the "
+				 "operator (dpak-ctl)");
 	pthread_mutex_lock(&f->table->lock); /* the handle may not change */
 	err = counters(f, &c);
 	pthread_mutex_unlock(&f->table->lock);
@@ -458,7 +545,8 @@ DPAK_API int dpak_flow_aged(struct dpak_dev *dev, struct dpak_flow **flows,
 			struct bk_flow_counters c;
 			uint64_t ref;
 
-			if (!f->idle_ms || (f->flags & FLOW_F_AGED) || counters(f, &c))
+			if (!f->idle_ms || (f->flags & (FLOW_F_AGED | FLOW_F_GONE)) ||
+			    counters(f, &c))
 				continue;
 			ref = c.last_hit_ns > f->added_ns ? c.last_hit_ns : f->added_ns;
 			if (now - ref >= (uint64_t)f->idle_ms * 1000000u) {

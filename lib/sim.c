@@ -106,3 +106,41 @@ DPAK_API int dpak_hwsim_pcap(struct dpak_dev *dev, uint32_t port,
 		return dpak__err(EINVAL, "dir %d: DPAK_HWSIM_PCAP_IN or _OUT", (int)dir);
 	return dev->ops->sim_pcap(dev->priv, port, (int)dir, path);
 }
+
+DPAK_API int dpak_hwsim_reject_action(struct dpak_dev *dev,
+				      enum dpak_action_type type)
+{
+	int err = sim_check(dev, dev ? dev->ops->sim_reject : NULL,
+			    "dpak_hwsim_reject_action");
+
+	if (err)
+		return err;
+	if ((int)type < 0 || type > DPAK_ACTION_VXLAN_DECAP)
+		return dpak__err(EINVAL, "action type %d unknown", (int)type);
+	return dev->ops->sim_reject(dev->priv, type ? 1ull << type : 0);
+}
+
+DPAK_API int dpak_hwsim_reset(struct dpak_dev *dev)
+{
+	int err = sim_check(dev, dev ? dev->ops->sim_reset : NULL, "dpak_hwsim_reset");
+	uint64_t lost = 0, restored = 0;
+
+	if (err)
+		return err;
+	/* Tables are locked one by one while the device forgets and the core
+	 * restores: flow calls wait, packets miss meanwhile. */
+	for (uint32_t i = 0; i < dev->cfg.n_tables; i++)
+		pthread_mutex_lock(&dev->tables[i].lock);
+	err = dev->ops->sim_reset(dev->priv, &lost);
+	if (!err) {
+		__atomic_fetch_add(&dev->st.resets, 1, __ATOMIC_RELAXED);
+		restored = dpak__dev_restore(dev);
+	}
+	for (uint32_t i = 0; i < dev->cfg.n_tables; i++)
+		pthread_mutex_unlock(&dev->tables[i].lock);
+	if (err)
+		return err;
+	dpak__log(DPAK_LOG_WARN, "device reset: %llu entries lost, %llu flows restored",
+		  (unsigned long long)lost, (unsigned long long)restored);
+	return (int)restored;
+}

@@ -242,10 +242,11 @@ static void age_flows(void)
 
 static void usage(void)
 {
-	puts("usage: dpak-l2switch [-t SECONDS] [-n SLOWPATH_PACKETS] [-a IDLE_MS] [-q] IFNAME...\n"
+	puts("usage: dpak-l2switch [-t SECONDS] [-n SLOWPATH_PACKETS] [-a IDLE_MS] [-S SOCKET] [-q] IFNAME...\n"
 	     "A learning switch over the named interfaces, offloaded into hwsim.\n"
 	     "Runs until SECONDS pass, SLOWPATH_PACKETS reach the slow path, or\n"
-	     "SIGINT/SIGTERM; then prints a summary. See dpak-l2switch(8).");
+	     "SIGINT/SIGTERM; then prints a summary. -S: answer dpak-ctl on SOCKET.\n"
+	     "See dpak-l2switch(8).");
 }
 
 int main(int argc, char **argv)
@@ -256,8 +257,11 @@ int main(int argc, char **argv)
 	int c;
 
 	sw.idle_ms = 10000;
-	while ((c = getopt(argc, argv, "t:n:a:qh")) != -1) {
+	const char *ctl = NULL;
+
+	while ((c = getopt(argc, argv, "t:n:a:S:qh")) != -1) {
 		switch (c) {
+		case 'S': ctl = optarg; break;
 		case 't': seconds = atof(optarg); break;
 		case 'n': max_slow = strtoul(optarg, NULL, 10); break;
 		case 'a': sw.idle_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
@@ -273,7 +277,8 @@ int main(int argc, char **argv)
 	sw.n_ports = (uint32_t)(argc - optind);
 	snprintf(spec, sizeof(spec), "hwsim:uplinks=%u,pfs=0,vfs=0,engine=thread",
 		 sw.n_ports);
-	sw.dev = dpak_dev_open(spec, NULL);
+	DPAK_OPTS(dpak_dev_opts, o, .ctl_path = ctl);
+	sw.dev = dpak_dev_open(spec, &o);
 	if (!sw.dev) {
 		fprintf(stderr, "dpak-l2switch: %s: %s\n", spec, dpak_errmsg());
 		return 1;

@@ -452,7 +452,7 @@ static void age_flows(void)
 static void usage(void)
 {
 	puts("usage: dpak-vpcgw -u UPLINK_IF -l LOCAL_VTEP -r REMOTE_VTEP [-v VNI]\n"
-	     "                  [-t SECONDS] [-a IDLE_MS] [-q] VM_IF...\n"
+	     "                  [-t SECONDS] [-a IDLE_MS] [-S SOCKET] [-q] VM_IF...\n"
 	     "A VPC gateway: VMs on the VM_IFs, a VXLAN overlay over UPLINK_IF, the\n"
 	     "data path offloaded into hwsim. See dpak-vpcgw(8).");
 }
@@ -467,8 +467,11 @@ int main(int argc, char **argv)
 
 	gw.vni = 5000;
 	gw.idle_ms = 10000;
-	while ((c = getopt(argc, argv, "u:l:r:v:t:a:qh")) != -1) {
+	const char *ctl = NULL;
+
+	while ((c = getopt(argc, argv, "u:l:r:v:t:a:S:qh")) != -1) {
 		switch (c) {
+		case 'S': ctl = optarg; break;
 		case 'u': uplink = optarg; break;
 		case 'l':
 		case 'r':
@@ -493,7 +496,8 @@ int main(int argc, char **argv)
 	}
 	gw.n_vms = (uint32_t)(argc - optind);
 	snprintf(spec, sizeof(spec), "hwsim:uplinks=1,pfs=0,vfs=%u,engine=thread", gw.n_vms);
-	gw.dev = dpak_dev_open(spec, NULL);
+	DPAK_OPTS(dpak_dev_opts, o, .ctl_path = ctl);
+	gw.dev = dpak_dev_open(spec, &o);
 	if (!gw.dev) {
 		fprintf(stderr, "dpak-vpcgw: %s: %s\n", spec, dpak_errmsg());
 		return 1;

@@ -32,6 +32,11 @@ struct dpak_dev_opts {
 	/** Packet buffers in the pool shared by the host queues; at least
 	 *  queue_size; 0: 4 * queues * queue_size. */
 	uint32_t pool_size;
+	/** Path of a Unix socket on which the library answers dpak-ctl(8),
+	 *  created with owner-only permissions; connections from other users
+	 *  are refused. NULL: no control socket. An existing socket file at
+	 *  that path is replaced. */
+	const char *ctl_path;
 };
 
 /**

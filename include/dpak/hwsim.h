@@ -121,6 +121,35 @@ DPAK_API int dpak_hwsim_fail_flow_ops(struct dpak_dev *dev, unsigned int count,
 DPAK_API int dpak_hwsim_attach(struct dpak_dev *dev, uint32_t port,
 			       const char *ifname);
 
+/**
+ * Make the device refuse flows that use an action type, as a device whose
+ * firmware lacks it would: later adds and replaces with that action fail
+ * with -ENOTSUP. Flows already offloaded stay.
+ *
+ * @param dev  an hwsim device.
+ * @param type the action type to refuse, or DPAK_ACTION_END to accept all
+ *             again.
+ * @return 0, -EINVAL (unknown type) or -EOPNOTSUPP (not hwsim).
+ * @par Thread safety
+ * Safe from any thread.
+ */
+DPAK_API int dpak_hwsim_reject_action(struct dpak_dev *dev,
+				      enum dpak_action_type type);
+
+/**
+ * Reset the device: every hardware table loses every entry and its
+ * counters, as after a device reset; then the library restores every flow
+ * it holds from its records (the packed form it kept), with new counters.
+ * Packets arriving between the two miss.
+ *
+ * @param dev an hwsim device.
+ * @return the number of flows restored (>= 0), or -EOPNOTSUPP (not hwsim).
+ * @par Thread safety
+ * Safe from any thread; flow calls made meanwhile wait for the restore of
+ * their table.
+ */
+DPAK_API int dpak_hwsim_reset(struct dpak_dev *dev);
+
 /** Port value for dpak_hwsim_pcap(): the slow-path packets. */
 #define DPAK_HWSIM_HOST 0xffffffffu
 

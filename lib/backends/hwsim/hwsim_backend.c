@@ -10,6 +10,7 @@
 #include <string.h>
 #include "core.h"
 #include "hwsim.h"
+#include "packet.h"
 
 #define HW_PORT_MTU 1500
 
@@ -388,6 +389,50 @@ static int sim_pcap(void *priv, uint32_t port, int dir, const char *path)
 	}
 }
 
+static int sim_reject(void *priv, uint64_t types)
+{
+	hw_reject_ops(priv, types); /* pk_op values are the action types */
+	return 0;
+}
+
+static int sim_reset(void *priv, uint64_t *lost)
+{
+	*lost = hw_dev_reset(priv);
+	return 0;
+}
+
+struct trace_ctx {
+	void (*cb)(void *ctx, const struct bk_trace_step *st);
+	void *ctx;
+};
+
+static void trace_step(void *arg, const struct hw_trace_step *s)
+{
+	static const enum bk_fate fate[] = {
+		[HW_FATE_DROP] = BK_FATE_DROP, [HW_FATE_PORT] = BK_FATE_PORT,
+		[HW_FATE_HOST] = BK_FATE_HOST, [HW_FATE_JUMP] = BK_FATE_JUMP,
+		[HW_FATE_TTL] = BK_FATE_TTL,
+	};
+	struct trace_ctx *t = arg;
+	struct bk_trace_step b = {
+		.table = s->table, .hit = s->hit, .handle = s->id, .miss = s->miss,
+		.fate = fate[s->fate], .arg = s->arg, .len = s->len,
+		.actions = s->actions, .act_len = s->act_len,
+	};
+	t->cb(t->ctx, &b);
+}
+
+static int sim_trace(void *priv, uint32_t port, const void *pkt, size_t len,
+		     void (*cb)(void *ctx, const struct bk_trace_step *st), void *ctx)
+{
+	struct trace_ctx t = { cb, ctx };
+	int err = hw_trace(priv, port, pkt, len, trace_step, &t);
+
+	if (err == -EINVAL)
+		return dpak__err(EINVAL, "packet of %zu bytes: 14 to %d", len, HW_MAX_FRAME);
+	return err;
+}
+
 #define BIT(x) (1ull << (x))
 const struct dpak_backend_ops dpak_backend_hwsim = {
 	.name = "hwsim",
@@ -410,6 +455,9 @@ const struct dpak_backend_ops dpak_backend_hwsim = {
 	.pkt_alloc = sim_pkt_alloc,
 	.pkt_free = sim_pkt_free,
 	.queue_stats = sim_queue_stats,
+	.trace = sim_trace,
+	.sim_reject = sim_reject,
+	.sim_reset = sim_reset,
 	.sim_attach = sim_attach,
 	.sim_pcap = sim_pcap,
 	.sim_inject = sim_inject,

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dpak-ctl: ask a running libdpak application, over its control socket,
+ * what its device holds. See dpak-ctl(8).
+ *   dpak-ctl [-s SOCKET] [--json] COMMAND [name=value ...]
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#define PROTO "DPAK/1"
+#define DEFAULT_SOCKET "/run/dpak/dpak.sock"
+#define TIMEOUT_MS 10000
+
+static const char *sock_path;
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: dpak-ctl [-s SOCKET] [--json] COMMAND [name=value ...]\n"
+		   "Talks to the libdpak control socket SOCKET (default: $DPAK_CTL_SOCKET,\n"
+		   "else %s). 'dpak-ctl list-commands' lists the commands;\n"
+		   "see dpak-ctl(8).\n", DEFAULT_SOCKET);
+}
+
+/* Send one request; the body goes to *body. Returns the response code
+ * (0, an errno) or -1 when the exchange itself failed. */
+static int ask(const char *req, char **body)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t cap = 65536, len = 0;
+	char *buf = malloc(cap);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	if (!buf || fd < 0 || strlen(sock_path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "dpak-ctl: %s: cannot make a socket\n", sock_path);
+		return -1;
+	}
+	strcpy(sa.sun_path, sock_path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		fprintf(stderr, "dpak-ctl: %s: %s%s\n", sock_path, strerror(errno),
+			errno == ENOENT ? " (is the application running with "
+			"ctl_path set? see -s)" : "");
+		return -1;
+	}
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+		fprintf(stderr, "dpak-ctl: %s: %s\n", sock_path, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (poll(&p, 1, TIMEOUT_MS) != 1) {
+			fprintf(stderr, "dpak-ctl: %s: no answer within %d s\n", sock_path,
+				TIMEOUT_MS / 1000);
+			return -1;
+		}
+		if (len + 4096 > cap && !(buf = realloc(buf, cap *= 2)))
+			return -1;
+		ssize_t n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = 0;
+	int code;
+	long blen;
+	char *nl = memchr(buf, '\n', len);
+	if (!nl || sscanf(buf, PROTO " %d %ld", &code, &blen) != 2 ||
+	    (long)(len - (size_t)(nl + 1 - buf)) != blen) {
+		fprintf(stderr, "dpak-ctl: %s: malformed answer\n", sock_path);
+		return -1;
+	}
+	*body = nl + 1;
+	return code;
+}
+
+int main(int argc, char **argv)
+{
+	char req[4096];
+	int json = 0, i = 1;
+	size_t o;
+
+	sock_path = getenv("DPAK_CTL_SOCKET") ? getenv("DPAK_CTL_SOCKET") : DEFAULT_SOCKET;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
+			json = 1;
+		else if (!strcmp(argv[i], "-s") && i + 1 < argc)
+			sock_path = argv[++i];
+		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return usage(stdout), 0;
+		else
+			return usage(stderr), 2;
+	}
+	if (i == argc)
+		return usage(stderr), 2;
+	o = (size_t)snprintf(req, sizeof(req), "%s %s", PROTO, argv[i]);
+	for (int k = i + 1; k < argc && o < sizeof(req); k++)
+		o += (size_t)snprintf(req + o, sizeof(req) - o, " %s", argv[k]);
+	if (json && o < sizeof(req))
+		o += (size_t)snprintf(req + o, sizeof(req) - o, " json=1");
+	if (o + 2 > sizeof(req)) {
+		fprintf(stderr, "dpak-ctl: request longer than %zu bytes\n", sizeof(req) - 2);
+		return 2;
+	}
+	req[o++] = '\n';
+	req[o] = 0;
+
+	char *body;
+	int code = ask(req, &body);
+	if (code < 0)
+		return 1;
+	if (code) {
+		fprintf(stderr, "dpak-ctl: %s: %s", argv[i], body);
+		return code > 125 ? 1 : code;
+	}
+	fputs(body, stdout);
+	/* capture runs in the application: wait for it to end, then say so. */
+	if (!strcmp(argv[i], "capture")) {
+		char st[64];
+		snprintf(st, sizeof(st), "%s capture-status%s\n", PROTO, json ? " json=1" : "");
+		for (;;) {
+			struct timespec ts = { 0, 200 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+			if ((code = ask(st, &body)) != 0)
+				return code < 0 ? 1 : code;
+			if (!strstr(body, "capturing")) {
+				fputs(body, stdout);
+				break;
+			}
+		}
+	}
+	return 0;
+}
