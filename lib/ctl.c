@@ -30,6 +30,7 @@ struct client {
 	char *out;
 	size_t out_len, out_off;
 	uint64_t deadline_ns;
+	int refused;  /* another user: its request is read, then refused */
 };
 
 struct dpak_ctl {
@@ -42,8 +43,14 @@ struct dpak_ctl {
 
 static void client_close(struct client *c)
 {
-	if (c->fd >= 0)
+	if (c->fd >= 0) {
+		/* Unread input would make close() reset the connection, and
+		 * the client could lose the answer it is reading. */
+		char junk[4096];
+		for (int i = 0; i < 16 && read(c->fd, junk, sizeof(junk)) > 0; i++)
+			;
 		close(c->fd);
+	}
 	free(c->out);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
@@ -81,8 +88,14 @@ static void handle_request(struct dpak_ctl *ctl, struct client *c, size_t len)
 	static __thread struct ctl_req req; /* 4 KiB: not on the stack */
 	char *body = NULL;
 	long blen = 0;
-	int code, err = ctl_parse(c->in, len, &req);
+	int code, err;
 
+	if (c->refused) {
+		respond_err(c, EACCES, "connection refused: not the owner of the "
+			    "control socket");
+		return;
+	}
+	err = ctl_parse(c->in, len, &req);
 	if (err) {
 		respond_err(c, -err, req.err);
 		return;
@@ -157,9 +170,7 @@ static void on_accept(struct dpak_ctl *ctl)
 	    (cred.uid != geteuid() && cred.uid != 0)) {
 		dpak__log(DPAK_LOG_WARN, "control socket: refused a connection from "
 			  "uid %u", (unsigned)cred.uid);
-		respond_err(c, EACCES, "connection refused: not the owner of the "
-			    "control socket");
-		shutdown(fd, SHUT_RD);
+		c->refused = 1;
 	}
 }
 

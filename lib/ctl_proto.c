@@ -278,18 +278,22 @@ long ctl_out_render(struct ctl_out *o, char **body)
 		puts_(&b, "}\n");
 	} else if (o->n_cols) {
 		size_t w[MAX_COLS];
+		int num[MAX_COLS]; /* a column of numbers: right-aligned, header too */
 		for (unsigned c = 0; c < o->n_cols; c++) {
 			w[c] = strlen(o->cols[c]);
+			num[c] = o->n_rows > 0;
 			for (size_t r = 0; r < o->n_rows; r++) {
-				size_t l = strlen(o->cells[r * o->n_cols + c]);
+				const char *v = o->cells[r * o->n_cols + c];
+				size_t l = strlen(v);
 				w[c] = l > w[c] ? l : w[c];
+				num[c] &= is_number(v);
 			}
 		}
 		for (size_t r = 0; r <= o->n_rows; r++) {
 			for (unsigned c = 0; c < o->n_cols; c++) {
 				const char *v = r ? o->cells[(r - 1) * o->n_cols + c] : o->cols[c];
 				int last = c + 1 == o->n_cols;
-				int right = r && is_number(v);
+				int right = num[c];
 				size_t pad = w[c] - strlen(v);
 				if (right)
 					for (size_t i = 0; i < pad; i++)
