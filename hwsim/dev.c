@@ -13,13 +13,6 @@
 #include "dev.h"
 
 
-static int ring_init(struct hw_ring *r, uint32_t size)
-{
-	r->slots = calloc(size, sizeof(*r->slots));
-	r->mask = size - 1;
-	r->head = r->tail = 0;
-	return r->slots ? 0 : -ENOMEM;
-}
 
 static int pow2(uint32_t v)
 {
@@ -43,6 +36,7 @@ int hw_dev_create(const struct hw_dev_cfg *cfg, struct hw_dev **out)
 	dev->n_ports = n;
 	pthread_mutex_init(&dev->fail_lock, NULL);
 	pthread_mutex_init(&dev->attach_lock, NULL);
+	pthread_mutex_init(&dev->bond_lock, NULL);
 	for (uint32_t i = 0; i < n; i++) {
 		struct hw_port *p = &dev->ports[i];
 		p->type = i < cfg->n_uplinks ? HW_UPLINK
@@ -51,10 +45,12 @@ int hw_dev_create(const struct hw_dev_cfg *cfg, struct hw_dev **out)
 		const uint8_t mac[6] = { 0x02, 0xd9, 0xa4, 0x00, 0x00, (uint8_t)i };
 		memcpy(p->mac, mac, 6);
 		p->link = 1;
-		if (ring_init(&p->rx, cfg->ring_size) ||
-		    ring_init(&p->tx, cfg->ring_size))
+		if (hw_ring_init(&p->rx, cfg->ring_size) ||
+		    hw_ring_init(&p->tx, cfg->ring_size))
 			goto fail;
 	}
+	if (hw_ring_init(&dev->ctrl_rx, 64) || hw_ring_init(&dev->ctrl_tx, 64))
+		goto fail;
 	dev->hostq = calloc(cfg->n_queues, sizeof(*dev->hostq));
 	if (!dev->hostq || pool_init(&dev->pool, cfg->pool_size))
 		goto fail;
@@ -111,6 +107,9 @@ void hw_dev_destroy(struct hw_dev *dev)
 	pool_fini(&dev->pool);
 	pthread_mutex_destroy(&dev->fail_lock);
 	pthread_mutex_destroy(&dev->attach_lock);
+	pthread_mutex_destroy(&dev->bond_lock);
+	free(dev->ctrl_rx.slots);
+	free(dev->ctrl_tx.slots);
 	free(dev);
 }
 
@@ -189,6 +188,12 @@ static void hw_sync(void *arg)
 		return;
 	while (LOAD_ACQ(&dev->reader) == r)
 		sched_yield();
+}
+
+void hw_sync_dev(struct hw_dev *dev);
+void hw_sync_dev(struct hw_dev *dev)
+{
+	hw_sync(dev);
 }
 
 /* Fault injection: should this entry operation fail? */

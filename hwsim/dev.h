@@ -25,6 +25,7 @@
 /* A port ring slot: the frame is copied in once and processed in place. */
 struct hw_slot {
 	uint32_t len;
+	uint32_t port; /* control channel: the port it came in on or goes to */
 	uint8_t buf[HW_HEADROOM + HW_MAX_FRAME];
 };
 
@@ -56,6 +57,19 @@ struct hw_port {
 	/* written by the pipeline */
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, misses, drops;
 	uint64_t inject_drops; /* written by the injecting thread */
+	uint32_t bond;         /* 1 + index of its bond, 0: none (atomic) */
+};
+
+struct hw_bond {
+	int used;
+	enum hw_bond_mode mode;
+	enum hw_bond_hash hash;
+	enum hw_bond_lacp lacp;
+	int failback;
+	uint32_t n;                        /* published with release */
+	uint32_t member[HW_BOND_MEMBERS];
+	uint8_t enabled[HW_BOND_MEMBERS];
+	uint32_t active;                   /* active-backup; ~0u: none yet */
 };
 
 struct hw_hostq {
@@ -83,6 +97,9 @@ struct hw_dev {
 	struct hw_hostq *hostq; /* cfg.n_queues of them */
 	struct hw_pool pool;
 	struct hw_pcap *pcap_host; /* slow-path packets */
+	struct hw_bond bonds[HW_MAX_BONDS];
+	pthread_mutex_t bond_lock;  /* bond writers */
+	struct hw_ring ctrl_rx, ctrl_tx; /* the control channel */
 	uint32_t rr;          /* next port the pipeline serves */
 
 	uint64_t reader;      /* odd while the pipeline is inside a burst */
@@ -182,6 +199,14 @@ void hw_process_burst(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk,
 		      unsigned n, uint64_t now);
 void hw_emit(struct hw_dev *dev, uint32_t drop_port, uint32_t out,
 	     const uint8_t *data, uint32_t len);
+
+/* Bonds (bond.c): the member a packet leaves by, or ~0u if none can take
+ * it; and the frames of the control channel. */
+uint32_t hw_bond_pick(struct hw_dev *dev, uint32_t bond_port, const struct hw_pkt *p);
+int hw_bond_is_lacpdu(const struct hw_pkt *p);
+void hw_ctrl_deliver(struct hw_dev *dev, uint32_t port, const struct hw_pkt *p);
+unsigned hw_ctrl_drain_tx(struct hw_dev *dev);
+int hw_ring_init(struct hw_ring *r, uint32_t size);
 
 /* Attached interfaces (netdev.c). */
 unsigned netdev_poll_rx(struct hw_dev *dev, struct hw_port *p, uint32_t port);

@@ -137,6 +137,18 @@ void hostq_deliver(struct hw_dev *dev, const struct hw_pkt *pk,
 	STAT_ADD(q->rx_packets, 1);
 }
 
+/* The slow path sends to a bond: the device picks the member. */
+static void emit_bond(struct hw_dev *dev, struct hw_pktbuf *b)
+{
+	struct hw_pkt pk = { .data = b->data, .len = b->len, .in_port = b->port };
+	uint32_t m;
+
+	hw_parse(&pk);
+	m = hw_bond_pick(dev, b->port, &pk);
+	if (m != ~0u)
+		hw_emit(dev, m, m, b->data, b->len);
+}
+
 unsigned hostq_drain_tx(struct hw_dev *dev, unsigned budget, uint64_t now)
 {
 	unsigned done = 0;
@@ -150,8 +162,10 @@ unsigned hostq_drain_tx(struct hw_dev *dev, unsigned budget, uint64_t now)
 				hw_process(dev, b->port, b->data, b->len,
 					   (uint32_t)(b->data - pool_buf_start(&dev->pool, b)),
 					   now);
-			else
+			else if (b->port < dev->n_ports)
 				hw_emit(dev, b->port, b->port, b->data, b->len);
+			else
+				emit_bond(dev, b);
 			pool_put(&dev->pool, b);
 			STAT_ADD(q->tx_packets, 1);
 			done++;
@@ -184,7 +198,8 @@ int hw_host_tx_burst(struct hw_dev *dev, uint32_t qi, struct hw_pktbuf **b,
 		return -EINVAL;
 	for (i = 0; i < n; i++) {
 		const struct hw_pktbuf *p = b[i];
-		if (!p || !pool_owns(&dev->pool, p) || p->port >= dev->n_ports ||
+		if (!p || !pool_owns(&dev->pool, p) ||
+		    p->port >= dev->n_ports + (p->tx_flags == HW_TX_PORT ? HW_MAX_BONDS : 0) ||
 		    p->tx_flags > HW_TX_PIPELINE || p->len < 14 ||
 		    p->len > HW_MAX_FRAME || p->data < pool_buf_start(&dev->pool, p) ||
 		    p->data + p->len > pool_buf_end(&dev->pool, p))

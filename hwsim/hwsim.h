@@ -75,7 +75,23 @@ struct hw_entry_counters {
 };
 
 /* Why a packet went up to the host. */
-enum hw_host_reason { HW_HOST_MISS, HW_HOST_ACTION, HW_HOST_TTL };
+enum hw_host_reason { HW_HOST_MISS, HW_HOST_ACTION, HW_HOST_TTL, HW_HOST_PROTO };
+
+/* Bonds: ports n_ports .. n_ports + HW_MAX_BONDS - 1. */
+#define HW_MAX_BONDS 8
+#define HW_BOND_MEMBERS 16
+enum hw_bond_mode { HW_BOND_AB, HW_BOND_BALANCE, HW_BOND_LACP };
+enum hw_bond_hash { HW_HASH_L2, HW_HASH_L23, HW_HASH_L34, HW_HASH_INNER };
+/* Where a bond's LACPDUs go: the host queues (the switch runs LACP) or the
+ * device's control channel (the library runs it: hw_ctrl_recv). */
+enum hw_bond_lacp { HW_LACP_HOST, HW_LACP_CTRL };
+struct hw_bond_state {
+	enum hw_bond_mode mode;
+	uint32_t n;
+	uint32_t member[HW_BOND_MEMBERS];
+	uint8_t enabled[HW_BOND_MEMBERS]; /* LACP: collecting and distributing */
+	uint32_t active;                  /* active-backup: member port or ~0u */
+};
 
 /* Device. */
 int hw_dev_create(const struct hw_dev_cfg *cfg, struct hw_dev **out);
@@ -138,6 +154,19 @@ struct hw_trace_step {
 };
 int hw_trace(struct hw_dev *dev, uint32_t port, const void *pkt, size_t len,
 	     void (*cb)(void *ctx, const struct hw_trace_step *st), void *ctx);
+
+/* Bonds (bond.c). */
+int hw_bond_create(struct hw_dev *dev, enum hw_bond_mode mode, enum hw_bond_hash hash,
+		   enum hw_bond_lacp lacp, int failback, uint32_t *port);
+int hw_bond_destroy(struct hw_dev *dev, uint32_t port);
+int hw_bond_add(struct hw_dev *dev, uint32_t port, uint32_t member);
+int hw_bond_del(struct hw_dev *dev, uint32_t port, uint32_t member);
+int hw_bond_enable(struct hw_dev *dev, uint32_t port, uint32_t member, int on);
+int hw_bond_state(struct hw_dev *dev, uint32_t port, struct hw_bond_state *st);
+/* The control channel: frames for the library (LACPDUs) and frames it
+ * sends out of a port directly. */
+ssize_t hw_ctrl_recv(struct hw_dev *dev, void *buf, size_t cap, uint32_t *port);
+int hw_ctrl_send(struct hw_dev *dev, uint32_t port, const void *pkt, size_t len);
 
 /* Wire side. */
 int hw_inject(struct hw_dev *dev, uint32_t port, const void *pkt, size_t len);

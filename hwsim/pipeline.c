@@ -60,6 +60,23 @@ void hw_process_burst(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk,
 			continue;
 		}
 		hw_parse(&pk[i]);
+		uint32_t bi = LOAD_ACQ(&in->bond);
+		if (bi) {
+			/* A bond member: LACPDUs go to whoever runs LACP;
+			 * everything else is received as on the bond. */
+			if (hw_bond_is_lacpdu(&pk[i])) {
+				if (dev->bonds[bi - 1].lacp == HW_LACP_CTRL)
+					hw_ctrl_deliver(dev, port, &pk[i]);
+				else
+					hostq_deliver(dev, &pk[i], HW_HOST_PROTO, 0, ~0u);
+				at[i] = HW_MAX_TABLES;
+				continue;
+			}
+			uint32_t bp = dev->n_ports + bi - 1;
+			pk[i].in_port = bp;
+			pk[i].fields[pk_field_off[PK_IN_PORT]] = (uint8_t)(bp >> 8);
+			pk[i].fields[pk_field_off[PK_IN_PORT] + 1] = (uint8_t)bp;
+		}
 		live++;
 	}
 	for (uint32_t t = 0; t < dev->n_tables && live; t++) {
@@ -99,6 +116,11 @@ void hw_process_burst(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk,
 			hw_exec(p, hw_entry_actions(tb, e), e->act_len, &v);
 			switch (v.fate) {
 			case HW_FATE_PORT:
+				if (v.arg >= dev->n_ports &&
+				    (v.arg = hw_bond_pick(dev, v.arg, p)) == ~0u) {
+					STAT_ADD(in->drops, 1); /* no member can take it */
+					goto done;
+				}
 				hw_emit(dev, port, v.arg, p->data, p->len);
 				goto done;
 			case HW_FATE_HOST:
@@ -186,6 +208,7 @@ static unsigned run_burst(struct hw_dev *dev, unsigned budget)
 	}
 	if (done < budget)
 		done += hostq_drain_tx(dev, budget - done, now);
+	done += hw_ctrl_drain_tx(dev);
 	for (uint32_t port = 0; port < dev->n_ports; port++)
 		if (LOAD_ACQ(&dev->ports[port].netdev))
 			netdev_flush_tx(dev, &dev->ports[port], port);

@@ -92,6 +92,19 @@ struct dpak_backend_ops {
 	int (*trace)(void *priv, uint32_t port, const void *pkt, size_t len,
 		     void (*cb)(void *ctx, const struct bk_trace_step *st), void *ctx);
 
+	/* Bonds: the device picks members and fails over by itself. */
+	int (*bond_create)(void *priv, int mode, int hash, int lacp_in_library,
+			   int failback, uint32_t *port);
+	int (*bond_destroy)(void *priv, uint32_t port);
+	int (*bond_add)(void *priv, uint32_t port, uint32_t member);
+	int (*bond_del)(void *priv, uint32_t port, uint32_t member);
+	int (*bond_enable)(void *priv, uint32_t port, uint32_t member, int on);
+	/* Active-backup's active member, or ~0u. */
+	int (*bond_active)(void *priv, uint32_t port, uint32_t *member);
+	/* The control channel (LACPDUs for the library; frames it sends). */
+	ssize_t (*ctrl_recv)(void *priv, void *buf, size_t cap, uint32_t *port);
+	int (*ctrl_send)(void *priv, uint32_t port, const void *pkt, size_t len);
+
 	/* hwsim-only calls of <dpak/hwsim.h>. */
 	int (*sim_reject)(void *priv, uint64_t action_types);
 	int (*sim_reset)(void *priv, uint64_t *lost);

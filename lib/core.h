@@ -34,6 +34,7 @@ struct dpak_dev {
 	uint32_t n_rx_queues;
 	uint64_t gen;          /* unique per open (caches keyed by table) */
 	struct dpak_ctl *ctl;  /* control socket server, or NULL */
+	struct dpak_bonds *bonds; /* made with the first bond */
 	struct {               /* offload statistics (atomic counters) */
 		uint64_t adds, dels, replaces, fails;
 		uint64_t err[136];       /* failed flow operations by errno */
@@ -73,6 +74,12 @@ int dpak__flow_remove_keep(struct dpak_flow *f);
 /* Capture of received slow-path packets (queue.c). */
 void dpak__capture_pkts(struct dpak_dev *dev, struct dpak_pkt **pkts, int n);
 void dpak__capture_stop(struct dpak_dev *dev);
+/* Bonds (bond.c). */
+int dpak__port_exists(struct dpak_dev *dev, uint32_t port);
+/* Count flows forwarding to bonds, from a packed action block. */
+void dpak__bond_flows(struct dpak_dev *dev, const uint8_t *act, uint32_t len, int delta);
+void dpak__bonds_fini(struct dpak_dev *dev);
+
 /* Control socket (ctl.c). */
 int dpak__ctl_start(struct dpak_dev *dev, const char *path);
 void dpak__ctl_stop(struct dpak_dev *dev);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Devices: devspec dispatch to a backend, ports, tables. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core.h"
+#include "bond.h"
 
 static const struct dpak_backend_ops *const backends[] = {
 	&dpak_backend_hwsim,
@@ -133,6 +135,7 @@ DPAK_API void dpak_dev_close(struct dpak_dev *dev)
 	if (!dev)
 		return;
 	dpak__ctl_stop(dev); /* no operator request in flight after this */
+	dpak__bonds_fini(dev);
 	dpak__capture_stop(dev);
 	pthread_mutex_destroy(&dev->cap.lock);
 	for (uint32_t i = 0; i < dev->cfg.n_tables; i++) {
@@ -178,12 +181,40 @@ static int check_port(struct dpak_dev *dev, uint32_t port)
 	return 0;
 }
 
+/* A bond as a port: its name, and its members' counters summed. */
+static struct dpak_bond *bond_port(struct dpak_dev *dev, uint32_t port)
+{
+	if (!dev || !dev->bonds || port < dev->n_ports ||
+	    port >= dev->n_ports + DPAK_MAX_BONDS)
+		return NULL;
+	struct dpak_bond *b = &dev->bonds->b[port - dev->n_ports];
+	return b->used ? b : NULL;
+}
+
 DPAK_API int dpak_port_info(struct dpak_dev *dev, uint32_t port,
 			    struct dpak_port_info *info)
 {
 	struct dpak_port_info i = { 0 };
 	int err;
 
+	struct dpak_bond *b = bond_port(dev, port);
+	if (b) {
+		i.id = port;
+		i.type = DPAK_PORT_BOND;
+		snprintf(i.name, sizeof(i.name), "%s", b->name);
+		i.mtu = 1500;
+		pthread_mutex_lock(&dev->bonds->lock);
+		for (uint32_t k = 0; k < b->n; k++) {
+			struct dpak_port_info m = { .sz = sizeof(m) };
+			if (!dev->ops->port_info(dev->priv, b->m[k].port, &m)) {
+				if (!k)
+					memcpy(i.mac, m.mac, 6);
+				i.link_up |= m.link_up;
+			}
+		}
+		pthread_mutex_unlock(&dev->bonds->lock);
+		return dpak__out(info, &i, sizeof(i), "dpak_port_info");
+	}
 	if ((err = check_port(dev, port)))
 		return err;
 	if ((err = dev->ops->port_info(dev->priv, port, &i)))
@@ -200,6 +231,11 @@ DPAK_API int dpak_port_by_name(struct dpak_dev *dev, const char *name)
 		if (!dev->ops->port_info(dev->priv, p, &i) && !strcmp(i.name, name))
 			return (int)p;
 	}
+	for (uint32_t p = dev->n_ports; p < dev->n_ports + DPAK_MAX_BONDS; p++) {
+		struct dpak_bond *b = bond_port(dev, p);
+		if (b && !strcmp(b->name, name))
+			return (int)p;
+	}
 	return dpak__err(ENOENT, "no port named '%s'", name);
 }
 
@@ -209,6 +245,23 @@ DPAK_API int dpak_port_stats(struct dpak_dev *dev, uint32_t port,
 	struct dpak_port_stats s = { 0 };
 	int err;
 
+	struct dpak_bond *b = bond_port(dev, port);
+	if (b && dev->ops->port_stats) {
+		pthread_mutex_lock(&dev->bonds->lock);
+		for (uint32_t k = 0; k < b->n; k++) {
+			struct dpak_port_stats m = { 0 };
+			if (!dev->ops->port_stats(dev->priv, b->m[k].port, &m)) {
+				s.rx_packets += m.rx_packets;
+				s.rx_bytes += m.rx_bytes;
+				s.tx_packets += m.tx_packets;
+				s.tx_bytes += m.tx_bytes;
+				s.rx_misses += m.rx_misses;
+				s.drops += m.drops;
+			}
+		}
+		pthread_mutex_unlock(&dev->bonds->lock);
+		return dpak__out(stats, &s, sizeof(s), "dpak_port_stats");
+	}
 	if ((err = check_port(dev, port)))
 		return err;
 	if (!dev->ops->port_stats)

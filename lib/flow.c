@@ -142,6 +142,7 @@ static void rec_fill(struct dpak_table *t, struct dpak_flow *f,
 	t->tail = f;
 	if (++t->in_use > t->high_water)
 		t->high_water = t->in_use;
+	dpak__bond_flows(t->dev, f->act, f->act_len, 1);
 }
 
 static struct bk_flow bk_of(const struct dpak_table *t, const struct packed *pk)
@@ -346,6 +347,7 @@ static void unlink_flow(struct dpak_table *t, struct dpak_flow *f)
 	else
 		t->tail = f->prev;
 	t->in_use--;
+	dpak__bond_flows(t->dev, f->act, f->act_len, -1);
 	rec_put(t, f);
 }
 
@@ -481,6 +483,8 @@ DPAK_API int dpak_flow_replace_actions(struct dpak_flow *f,
 	}
 	__atomic_fetch_add(&dev->st.replaces, 1, __ATOMIC_RELAXED);
 	f->handle = handle;
+	dpak__bond_flows(dev, f->act, f->act_len, -1);
+	dpak__bond_flows(dev, pk.act, pk.act_len, 1);
 	if (act) {
 		if (f->flags & FLOW_F_ACT_HEAP)
 			free(f->act);

@@ -225,7 +225,7 @@ static int pack_u32_item(const struct dpak_table *t, struct packed *pk,
 		if (m != 0xffffffff)
 			return dpak__err(ENOTSUP, "item %u (port): mask on id must "
 					 "be all ones or zero", idx);
-		if (v >= t->dev->n_ports)
+		if (!dpak__port_exists(t->dev, v))
 			return dpak__err(ERANGE, "item %u (port): port %u does not "
 					 "exist (device has %u ports)", idx, v,
 					 t->dev->n_ports);
@@ -545,7 +545,7 @@ static int shape_pack(const struct shape *s, const struct dpak_table *t,
 			break;
 		case OP_PORT:
 			memcpy(&v, spec, 4);
-			if (v >= t->dev->n_ports)
+			if (v >= t->dev->n_ports && !dpak__port_exists(t->dev, v))
 				return dpak__err(ERANGE, "item %u (port): port %u does not "
 						 "exist (device has %u ports)", op->item, v,
 						 t->dev->n_ports);
@@ -751,7 +751,7 @@ int dpak__pack_actions(const struct dpak_table *t,
 			const struct dpak_action_port *c = a->conf;
 			if ((err = need_conf(i, type, c)))
 				return err;
-			if (c->id >= dev->n_ports)
+			if (!dpak__port_exists((struct dpak_dev *)dev, c->id))
 				return dpak__err(ERANGE, "action %u (port): port %u does "
 						 "not exist (device has %u ports)", i,
 						 c->id, dev->n_ports);

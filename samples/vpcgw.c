@@ -365,6 +365,10 @@ static void from_vm(struct dpak_pkt *p)
 		return;
 	}
 	if ((vm = vm_of_mac(dst)) > 0) {
+		if ((uint32_t)vm == p->port) { /* to itself: nothing to switch */
+			dpak_pkt_free(gw.dev, p);
+			return;
+		}
 		l2_flow(p->port, (uint32_t)vm);
 		tx(p, (uint32_t)vm, DPAK_TX_PORT);
 		return;

@@ -19,6 +19,7 @@
 #define TIMEOUT_MS 10000
 
 static const char *sock_path;
+static char *answer_buf; /* the last answer; its body points into it */
 
 static void usage(FILE *f)
 {
@@ -34,7 +35,10 @@ static int ask(const char *req, char **body)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	size_t cap = 65536, len = 0;
-	char *buf = malloc(cap);
+	char *buf;
+
+	free(answer_buf);
+	answer_buf = buf = malloc(cap);
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
 	if (!buf || fd < 0 || strlen(sock_path) >= sizeof(sa.sun_path)) {
@@ -59,8 +63,12 @@ static int ask(const char *req, char **body)
 				TIMEOUT_MS / 1000);
 			return -1;
 		}
-		if (len + 4096 > cap && !(buf = realloc(buf, cap *= 2)))
-			return -1;
+		if (len + 4096 > cap) {
+			char *nb = realloc(buf, cap *= 2);
+			if (!nb)
+				return -1;
+			answer_buf = buf = nb;
+		}
 		ssize_t n = read(fd, buf + len, cap - len - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -80,6 +88,11 @@ static int ask(const char *req, char **body)
 	}
 	*body = nl + 1;
 	return code;
+}
+
+static void free_answer(void)
+{
+	free(answer_buf);
 }
 
 int main(int argc, char **argv)
@@ -115,6 +128,7 @@ int main(int argc, char **argv)
 
 	char *body;
 	int code = ask(req, &body);
+	atexit(free_answer);
 	if (code < 0)
 		return 1;
 	if (code) {

@@ -107,6 +107,7 @@ enum dpak_port_type {
 	DPAK_PORT_UPLINK = 0, /**< physical network port */
 	DPAK_PORT_PF = 1,     /**< host physical function (virtio-net PF) */
 	DPAK_PORT_VF = 2,     /**< virtual function (virtio-net VF) */
+	DPAK_PORT_BOND = 3,   /**< a bond of uplinks (see <dpak/bond.h>) */
 };
 
 /** A port's description (see dpak_port_info()). */

@@ -14,6 +14,7 @@
 #include <dpak/device.h>
 #include <dpak/flow.h>
 #include <dpak/queue.h>
+#include <dpak/bond.h>
 #include <dpak/hwsim.h>
 
 #endif /* DPAK_DPAK_H */

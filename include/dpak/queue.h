@@ -31,6 +31,8 @@ enum dpak_rx_reason {
 	DPAK_RX_MISS = 0,   /**< it matched no flow (table: where it missed) */
 	DPAK_RX_ACTION = 1, /**< a flow's DPAK_ACTION_QUEUE sent it */
 	DPAK_RX_TTL = 2,    /**< DPAK_ACTION_DEC_TTL found the TTL expired */
+	DPAK_RX_PROTOCOL = 3, /**< a protocol frame for the switch: an LACPDU on a
+				   bond member whose LACP the switch runs (port: the member) */
 };
 
 /** Where a transmitted packet goes (struct dpak_pkt tx_flags). */

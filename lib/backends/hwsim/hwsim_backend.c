@@ -305,7 +305,9 @@ _Static_assert(sizeof(struct hw_pktbuf) == sizeof(struct dpak_pkt) && SAME(data)
 	       "struct hw_pktbuf must have the layout of struct dpak_pkt");
 _Static_assert((int)HW_TX_PIPELINE == (int)DPAK_TX_PIPELINE && (int)HW_TX_PORT == (int)DPAK_TX_PORT &&
 	       (int)HW_HOST_MISS == DPAK_RX_MISS && (int)HW_HOST_ACTION == DPAK_RX_ACTION &&
-	       (int)HW_HOST_TTL == DPAK_RX_TTL, "hwsim and public enums agree");
+	       (int)HW_HOST_TTL == DPAK_RX_TTL && (int)HW_HOST_PROTO == DPAK_RX_PROTOCOL &&
+	       (int)HW_BOND_AB == DPAK_BOND_ACTIVE_BACKUP && (int)HW_BOND_LACP == DPAK_BOND_8023AD &&
+	       (int)HW_HASH_INNER == DPAK_BOND_HASH_INNER, "hwsim and public enums agree");
 
 static int sim_rx_burst(void *priv, uint16_t q, struct dpak_pkt **pkts, uint16_t n)
 {
@@ -433,6 +435,53 @@ static int sim_trace(void *priv, uint32_t port, const void *pkt, size_t len,
 	return err;
 }
 
+static int sim_bond_create(void *priv, int mode, int hash, int lacp_lib, int failback,
+			   uint32_t *port)
+{
+	return hw_bond_create(priv, (enum hw_bond_mode)mode, (enum hw_bond_hash)hash,
+			      lacp_lib ? HW_LACP_CTRL : HW_LACP_HOST, failback, port);
+}
+
+static int sim_bond_destroy(void *priv, uint32_t port)
+{
+	return hw_bond_destroy(priv, port);
+}
+
+static int sim_bond_add(void *priv, uint32_t port, uint32_t member)
+{
+	return hw_bond_add(priv, port, member);
+}
+
+static int sim_bond_del(void *priv, uint32_t port, uint32_t member)
+{
+	return hw_bond_del(priv, port, member);
+}
+
+static int sim_bond_enable(void *priv, uint32_t port, uint32_t member, int on)
+{
+	return hw_bond_enable(priv, port, member, on);
+}
+
+static int sim_bond_active(void *priv, uint32_t port, uint32_t *member)
+{
+	struct hw_bond_state st;
+	int err = hw_bond_state(priv, port, &st);
+
+	if (!err)
+		*member = st.active;
+	return err;
+}
+
+static ssize_t sim_ctrl_recv(void *priv, void *buf, size_t cap, uint32_t *port)
+{
+	return hw_ctrl_recv(priv, buf, cap, port);
+}
+
+static int sim_ctrl_send(void *priv, uint32_t port, const void *pkt, size_t len)
+{
+	return hw_ctrl_send(priv, port, pkt, len);
+}
+
 #define BIT(x) (1ull << (x))
 const struct dpak_backend_ops dpak_backend_hwsim = {
 	.name = "hwsim",
@@ -456,6 +505,14 @@ const struct dpak_backend_ops dpak_backend_hwsim = {
 	.pkt_free = sim_pkt_free,
 	.queue_stats = sim_queue_stats,
 	.trace = sim_trace,
+	.bond_create = sim_bond_create,
+	.bond_destroy = sim_bond_destroy,
+	.bond_add = sim_bond_add,
+	.bond_del = sim_bond_del,
+	.bond_enable = sim_bond_enable,
+	.bond_active = sim_bond_active,
+	.ctrl_recv = sim_ctrl_recv,
+	.ctrl_send = sim_ctrl_send,
 	.sim_reject = sim_reject,
 	.sim_reset = sim_reset,
 	.sim_attach = sim_attach,

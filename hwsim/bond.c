@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hwsim bonds: the device picks each packet's member by itself (the active
+ * member, or a hash of the flow over the members that can take it) and
+ * leaves out a member whose link is down at once, with no help from the
+ * host. Members' packets are received as on the bond; LACPDUs on members
+ * go to the host queues or to the control channel.
+ *
+ * The pipeline reads bond state without locks; writers (bond_lock) publish
+ * a member list with its count last and wait for the pipeline (hw_sync)
+ * before a removed member's slot is reused.
+ */
+#include <errno.h>
+#include <string.h>
+#include "dev.h"
+
+void hw_sync_dev(struct hw_dev *dev);
+
+int hw_ring_init(struct hw_ring *r, uint32_t size)
+{
+	r->slots = calloc(size, sizeof(*r->slots));
+	r->mask = size - 1;
+	r->head = r->tail = 0;
+	return r->slots ? 0 : -ENOMEM;
+}
+
+static struct hw_bond *bond_of(struct hw_dev *dev, uint32_t port)
+{
+	if (port < dev->n_ports || port >= dev->n_ports + HW_MAX_BONDS)
+		return NULL;
+	struct hw_bond *b = &dev->bonds[port - dev->n_ports];
+	return b->used ? b : NULL;
+}
+
+int hw_bond_create(struct hw_dev *dev, enum hw_bond_mode mode, enum hw_bond_hash hash,
+		   enum hw_bond_lacp lacp, int failback, uint32_t *port)
+{
+	int err = -ENOSPC;
+
+	pthread_mutex_lock(&dev->bond_lock);
+	for (uint32_t i = 0; i < HW_MAX_BONDS; i++) {
+		struct hw_bond *b = &dev->bonds[i];
+		if (b->used)
+			continue;
+		memset(b, 0, sizeof(*b));
+		b->mode = mode;
+		b->hash = hash;
+		b->lacp = lacp;
+		b->failback = failback;
+		b->active = ~0u;
+		STORE_REL(&b->used, 1);
+		*port = dev->n_ports + i;
+		err = 0;
+		break;
+	}
+	pthread_mutex_unlock(&dev->bond_lock);
+	return err;
+}
+
+int hw_bond_destroy(struct hw_dev *dev, uint32_t port)
+{
+	struct hw_bond *b;
+	int err = 0;
+
+	pthread_mutex_lock(&dev->bond_lock);
+	if (!(b = bond_of(dev, port))) {
+		err = -ENOENT;
+	} else {
+		for (uint32_t i = 0; i < b->n; i++)
+			STORE_REL(&dev->ports[b->member[i]].bond, 0);
+		STORE_REL(&b->n, 0);
+		STORE_REL(&b->used, 0);
+	}
+	pthread_mutex_unlock(&dev->bond_lock);
+	if (!err)
+		hw_sync_dev(dev);
+	return err;
+}
+
+int hw_bond_add(struct hw_dev *dev, uint32_t port, uint32_t member)
+{
+	struct hw_bond *b;
+	int err = 0;
+
+	pthread_mutex_lock(&dev->bond_lock);
+	if (!(b = bond_of(dev, port)) || member >= dev->n_ports)
+		err = -ENOENT;
+	else if (dev->ports[member].type != HW_UPLINK)
+		err = -EINVAL;
+	else if (LOAD_RLX(&dev->ports[member].bond))
+		err = -EBUSY;
+	else if (b->n == HW_BOND_MEMBERS)
+		err = -ENOSPC;
+	if (!err) {
+		b->member[b->n] = member;
+		b->enabled[b->n] = b->mode != HW_BOND_LACP; /* LACP enables it */
+		STORE_REL(&b->n, b->n + 1);
+		STORE_REL(&dev->ports[member].bond, port - dev->n_ports + 1);
+	}
+	pthread_mutex_unlock(&dev->bond_lock);
+	return err;
+}
+
+int hw_bond_del(struct hw_dev *dev, uint32_t port, uint32_t member)
+{
+	struct hw_bond *b;
+	uint32_t i = 0;
+	int err = 0;
+
+	pthread_mutex_lock(&dev->bond_lock);
+	if (!(b = bond_of(dev, port))) {
+		err = -ENOENT;
+	} else {
+		for (i = 0; i < b->n && b->member[i] != member; i++)
+			;
+		if (i == b->n)
+			err = -ENOENT;
+	}
+	if (!err) {
+		/* Disable first, so that the pipeline stops choosing it; then
+		 * close the gap once it has moved on. */
+		STORE_REL(&b->enabled[i], 0);
+		STORE_REL(&dev->ports[member].bond, 0);
+		if (b->active == member)
+			STORE_REL(&b->active, ~0u);
+	}
+	pthread_mutex_unlock(&dev->bond_lock);
+	if (err)
+		return err;
+	hw_sync_dev(dev);
+	pthread_mutex_lock(&dev->bond_lock);
+	for (i = 0; i < b->n && b->member[i] != member; i++)
+		;
+	if (i < b->n) {
+		uint32_t n = b->n - 1;
+		STORE_REL(&b->n, n); /* the last slot leaves the list first */
+		hw_sync_dev(dev);
+		memmove(&b->member[i], &b->member[i + 1], (n - i) * sizeof(b->member[0]));
+		memmove(&b->enabled[i], &b->enabled[i + 1], n - i);
+	}
+	pthread_mutex_unlock(&dev->bond_lock);
+	return 0;
+}
+
+int hw_bond_enable(struct hw_dev *dev, uint32_t port, uint32_t member, int on)
+{
+	struct hw_bond *b;
+	int err = -ENOENT;
+
+	pthread_mutex_lock(&dev->bond_lock);
+	if ((b = bond_of(dev, port)))
+		for (uint32_t i = 0; i < b->n; i++)
+			if (b->member[i] == member) {
+				STORE_REL(&b->enabled[i], (uint8_t)!!on);
+				err = 0;
+			}
+	pthread_mutex_unlock(&dev->bond_lock);
+	return err;
+}
+
+int hw_bond_state(struct hw_dev *dev, uint32_t port, struct hw_bond_state *st)
+{
+	struct hw_bond *b;
+	int err = 0;
+
+	pthread_mutex_lock(&dev->bond_lock);
+	if (!(b = bond_of(dev, port))) {
+		err = -ENOENT;
+	} else {
+		st->mode = b->mode;
+		st->n = b->n;
+		memcpy(st->member, b->member, sizeof(st->member));
+		for (uint32_t i = 0; i < HW_BOND_MEMBERS; i++)
+			st->enabled[i] = LOAD_RLX(&b->enabled[i]);
+		st->active = LOAD_RLX(&b->active);
+	}
+	pthread_mutex_unlock(&dev->bond_lock);
+	return err;
+}
+
+/* A hash of what the bond's policy names. */
+static uint32_t flow_hash(enum hw_bond_hash h, const struct hw_pkt *p)
+{
+	uint8_t k[64];
+	size_t n = 0;
+#define ADD(f) (memcpy(k + n, p->fields + pk_field_off[f], pk_field_len[f]), \
+		n += pk_field_len[f])
+
+	if (h == HW_HASH_INNER && (p->layers & HW_L_VXLAN) &&
+	    p->len > p->l4 + 16u + 14u) {
+		/* The inner packet, as the device's parser sees it. */
+		struct hw_pkt in = { .data = p->data + p->l4 + 16,
+				     .len = p->len - p->l4 - 16u };
+		hw_parse(&in);
+		return flow_hash(HW_HASH_L34, &in);
+	}
+	if (h == HW_HASH_L2 || h == HW_HASH_L23) {
+		ADD(PK_ETH_DST);
+		ADD(PK_ETH_SRC);
+	}
+	if (h != HW_HASH_L2) {
+		ADD(PK_IPV4_SRC);
+		ADD(PK_IPV4_DST);
+		ADD(PK_IPV6_SRC);
+		ADD(PK_IPV6_DST);
+	}
+	if (h == HW_HASH_L34 || h == HW_HASH_INNER) {
+		ADD(PK_IP_PROTO);
+		ADD(PK_L4_SRC);
+		ADD(PK_L4_DST);
+	}
+#undef ADD
+	uint64_t x = hw_hash_bytes(k, (uint32_t)n);
+	return (uint32_t)(x ^ (x >> 32));
+}
+
+uint32_t hw_bond_pick(struct hw_dev *dev, uint32_t bond_port, const struct hw_pkt *p)
+{
+	struct hw_bond *b;
+	uint32_t usable[HW_BOND_MEMBERS], nu = 0, n;
+
+	if (bond_port < dev->n_ports || bond_port >= dev->n_ports + HW_MAX_BONDS)
+		return ~0u;
+	b = &dev->bonds[bond_port - dev->n_ports];
+	if (!LOAD_ACQ(&b->used))
+		return ~0u;
+	n = LOAD_ACQ(&b->n);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t m = b->member[i];
+		if (LOAD_RLX(&b->enabled[i]) && LOAD_RLX(&dev->ports[m].link))
+			usable[nu++] = m;
+	}
+	if (!nu)
+		return ~0u;
+	if (b->mode != HW_BOND_AB)
+		return usable[flow_hash(b->hash, p) % nu];
+	/* Active-backup: with failback the first usable member in order;
+	 * without, the current one while it can take traffic. */
+	uint32_t cur = LOAD_RLX(&b->active);
+	if (!b->failback)
+		for (uint32_t i = 0; i < nu; i++)
+			if (usable[i] == cur)
+				return cur;
+	if (cur != usable[0])
+		STORE_REL(&b->active, usable[0]);
+	return usable[0];
+}
+
+/* Slow protocols (IEEE 802.3 annex 57A), subtype 1: LACP. */
+int hw_bond_is_lacpdu(const struct hw_pkt *p)
+{
+	return p->len >= 15 && p->data[12] == 0x88 && p->data[13] == 0x09 &&
+	       p->data[14] == 0x01;
+}
+
+void hw_ctrl_deliver(struct hw_dev *dev, uint32_t port, const struct hw_pkt *p)
+{
+	struct hw_slot *s = ring_prod(&dev->ctrl_rx);
+
+	if (!s || p->len > HW_MAX_FRAME) {
+		STAT_ADD(dev->ports[port].drops, 1);
+		return;
+	}
+	s->len = p->len;
+	s->port = port;
+	memcpy(s->buf, p->data, p->len);
+	ring_push(&dev->ctrl_rx);
+}
+
+ssize_t hw_ctrl_recv(struct hw_dev *dev, void *buf, size_t cap, uint32_t *port)
+{
+	struct hw_slot *s = ring_cons(&dev->ctrl_rx);
+	ssize_t n;
+
+	if (!s)
+		return -EAGAIN;
+	if (s->len > cap)
+		return -EMSGSIZE;
+	memcpy(buf, s->buf, s->len);
+	*port = s->port;
+	n = s->len;
+	ring_pop(&dev->ctrl_rx);
+	return n;
+}
+
+int hw_ctrl_send(struct hw_dev *dev, uint32_t port, const void *pkt, size_t len)
+{
+	struct hw_slot *s;
+
+	if (port >= dev->n_ports)
+		return -ENOENT;
+	if (len < 14 || len > HW_MAX_FRAME)
+		return -EINVAL;
+	if (!(s = ring_prod(&dev->ctrl_tx)))
+		return -ENOBUFS;
+	s->len = (uint32_t)len;
+	s->port = port;
+	memcpy(s->buf, pkt, len);
+	ring_push(&dev->ctrl_tx);
+	return 0;
+}
+
+unsigned hw_ctrl_drain_tx(struct hw_dev *dev)
+{
+	struct hw_slot *s;
+	unsigned n = 0;
+
+	while ((s = ring_cons(&dev->ctrl_tx))) {
+		hw_emit(dev, s->port, s->port, s->buf, s->len);
+		ring_pop(&dev->ctrl_tx);
+		n++;
+	}
+	return n;
+}
