@@ -173,6 +173,21 @@ int hw_bond_state(struct hw_dev *dev, uint32_t port, struct hw_bond_state *st)
 		for (uint32_t i = 0; i < HW_BOND_MEMBERS; i++)
 			st->enabled[i] = LOAD_RLX(&b->enabled[i]);
 		st->active = LOAD_RLX(&b->active);
+		if (b->mode == HW_BOND_AB) {
+			/* The member the next packet would take, as hw_bond_pick
+			 * chooses it (it records the choice only when it sends). */
+			uint32_t first = ~0u, cur_ok = 0;
+			for (uint32_t i = 0; i < b->n; i++) {
+				uint32_t m = b->member[i];
+				if (!LOAD_RLX(&b->enabled[i]) || !LOAD_RLX(&dev->ports[m].link))
+					continue;
+				if (first == ~0u)
+					first = m;
+				if (m == st->active)
+					cur_ok = 1;
+			}
+			st->active = (!b->failback && cur_ok) ? st->active : first;
+		}
 	}
 	pthread_mutex_unlock(&dev->bond_lock);
 	return err;

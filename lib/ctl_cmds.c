@@ -577,6 +577,58 @@ static int c_queues(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_ou
 	return 0;
 }
 
+static void lacp_bits(uint8_t s, char *b)
+{
+	static const char *const n[] = { "act", "fast", "agg", "sync", "coll", "dist",
+					 "def", "exp" };
+	size_t o = 0;
+	b[0] = 0;
+	for (int i = 0; i < 8; i++)
+		if (s & (1 << i))
+			o += (size_t)sprintf(b + o, "%s%s", o ? "," : "", n[i]);
+	if (!o)
+		strcpy(b, "-");
+}
+
+static int c_bonds(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_out *o)
+{
+	static const char *const modes[] = { "active-backup", "balance", "802.3ad" };
+	static const char *const hashes[] = { "l2", "l23", "l34", "inner" };
+
+	if (only(r, ""))
+		return EINVAL;
+	COLS(o, "bond", "mode", "hash", "lacp", "flows", "member", "link", "in_use", "active",
+	     "actor", "partner", "tx_packets", "rx_packets", "lacpdu_rx", "lacpdu_tx");
+	for (uint32_t p = dev->n_ports; p < dev->n_ports + 64; p++) {
+		struct dpak_bond_info bi = { .sz = sizeof(bi) };
+		if (dpak_bond_info(dev, p, &bi))
+			continue;
+		char fl[24];
+		u64s(fl, bi.flows);
+		if (!bi.n_members)
+			row(o, 15, bi.name, modes[bi.mode], hashes[bi.hash],
+			    bi.mode == DPAK_BOND_8023AD ? (bi.lacp ? "switch" : "library") : "-",
+			    fl, "-", "-", "-", "-", "-", "-", "0", "0", "0", "0");
+		for (uint32_t k = 0; k < bi.n_members; k++) {
+			struct dpak_bond_member_info mi = { .sz = sizeof(mi) };
+			char pn[32], a[64], pa[64], b[4][24];
+			if (dpak_bond_member_info(dev, p, bi.members[k], &mi))
+				continue;
+			lacp_bits(mi.actor_state, a);
+			lacp_bits(mi.partner_state, pa);
+			row(o, 15, bi.name, modes[bi.mode], hashes[bi.hash],
+			    bi.mode == DPAK_BOND_8023AD ? (bi.lacp ? "switch" : "library") : "-",
+			    fl, port_name(dev, mi.port, pn), mi.link_up ? "up" : "down",
+			    mi.in_use ? "yes" : "no", mi.active ? "yes" : "no",
+			    bi.mode == DPAK_BOND_8023AD ? a : "-",
+			    bi.mode == DPAK_BOND_8023AD ? pa : "-", u64s(b[0], mi.tx_packets),
+			    u64s(b[1], mi.rx_packets), u64s(b[2], mi.lacpdus_rx),
+			    u64s(b[3], mi.lacpdus_tx));
+		}
+	}
+	return 0;
+}
+
 /* trace */
 
 struct trace_out {
@@ -907,6 +959,7 @@ static const struct cmd cmds[] = {
 	{ "tables", "", "tables: type, key, capacity, in use, high water", c_tables },
 	{ "ports", "", "ports: state and counters", c_ports },
 	{ "queues", "", "host queues: counters, depths, pool", c_queues },
+	{ "bonds", "", "bonds: mode, hash, members with link, LACP state, counters", c_bonds },
 	{ "trace", "port= (hex= | eth_dst= ipv4_dst= proto= ...)",
 	  "where a packet would go, without sending it", c_trace },
 	{ "capture", "file= (count= | seconds=)", "write slow-path packets to pcap", c_capture },

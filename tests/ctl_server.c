@@ -59,6 +59,10 @@ int main(int argc, char **argv)
 	if (dpak_flow_add(l2, items, acts, &c7, &f) || dpak_flow_add(acl, aitems, drop, &c8, &f))
 		return fprintf(stderr, "ctl_server: %s\n", dpak_errmsg()), 1;
 
+	uint32_t bond;
+	if (dpak_bond_create(dev, "bond0", NULL, &bond) ||
+	    dpak_bond_member_add(dev, bond, 1))
+		return fprintf(stderr, "ctl_server: %s\n", dpak_errmsg()), 1;
 	signal(SIGTERM, on_term);
 	signal(SIGINT, on_term);
 	FILE *r = fopen(argv[2], "w");

@@ -18,10 +18,16 @@ gw=""
 cleanup() {
 	[ -n "$gw" ] && kill "$gw" 2>/dev/null && wait "$gw" 2>/dev/null
 	nsl_cleanup
-	rm -f "$log" "$srv"
+	rm -f "$log" "$srv" "$log.sock"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- gateway log"; cat "$log"; exit 1; }
+fail() {
+	echo "FAIL: $*"; echo "--- gateway log"; cat "$log"
+	for c in ports queues flows; do
+		echo "--- dpak-ctl $c"; "$top_builddir/tools/dpak-ctl" -s "$log.sock" $c
+	done
+	exit 1
+}
 
 vm=v$id-vm rem=v$id-rem
 nsl_host "$vm" "vv$id" 10.21.0.1/24 || fail "set-up"
@@ -34,7 +40,7 @@ ip -n "$rem" link set vxlan0 up
 ip netns exec "$rem" ethtool -K vxlan0 tx off tso off gso off >/dev/null
 
 "$top_builddir/samples/dpak-vpcgw" -u "vu$id" -l 192.0.2.1 -r 192.0.2.2 -a 60000 \
-	"vv$id" > "$log" 2>&1 &
+	-S "$log.sock" "vv$id" > "$log" 2>&1 &
 gw=$!
 for _ in $(seq 50); do grep -q "remote VTEP" "$log" && break; sleep 0.1; done
 grep -q "remote VTEP" "$log" || fail "the remote VTEP was not resolved"
