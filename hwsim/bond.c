@@ -158,6 +158,25 @@ int hw_bond_enable(struct hw_dev *dev, uint32_t port, uint32_t member, int on)
 	return err;
 }
 
+/* Active-backup: the member the next packet takes, ~0u if none can. With
+ * failback the first usable member in order; without, the current one
+ * while it stays usable. */
+static uint32_t ab_member(struct hw_dev *dev, struct hw_bond *b)
+{
+	uint32_t n = LOAD_ACQ(&b->n), cur = LOAD_RLX(&b->active), first = ~0u;
+	int cur_ok = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t m = b->member[i];
+		if (!LOAD_RLX(&b->enabled[i]) || !LOAD_RLX(&dev->ports[m].link))
+			continue;
+		if (first == ~0u)
+			first = m;
+		cur_ok |= m == cur;
+	}
+	return (!b->failback && cur_ok) ? cur : first;
+}
+
 int hw_bond_state(struct hw_dev *dev, uint32_t port, struct hw_bond_state *st)
 {
 	struct hw_bond *b;
@@ -172,22 +191,9 @@ int hw_bond_state(struct hw_dev *dev, uint32_t port, struct hw_bond_state *st)
 		memcpy(st->member, b->member, sizeof(st->member));
 		for (uint32_t i = 0; i < HW_BOND_MEMBERS; i++)
 			st->enabled[i] = LOAD_RLX(&b->enabled[i]);
-		st->active = LOAD_RLX(&b->active);
-		if (b->mode == HW_BOND_AB) {
-			/* The member the next packet would take, as hw_bond_pick
-			 * chooses it (it records the choice only when it sends). */
-			uint32_t first = ~0u, cur_ok = 0;
-			for (uint32_t i = 0; i < b->n; i++) {
-				uint32_t m = b->member[i];
-				if (!LOAD_RLX(&b->enabled[i]) || !LOAD_RLX(&dev->ports[m].link))
-					continue;
-				if (first == ~0u)
-					first = m;
-				if (m == st->active)
-					cur_ok = 1;
-			}
-			st->active = (!b->failback && cur_ok) ? st->active : first;
-		}
+		/* Active-backup: the member the next packet would take (the
+		 * pipeline records the choice only when it sends). */
+		st->active = b->mode == HW_BOND_AB ? ab_member(dev, b) : ~0u;
 	}
 	pthread_mutex_unlock(&dev->bond_lock);
 	return err;
@@ -239,26 +245,19 @@ uint32_t hw_bond_pick(struct hw_dev *dev, uint32_t bond_port, const struct hw_pk
 	b = &dev->bonds[bond_port - dev->n_ports];
 	if (!LOAD_ACQ(&b->used))
 		return ~0u;
+	if (b->mode == HW_BOND_AB) {
+		uint32_t m = ab_member(dev, b);
+		if (m != ~0u && m != LOAD_RLX(&b->active))
+			STORE_REL(&b->active, m);
+		return m;
+	}
 	n = LOAD_ACQ(&b->n);
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t m = b->member[i];
 		if (LOAD_RLX(&b->enabled[i]) && LOAD_RLX(&dev->ports[m].link))
 			usable[nu++] = m;
 	}
-	if (!nu)
-		return ~0u;
-	if (b->mode != HW_BOND_AB)
-		return usable[flow_hash(b->hash, p) % nu];
-	/* Active-backup: with failback the first usable member in order;
-	 * without, the current one while it can take traffic. */
-	uint32_t cur = LOAD_RLX(&b->active);
-	if (!b->failback)
-		for (uint32_t i = 0; i < nu; i++)
-			if (usable[i] == cur)
-				return cur;
-	if (cur != usable[0])
-		STORE_REL(&b->active, usable[0]);
-	return usable[0];
+	return nu ? usable[flow_hash(b->hash, p) % nu] : ~0u;
 }
 
 /* Slow protocols (IEEE 802.3 annex 57A), subtype 1: LACP. */
