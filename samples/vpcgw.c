@@ -456,7 +456,8 @@ static void age_flows(void)
 static void usage(void)
 {
 	puts("usage: dpak-vpcgw -u UPLINK_IF -l LOCAL_VTEP -r REMOTE_VTEP [-v VNI]\n"
-	     "                  [-t SECONDS] [-a IDLE_MS] [-S SOCKET] [-q] VM_IF...\n"
+	     "                  [-t SECONDS] [-n SLOWPATH_PACKETS] [-a IDLE_MS] [-S SOCKET]\n"
+	     "                  [-q] VM_IF...\n"
 	     "A VPC gateway: VMs on the VM_IFs, a VXLAN overlay over UPLINK_IF, the\n"
 	     "data path offloaded into hwsim. See dpak-vpcgw(8).");
 }
@@ -473,8 +474,11 @@ int main(int argc, char **argv)
 	gw.idle_ms = 10000;
 	const char *ctl = NULL;
 
-	while ((c = getopt(argc, argv, "u:l:r:v:t:a:S:qh")) != -1) {
+	unsigned long max_slow = 0;
+
+	while ((c = getopt(argc, argv, "u:l:r:v:t:n:a:S:qh")) != -1) {
 		switch (c) {
+		case 'n': max_slow = strtoul(optarg, NULL, 10); break;
 		case 'S': ctl = optarg; break;
 		case 'u': uplink = optarg; break;
 		case 'l':
@@ -559,7 +563,7 @@ int main(int argc, char **argv)
 		}
 		if (n)
 			fflush(stdout);
-		if (seconds > 0 && t - t0 >= seconds)
+		if ((seconds > 0 && t - t0 >= seconds) || (max_slow && gw.slow >= max_slow))
 			break;
 		if (!n)
 			usleep(100);
