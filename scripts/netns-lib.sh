@@ -31,6 +31,14 @@ nsl_cleanup() {
 	NSL_NS="" NSL_IF=""
 }
 
+# One namespace test at a time: each runs switches that poll, and two
+# at once on a small machine starve each other's first packets.
+nsl_exclusive() {
+	command -v flock >/dev/null 2>&1 || return 0
+	exec 9>/tmp/dpak-netns-tests.lock
+	flock 9
+}
+
 # Can we make namespaces here? (root, and the kernel allows it)
 nsl_usable() {
 	[ "$(id -u)" -eq 0 ] || return 1

@@ -8,6 +8,7 @@ top_srcdir=${top_srcdir:-.}
 top_builddir=${top_builddir:-.}
 . "$top_srcdir/scripts/netns-lib.sh"
 nsl_usable || { echo "SKIP: needs root, network namespaces and ethtool"; exit 77; }
+nsl_exclusive
 
 id=$$
 log=$(mktemp /tmp/dpak-test-l2.XXXXXX)
