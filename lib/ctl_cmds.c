@@ -20,7 +20,7 @@ struct cmd {
 	int (*run)(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_out *o);
 };
 
-static char errbuf[256]; /* the ctl thread's message for a failed command */
+static __thread char errbuf[256]; /* the message of a failed command (per ctl thread) */
 
 static int fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(int err, const char *fmt, ...)
