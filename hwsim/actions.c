@@ -159,6 +159,8 @@ void hw_exec(struct hw_pkt *p, const uint8_t *act, uint32_t len,
 	v->fate = HW_FATE_DROP;
 	v->arg = 0;
 	v->dirty = 0;
+	if (p->len < 14)
+		return; /* no Ethernet header to act on */
 	while (act + 2 <= end && act + act[1] <= end && act[1] >= 2) {
 		const uint8_t *a = act + 2;
 		uint32_t u;

@@ -217,15 +217,24 @@ void hw_reject_ops(struct hw_dev *dev, uint64_t ops)
 	STORE_REL(&dev->reject_ops, ops);
 }
 
-/* Does an action block use an op the device was told to refuse? */
+/* Is an action block well formed (known ops of their exact size, ending
+ * with a fate) and made of ops the device was not told to refuse? */
 static int rejected(struct hw_dev *dev, const uint8_t *act, uint32_t len)
 {
 	uint64_t rej = LOAD_ACQ(&dev->reject_ops);
+	uint32_t o = 0;
+	int fate = 0;
 
-	for (uint32_t o = 0; rej && o + 2 <= len && act[o + 1] >= 2; o += act[o + 1])
-		if (act[o] < 64 && (rej & (1ull << act[o])))
+	while (o < len) {
+		if (o + 2 > len || act[o] == PK_OP_END || act[o] >= PK_OP_MAX ||
+		    act[o + 1] != 2 + pk_op_payload[act[o]] || o + act[o + 1] > len || fate)
+			return -EINVAL;
+		if (rej & (1ull << act[o]))
 			return -ENOTSUP;
-	return 0;
+		fate = pk_op_is_fate(act[o]);
+		o += act[o + 1];
+	}
+	return fate ? 0 : -EINVAL;
 }
 
 uint64_t hw_dev_reset(struct hw_dev *dev)

@@ -75,7 +75,9 @@ struct hw_pktbuf *pool_get(struct hw_pool *p)
 
 void pool_put(struct hw_pool *p, struct hw_pktbuf *b)
 {
-	uint32_t i = (uint32_t)b->rsvd[0];
+	/* The index from the address (callers checked pool_owns), not from a
+	 * field the application can write. */
+	uint32_t i = (uint32_t)(((uint8_t *)b - p->mem) / p->stride);
 	uint64_t old = LOAD_ACQ(&p->head), nw;
 
 	do {
@@ -115,6 +117,10 @@ void hostq_deliver(struct hw_dev *dev, const struct hw_pkt *pk,
 	if (queue >= dev->cfg.n_queues)
 		queue = hash % dev->cfg.n_queues;
 	q = &dev->hostq[queue];
+	if (pk->len > HW_MAX_FRAME) { /* grown by a push or an encapsulation */
+		STAT_ADD(q->rx_drops, 1);
+		return;
+	}
 	struct hw_pcap *pc = LOAD_ACQ(&dev->pcap_host);
 	if (pc)
 		pcap_write(pc, pk->data, pk->len, 0);

@@ -114,6 +114,9 @@ void hw_process_burst(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk,
 			STAT_ADD(e->bytes, p->len);
 			__atomic_store_n(&e->last_hit_ns, now, __ATOMIC_RELAXED);
 			hw_exec(p, hw_entry_actions(tb, e), e->act_len, &v);
+			if (p->stale && (v.fate == HW_FATE_HOST || v.fate == HW_FATE_TTL ||
+					 (v.fate == HW_FATE_PORT && v.arg >= dev->n_ports)))
+				hw_parse(p); /* the hashes below read the headers */
 			switch (v.fate) {
 			case HW_FATE_PORT:
 				if (v.arg >= dev->n_ports &&

@@ -34,30 +34,51 @@ static struct dpak_bond *bond_at(struct dpak_dev *dev, uint32_t port)
 	return b->used ? b : NULL;
 }
 
+static struct dpak_bonds *bonds_of(struct dpak_dev *dev)
+{
+	return __atomic_load_n(&dev->bonds, __ATOMIC_ACQUIRE);
+}
+
 int dpak__port_exists(struct dpak_dev *dev, uint32_t port)
 {
+	struct dpak_bonds *bs;
+
 	if (port < dev->n_ports)
 		return 1;
-	if (!dev->bonds)
+	if (!(bs = bonds_of(dev)))
 		return 0;
-	pthread_mutex_lock(&dev->bonds->lock);
+	pthread_mutex_lock(&bs->lock);
 	int ok = bond_at(dev, port) != NULL;
-	pthread_mutex_unlock(&dev->bonds->lock);
+	pthread_mutex_unlock(&bs->lock);
 	return ok;
 }
 
-void dpak__bond_flows(struct dpak_dev *dev, const uint8_t *act, uint32_t len, int delta)
+/* The bond port of each port op of an action block. */
+#define FOR_BOND_PORTS(dev, act, len, port)                                    \
+	for (uint32_t o_ = 0; o_ + 4 <= (len) && (act)[o_ + 1] >= 2; o_ += (act)[o_ + 1]) \
+		if ((act)[o_] == PK_OP_PORT &&                                 \
+		    ((port) = (uint32_t)((act)[o_ + 2] << 8 | (act)[o_ + 3])) >= (dev)->n_ports)
+
+int dpak__bond_ref(struct dpak_dev *dev, const uint8_t *act, uint32_t len, int delta)
 {
-	if (!dev->bonds)
-		return;
-	for (uint32_t o = 0; o + 2 <= len && act[o + 1] >= 2; o += act[o + 1]) {
-		if (act[o] != PK_OP_PORT)
-			continue;
-		uint32_t port = (uint32_t)(act[o + 2] << 8 | act[o + 3]);
-		if (port >= dev->n_ports && port < dev->n_ports + DPAK_MAX_BONDS)
-			__atomic_fetch_add(&dev->bonds->b[port - dev->n_ports].flows, delta,
-					   __ATOMIC_RELAXED);
-	}
+	struct dpak_bonds *bs = bonds_of(dev);
+	uint32_t port;
+
+	if (!bs)
+		return 0;
+	pthread_mutex_lock(&bs->lock);
+	if (delta > 0) /* a bond destroyed since the flow was checked? */
+		FOR_BOND_PORTS(dev, act, len, port)
+			if (!bond_at(dev, port)) {
+				pthread_mutex_unlock(&bs->lock);
+				return dpak__err(ENOENT, "port %u does not exist (its bond "
+						 "was destroyed meanwhile)", port);
+			}
+	FOR_BOND_PORTS(dev, act, len, port)
+		if (port < dev->n_ports + DPAK_MAX_BONDS)
+			bs->b[port - dev->n_ports].flows += (uint32_t)delta;
+	pthread_mutex_unlock(&bs->lock);
+	return 0;
 }
 
 /* Events. */
@@ -86,7 +107,7 @@ DPAK_API int dpak_bond_event_next(struct dpak_dev *dev, struct dpak_bond_event *
 
 	if (!dev || !ev)
 		return dpak__err(EINVAL, "dev or ev: NULL");
-	if (!(bs = dev->bonds))
+	if (!(bs = bonds_of(dev)))
 		return 0;
 	pthread_mutex_lock(&bs->ev_lock);
 	if (bs->ev_head != bs->ev_tail) {
@@ -225,7 +246,13 @@ static void lacp_step(struct dpak_dev *dev, struct dpak_bond *b, struct lacp_mem
 static void *monitor(void *arg)
 {
 	struct dpak_dev *dev = arg;
-	struct dpak_bonds *bs = dev->bonds;
+	struct dpak_bonds *bs;
+
+	/* Started before the state is published: wait for it. */
+	while (!(bs = bonds_of(dev))) {
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
 	uint8_t frame[2048];
 
 	while (!__atomic_load_n(&bs->stop, __ATOMIC_ACQUIRE)) {
@@ -271,33 +298,42 @@ static void *monitor(void *arg)
 	return NULL;
 }
 
-/* The bond state, made on the first bond. */
+/* The bond state, made on the first bond (once, whoever asks first). */
 static int bonds_init(struct dpak_dev *dev)
 {
+	static pthread_mutex_t once = PTHREAD_MUTEX_INITIALIZER;
 	struct dpak_bonds *bs;
+	int err = 0;
 
-	if (dev->bonds)
+	if (bonds_of(dev))
 		return 0;
 	if (!dev->ops->bond_create)
 		return dpak__err(EOPNOTSUPP, "backend %s has no bonds", dev->ops->name);
+	pthread_mutex_lock(&once);
+	if (bonds_of(dev)) {
+		pthread_mutex_unlock(&once);
+		return 0;
+	}
 	bs = calloc(1, sizeof(*bs));
-	if (!bs)
+	if (!bs) {
+		pthread_mutex_unlock(&once);
 		return dpak__err(ENOMEM, "out of memory");
+	}
 	pthread_mutex_init(&bs->lock, NULL);
 	pthread_mutex_init(&bs->ev_lock, NULL);
 	bs->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (bs->evfd < 0) {
+		err = dpak__err(errno, "eventfd: %s", strerror(errno));
 		free(bs);
-		return dpak__err(errno, "eventfd: %s", strerror(errno));
-	}
-	dev->bonds = bs;
-	if (pthread_create(&bs->thread, NULL, monitor, dev)) {
+	} else if (pthread_create(&bs->thread, NULL, monitor, dev)) {
+		err = dpak__err(EAGAIN, "cannot start the bond monitor thread");
 		close(bs->evfd);
 		free(bs);
-		dev->bonds = NULL;
-		return dpak__err(EAGAIN, "cannot start the bond monitor thread");
+	} else {
+		__atomic_store_n(&dev->bonds, bs, __ATOMIC_RELEASE);
 	}
-	return 0;
+	pthread_mutex_unlock(&once);
+	return err;
 }
 
 void dpak__bonds_fini(struct dpak_dev *dev)
@@ -332,7 +368,7 @@ static int check_bond(struct dpak_dev *dev, uint32_t port, struct dpak_bond **b)
 {
 	if (!dev)
 		return dpak__err(EINVAL, "dev: NULL");
-	if (!dev->bonds || !(*b = bond_at(dev, port)))
+	if (!bonds_of(dev) || !(*b = bond_at(dev, port)))
 		return dpak__err(ENOENT, "port %u is not a bond", port);
 	return 0;
 }

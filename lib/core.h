@@ -69,15 +69,17 @@ void dpak__stat_latency(struct dpak_dev *dev, uint64_t ns);
 /* Restore every flow the core holds into the device (after a reset); the
  * caller holds every table's lock. */
 uint64_t dpak__dev_restore(struct dpak_dev *dev);
-/* Remove a flow from the device but keep its record (dpak-ctl). */
-int dpak__flow_remove_keep(struct dpak_flow *f);
+/* Remove a flow from the device but keep its record (dpak-ctl); the caller
+ * holds its table's lock. */
+int dpak__flow_remove_keep_locked(struct dpak_flow *f);
 /* Capture of received slow-path packets (queue.c). */
 void dpak__capture_pkts(struct dpak_dev *dev, struct dpak_pkt **pkts, int n);
 void dpak__capture_stop(struct dpak_dev *dev);
 /* Bonds (bond.c). */
 int dpak__port_exists(struct dpak_dev *dev, uint32_t port);
-/* Count flows forwarding to bonds, from a packed action block. */
-void dpak__bond_flows(struct dpak_dev *dev, const uint8_t *act, uint32_t len, int delta);
+/* Count flows forwarding to bonds, from a packed action block: +1 checks
+ * (under the bonds' lock) that each bond still exists; -1 cannot fail. */
+int dpak__bond_ref(struct dpak_dev *dev, const uint8_t *act, uint32_t len, int delta);
 void dpak__bonds_fini(struct dpak_dev *dev);
 
 /* Control socket (ctl.c). */

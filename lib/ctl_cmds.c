@@ -441,13 +441,17 @@ static int c_del(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_out *
 	if (!(f = flow_arg(dev, r, &err)))
 		return err;
 	/* The application owns the handle: the device forgets the flow, the
-	 * record stays until the application deletes it. */
-	pthread_mutex_unlock(&f->table->lock);
-	if ((err = dpak__flow_remove_keep(f)))
+	 * record stays until the application deletes it. All under the table
+	 * lock: the application may delete the record meanwhile. */
+	struct dpak_table *t = f->table;
+	char id[24];
+	u64s(id, f->id);
+	err = dpak__flow_remove_keep_locked(f);
+	pthread_mutex_unlock(&t->lock);
+	if (err)
 		return fail(-err, "%s", dpak_errmsg());
 	COLS(o, "table", "id", "state");
-	char id[24];
-	row(o, 3, f->table->decl->name, u64s(id, f->id), "removed");
+	row(o, 3, t->decl->name, id, "removed");
 	return 0;
 }
 

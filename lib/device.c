@@ -184,8 +184,8 @@ static int check_port(struct dpak_dev *dev, uint32_t port)
 /* A bond as a port: its name, and its members' counters summed. */
 static struct dpak_bond *bond_port(struct dpak_dev *dev, uint32_t port)
 {
-	if (!dev || !dev->bonds || port < dev->n_ports ||
-	    port >= dev->n_ports + DPAK_MAX_BONDS)
+	if (!dev || !__atomic_load_n(&dev->bonds, __ATOMIC_ACQUIRE) ||
+	    port < dev->n_ports || port >= dev->n_ports + DPAK_MAX_BONDS)
 		return NULL;
 	struct dpak_bond *b = &dev->bonds->b[port - dev->n_ports];
 	return b->used ? b : NULL;

@@ -93,6 +93,7 @@ static struct dpak_flow *rec_get(struct dpak_table *t)
 		r = t->free_recs;
 	}
 	t->free_recs = *(void **)r;
+	((struct dpak_flow *)r)->flags = 0; /* not a freed record's heap actions */
 	return r;
 }
 
@@ -142,7 +143,6 @@ static void rec_fill(struct dpak_table *t, struct dpak_flow *f,
 	t->tail = f;
 	if (++t->in_use > t->high_water)
 		t->high_water = t->in_use;
-	dpak__bond_flows(t->dev, f->act, f->act_len, 1);
 }
 
 static struct bk_flow bk_of(const struct dpak_table *t, const struct packed *pk)
@@ -178,9 +178,15 @@ static int add_locked(struct dpak_table *t, const struct packed *pk,
 			rec_put(t, f);
 		return dpak__err(ENOMEM, "out of memory for a flow record");
 	}
+	if ((err = dpak__bond_ref(dev, pk->act, pk->act_len, 1))) {
+		rec_put(t, f);
+		free(heap);
+		return err;
+	}
 	struct bk_flow bf = bk_of(t, pk);
 	err = dev->ops->flow_add(dev->priv, t->index, &bf, &handle);
 	if (err) {
+		dpak__bond_ref(dev, pk->act, pk->act_len, -1);
 		f->flags = 0;
 		rec_put(t, f);
 		free(heap);
@@ -278,12 +284,19 @@ static int add_chunk(struct dpak_table *t, const struct dpak_flow_req *reqs,
 			continue;
 		}
 		if (pk[i].act_len > t->act_inline || !(rec[k] = rec_get(t))) {
-			/* rare: actions too long for the slot; the one-by-one path */
+			/* rare: actions too long for a slot, or no memory:
+			 * the one-by-one path */
 			int err = add_locked(t, &pk[i], reqs[base + i].opts, &flows[base + i]);
 			if (err)
 				NOTE(i, err);
 			else
 				added++;
+			continue;
+		}
+		int err = dpak__bond_ref(dev, pk[i].act, pk[i].act_len, 1);
+		if (err) { /* its bond went away since it was checked */
+			rec_put(t, rec[k]);
+			NOTE(i, err);
 			continue;
 		}
 		bf[k] = bk_of(t, &pk[i]);
@@ -300,6 +313,7 @@ static int add_chunk(struct dpak_table *t, const struct dpak_flow_req *reqs,
 	for (size_t j = 0; j < k; j++) {
 		size_t i = idx[j];
 		if (dres[j]) {
+			dpak__bond_ref(dev, pk[i].act, pk[i].act_len, -1);
 			rec[j]->flags = 0;
 			rec_put(t, rec[j]);
 			NOTE(i, dres[j]);
@@ -347,7 +361,7 @@ static void unlink_flow(struct dpak_table *t, struct dpak_flow *f)
 	else
 		t->tail = f->prev;
 	t->in_use--;
-	dpak__bond_flows(t->dev, f->act, f->act_len, -1);
+	dpak__bond_ref(t->dev, f->act, f->act_len, -1);
 	rec_put(t, f);
 }
 
@@ -370,20 +384,18 @@ static int del_locked(struct dpak_table *t, struct dpak_flow *f)
 	return 0;
 }
 
-int dpak__flow_remove_keep(struct dpak_flow *f)
+int dpak__flow_remove_keep_locked(struct dpak_flow *f)
 {
 	struct dpak_table *t = f->table;
 	struct dpak_dev *dev = t->dev;
 	int err = 0;
 
-	pthread_mutex_lock(&t->lock);
 	if (f->flags & FLOW_F_GONE)
 		err = dpak__err(ENOENT, "flow already removed from the device");
 	else if (!dev->ops->flow_del)
 		err = no_op(dev, "flow_del");
 	else if (!(err = dev->ops->flow_del(dev->priv, t->index, f->handle)))
 		f->flags |= FLOW_F_GONE;
-	pthread_mutex_unlock(&t->lock);
 	return err;
 }
 
@@ -460,22 +472,30 @@ DPAK_API int dpak_flow_replace_actions(struct dpak_flow *f,
 		return dpak__err(EINVAL, "flow: NULL");
 	t = f->table;
 	dev = t->dev;
-	if (f->flags & FLOW_F_GONE)
-		return dpak__err(ENOENT, "flow was removed from the device by the "
-				 "operator (dpak-ctl)");
 	pk.layers = f->layers;
 	if ((err = dpak__pack_actions(t, actions, &pk)))
 		return err;
 	if (!dev->ops->flow_replace)
 		return no_op(dev, "flow_replace");
 	pthread_mutex_lock(&t->lock);
+	if (f->flags & FLOW_F_GONE) {
+		pthread_mutex_unlock(&t->lock);
+		return dpak__err(ENOENT, "flow was removed from the device by the "
+				 "operator (dpak-ctl)");
+	}
 	if (pk.act_len > f->act_len && !(act = malloc(pk.act_len))) {
 		pthread_mutex_unlock(&t->lock);
 		return dpak__err(ENOMEM, "out of memory for actions");
 	}
+	if ((err = dpak__bond_ref(dev, pk.act, pk.act_len, 1))) {
+		pthread_mutex_unlock(&t->lock);
+		free(act);
+		return err;
+	}
 	err = dev->ops->flow_replace(dev->priv, t->index, f->handle, pk.act,
 				     pk.act_len, &handle);
 	if (err) {
+		dpak__bond_ref(dev, pk.act, pk.act_len, -1);
 		pthread_mutex_unlock(&t->lock);
 		free(act);
 		dpak__stat_fail(dev, err);
@@ -483,8 +503,7 @@ DPAK_API int dpak_flow_replace_actions(struct dpak_flow *f,
 	}
 	__atomic_fetch_add(&dev->st.replaces, 1, __ATOMIC_RELAXED);
 	f->handle = handle;
-	dpak__bond_flows(dev, f->act, f->act_len, -1);
-	dpak__bond_flows(dev, pk.act, pk.act_len, 1);
+	dpak__bond_ref(dev, f->act, f->act_len, -1);
 	if (act) {
 		if (f->flags & FLOW_F_ACT_HEAP)
 			free(f->act);
@@ -516,14 +535,15 @@ DPAK_API int dpak_flow_query(struct dpak_flow *f, struct dpak_flow_stats *stats)
 
 	if (!f)
 		return dpak__err(EINVAL, "flow: NULL");
-	if (!(f->flags & FLOW_F_COUNT))
-		return dpak__err(ENOTSUP, "flow has no count action; add "
-				 "DPAK_ACTION_COUNT to read its counters");
-	if (f->flags & FLOW_F_GONE)
-		return dpak__err(ENOENT, "flow was removed from the device by the "
-				 "operator (dpak-ctl)");
 	pthread_mutex_lock(&f->table->lock); /* the handle may not change */
-	err = counters(f, &c);
+	if (!(f->flags & FLOW_F_COUNT))
+		err = dpak__err(ENOTSUP, "flow has no count action; add "
+				"DPAK_ACTION_COUNT to read its counters");
+	else if (f->flags & FLOW_F_GONE)
+		err = dpak__err(ENOENT, "flow was removed from the device by the "
+				"operator (dpak-ctl)");
+	else
+		err = counters(f, &c);
 	pthread_mutex_unlock(&f->table->lock);
 	if (err)
 		return err;

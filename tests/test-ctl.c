@@ -106,6 +106,25 @@ static void test_render(void **state)
 				  "\"notes\": \"a note\"}\n");
 	free(body);
 	ctl_out_free(o);
+	/* Only JSON numbers go out unquoted. */
+	o = ctl_out_new("t", 1);
+	static const char *const c1[] = { "v" };
+	static const char *const vals[] = { "-inf", "-0x1f", "1.", "-01", "0", "-2.5e3", "nan" };
+	ctl_out_cols(o, 1, c1);
+	for (unsigned i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		const char *cell[] = { vals[i] };
+		ctl_out_row(o, cell);
+	}
+	assert_true(ctl_out_render(o, &body) > 0);
+	assert_non_null(strstr(body, "{\"v\": \"-inf\"}"));
+	assert_non_null(strstr(body, "{\"v\": \"-0x1f\"}"));
+	assert_non_null(strstr(body, "{\"v\": \"1.\"}"));
+	assert_non_null(strstr(body, "{\"v\": \"-01\"}"));
+	assert_non_null(strstr(body, "{\"v\": 0}"));
+	assert_non_null(strstr(body, "{\"v\": -2.5e3}"));
+	assert_non_null(strstr(body, "{\"v\": \"nan\"}"));
+	free(body);
+	ctl_out_free(o);
 }
 
 /* A live server. */

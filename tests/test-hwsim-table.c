@@ -840,7 +840,15 @@ static void test_bad_configs(void **state)
 	assert_int_equal(hw_entry_add(dev, 0, key, NULL, 0, act, 9, &id), -EINVAL);
 	assert_int_equal(hw_entry_add(dev, 1, key, NULL, 0, act, 4, &id), -ENOENT);
 	assert_int_equal(hw_table_in_use(dev, 0), 0);
-	assert_int_equal(hw_entry_add(dev, 0, key, NULL, 0, act, 8, &id), 0);
+	/* well formed: known ops of their size, ending with one fate */
+	const uint8_t trailing[8] = { PK_OP_PORT, 4, 0, 1, 0, 0, 0, 0 };
+	assert_int_equal(hw_entry_add(dev, 0, key, NULL, 0, trailing, 8, &id), -EINVAL);
+	const uint8_t no_fate[6] = { PK_OP_MARK, 6, 0, 0, 0, 1 };
+	assert_int_equal(hw_entry_add(dev, 0, key, NULL, 0, no_fate, 6, &id), -EINVAL);
+	const uint8_t short_op[4] = { PK_OP_SET_ETH_SRC, 2, PK_OP_DROP, 2 };
+	assert_int_equal(hw_entry_add(dev, 0, key, NULL, 0, short_op, 4, &id), -EINVAL);
+	const uint8_t full[8] = { PK_OP_MARK, 6, 0, 0, 0, 1, PK_OP_DROP, 2 };
+	assert_int_equal(hw_entry_add(dev, 0, key, NULL, 0, full, 8, &id), 0);
 	assert_int_equal(hw_table_in_use(dev, 0), 1);
 	assert_int_equal(hw_table_in_use(dev, 7), 0);
 	hw_dev_destroy(dev);

@@ -300,6 +300,38 @@ static void test_tx_queue_full(void **state)
 	dpak_dev_close(dev);
 }
 
+/* A frame grown past the largest a buffer holds (pushed tags) is dropped
+ * and counted on its way up, not written past its buffer. */
+static void test_grown_frame_to_host(void **state)
+{
+	(void)state;
+	struct dpak_dev *dev = open_dev(1, 64, 256);
+	struct dpak_item_port in = { VF1 };
+	struct dpak_item items[] = { { DPAK_ITEM_PORT, &in, NULL }, { DPAK_ITEM_END, NULL, NULL } };
+	struct dpak_action_vlan_push vp = { 0, htons(7) };
+	struct dpak_action_queue q = { 0 };
+	struct dpak_action acts[] = { { DPAK_ACTION_VLAN_PUSH, &vp }, { DPAK_ACTION_VLAN_PUSH, &vp },
+				      { DPAK_ACTION_QUEUE, &q }, { DPAK_ACTION_END, NULL } };
+	struct dpak_flow *fl;
+	static uint8_t big[2048];
+	struct dpak_queue_stats st = { .sz = sizeof(st) };
+	struct dpak_pkt *p[2];
+
+	assert_int_equal(dpak_flow_add(dpak_table_get(dev, "acl"), items, acts, NULL, &fl), 0);
+	memset(big, 0xee, sizeof(big));
+	big[12] = 0x88, big[13] = 0xb5;
+	assert_int_equal(dpak_hwsim_inject(dev, VF1, big, sizeof(big)), 0);
+	assert_int_equal(dpak_hwsim_inject(dev, VF1, big, 100), 0);
+	assert_int_equal(dpak_hwsim_run(dev, 0), 2);
+	assert_int_equal(dpak_rx_burst(dev, 0, p, 2), 1); /* the small one */
+	assert_int_equal(p[0]->len, 108);
+	dpak_pkt_free(dev, p[0]);
+	assert_int_equal(dpak_queue_stats(dev, 0, &st), 0);
+	assert_int_equal(st.rx_drops, 1);
+	pool_full(dev);
+	dpak_dev_close(dev);
+}
+
 static void test_open_queue_errors(void **state)
 {
 	(void)state;
@@ -416,6 +448,7 @@ int main(void)
 		cmocka_unit_test(test_full_queue_drops_counted),
 		cmocka_unit_test(test_tx_to_port_and_pipeline),
 		cmocka_unit_test(test_tx_queue_full),
+		cmocka_unit_test(test_grown_frame_to_host),
 		cmocka_unit_test(test_open_queue_errors),
 		cmocka_unit_test(test_pcap),
 	};

@@ -116,7 +116,8 @@ DPAK_API int dpak_hwsim_fail_flow_ops(struct dpak_dev *dev, unsigned int count,
  * @return 0, -ENOENT (port), -ENODEV (no such interface), -EBUSY (port
  *         already attached), -EPERM (no CAP_NET_RAW), -EOPNOTSUPP.
  * @par Thread safety
- * Safe from any thread; attachments last until dpak_dev_close().
+ * Safe from any thread, but not while another thread injects into or
+ * captures from the same port; attachments last until dpak_dev_close().
  */
 DPAK_API int dpak_hwsim_attach(struct dpak_dev *dev, uint32_t port,
 			       const char *ifname);
@@ -175,7 +176,8 @@ enum dpak_hwsim_pcap_dir {
  *         pcap file, or DPAK_HWSIM_HOST with PCAP_IN), -EPROTONOSUPPORT (not
  *         Ethernet), or the error of opening the file.
  * @par Thread safety
- * Safe from any thread; attachments last until dpak_dev_close().
+ * Safe from any thread, but an input file not while another thread
+ * injects into the same port; attachments last until dpak_dev_close().
  */
 DPAK_API int dpak_hwsim_pcap(struct dpak_dev *dev, uint32_t port,
 			     enum dpak_hwsim_pcap_dir dir, const char *path);
