@@ -77,17 +77,21 @@ $ctl bonds
 
 # Traffic from the host behind OVS, many flows: it arrives on both links.
 ip -n "h$id" neigh add 10.80.0.2 lladdr 02:00:00:00:00:02 dev eth0
-rx0=$($ctl --json bonds | sed -n 's/.*"member": "uplink0".*"rx_packets": \([0-9]*\), "lacpdu_rx": \([0-9]*\).*/\1 \2/p')
-rx1=$($ctl --json bonds | sed -n 's/.*"member": "uplink1".*"rx_packets": \([0-9]*\), "lacpdu_rx": \([0-9]*\).*/\1 \2/p')
-# bash opens a new UDP socket per redirection: 200 flows (destination ports)
-ip netns exec "h$id" bash -c 'for p in $(seq 2000 2199); do echo x > /dev/udp/10.80.0.2/$p; done' 2>/dev/null
-sleep 1
 data() { # member -> data packets received (rx minus LACPDUs)
 	$ctl --json bonds | sed -n "s/.*\"member\": \"$1\".*\"rx_packets\": \([0-9]*\), \"lacpdu_rx\": \([0-9]*\).*/\1 \2/p" |
 		awk '{print $1 - $2}'
 }
-d0=$(($(data uplink0) - $(echo "$rx0" | awk '{print $1 - $2}')))
-d1=$(($(data uplink1) - $(echo "$rx1" | awk '{print $1 - $2}')))
+base0=$(data uplink0) base1=$(data uplink1)
+# OVS may take a moment after negotiating before it balances onto a new
+# member: send rounds of 200 flows (bash opens a UDP socket per redirection,
+# each a new source port) until both links carried some, for up to 20 s.
+d0=0 d1=0
+for _ in $(seq 20); do
+	ip netns exec "h$id" bash -c 'for p in $(seq 2000 2199); do echo x > /dev/udp/10.80.0.2/$p; done' 2>/dev/null
+	sleep 1
+	d0=$(($(data uplink0) - base0)) d1=$(($(data uplink1) - base1))
+	[ "$d0" -gt 10 ] && [ "$d1" -gt 10 ] && break
+done
 [ "$d0" -gt 10 ] && [ "$d1" -gt 10 ] || fail "traffic over both links: uplink0 $d0, uplink1 $d1"
 echo "ok: traffic over both links ($d0 and $d1 packets)"
 
