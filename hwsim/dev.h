@@ -141,11 +141,6 @@ static inline void ring_pop(struct hw_ring *r)
 	STORE_REL(&r->head, r->head + 1);
 }
 
-static inline uint32_t ring_count(const struct hw_ring *r)
-{
-	return LOAD_ACQ(&r->tail) - LOAD_ACQ(&r->head);
-}
-
 /* Pointer rings. */
 int pring_init(struct hw_pring *r, uint32_t size);
 static inline int pring_put(struct hw_pring *r, struct hw_pktbuf *b)
