@@ -84,6 +84,8 @@ check hwsim-reject 'vxlan_encap' hwsim-reject action=vxlan_encap
 check "hwsim-reject none" 'none' hwsim-reject action=none
 check hwsim-link 'uplink1 +down' hwsim-link port=uplink1 state=down
 check "ports (link down)" 'uplink1 +uplink .* down' ports
+# no injected fault may still be pending when the device restores its flows
+"$ctl" -s "$sock" hwsim-fail count=0 >/dev/null || fail "hwsim-fail count=0"
 check hwsim-reset 'done +[1-3]' hwsim-reset
 check "flows after reset" 'l2 +0 +7 .* offloaded' flows table=l2
 # flow-del changes state: its two forms on two flows

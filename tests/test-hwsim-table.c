@@ -1222,7 +1222,7 @@ static void test_replace_during_traffic(void **state)
 				got[p]++;
 		host += host_drain(dev, NULL);
 		for (int j = 0; i < REPLACES && j < 8 &&
-				sent - got[1] - got[2] - host < RING - 1; j++) {
+				sent - got[1] - got[2] - host < RING - 1 - HW_BURST_MAX; j++) {
 			assert_int_equal(hw_inject(dev, 0, frame, FRAME_LEN), 0);
 			sent++;
 		}
