@@ -56,9 +56,13 @@ echo "$summary"
 slow=$(echo "$summary" | sed -n 's/.*slow path saw \([0-9]*\) packets.*/\1/p')
 fwd=$(echo "$summary" | sed -n 's/.*forwarded \([0-9]*\) packets.*/\1/p')
 aged=$(echo "$summary" | sed -n 's/.*aged out \([0-9]*\).*/\1/p')
+installed=$(echo "$summary" | sed -n 's/.*flows installed \([0-9]*\).*/\1/p')
 [ "$fwd" -gt 10000 ] || fail "offloaded flows forwarded only $fwd packets"
 [ "$slow" -lt 100 ] || fail "the slow path saw $slow packets"
 [ "$fwd" -gt $((slow * 100)) ] || fail "offloaded $fwd vs slow path $slow"
-[ "$aged" -eq 2 ] || fail "$aged flows aged out, expected both"
+# A flow may age out in a pause of the traffic and come back: every flow
+# installed (two at least, one per direction) must have aged out at the end.
+[ "$installed" -ge 2 ] || fail "only $installed flows installed"
+[ "$aged" -eq "$installed" ] || fail "$aged of $installed flows aged out"
 grep -q "pool 4096/4096 free" "$log" || fail "buffers missing from the pool"
 echo "ok: slow path $slow packets, offloaded flows $fwd packets, $aged flows aged out"
