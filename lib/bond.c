@@ -486,20 +486,28 @@ DPAK_API int dpak_bond_member_add(struct dpak_dev *dev, uint32_t port, uint32_t 
 	return 0;
 }
 
+/* A bond's member by port, or NULL with the error set; under bonds->lock. */
+static struct lacp_member *member_of(struct dpak_bond *b, uint32_t member)
+{
+	for (uint32_t k = 0; k < b->n; k++)
+		if (b->m[k].port == member)
+			return &b->m[k];
+	dpak__err(ENOENT, "port %u is not a member of bond %s", member, b->name);
+	return NULL;
+}
+
 DPAK_API int dpak_bond_member_del(struct dpak_dev *dev, uint32_t port, uint32_t member)
 {
+	struct lacp_member *m;
 	struct dpak_bond *b;
-	uint32_t k;
 	int err;
 
 	if ((err = check_bond(dev, port, &b)))
 		return err;
 	pthread_mutex_lock(&dev->bonds->lock);
-	for (k = 0; k < b->n && b->m[k].port != member; k++)
-		;
-	if (k == b->n) {
+	if (!(m = member_of(b, member))) {
 		pthread_mutex_unlock(&dev->bonds->lock);
-		return dpak__err(ENOENT, "port %u is not a member of bond %s", member, b->name);
+		return -ENOENT;
 	}
 	if (b->n == 1 && __atomic_load_n(&b->flows, __ATOMIC_RELAXED)) {
 		pthread_mutex_unlock(&dev->bonds->lock);
@@ -510,7 +518,7 @@ DPAK_API int dpak_bond_member_del(struct dpak_dev *dev, uint32_t port, uint32_t 
 		pthread_mutex_unlock(&dev->bonds->lock);
 		return dpak__err(-err, "bond %s: %s", b->name, dpak_strerror(err));
 	}
-	memmove(&b->m[k], &b->m[k + 1], (b->n - k - 1) * sizeof(b->m[0]));
+	memmove(m, m + 1, (size_t)(&b->m[b->n] - (m + 1)) * sizeof(*m));
 	b->n--;
 	pthread_mutex_unlock(&dev->bonds->lock);
 	return 0;
@@ -528,21 +536,19 @@ DPAK_API int dpak_bond_member_set_state(struct dpak_dev *dev, uint32_t port,
 		return dpak__err(EINVAL, "bond %s: member states are set by the switch only "
 				 "for 802.3ad bonds with lacp=switch", b->name);
 	pthread_mutex_lock(&dev->bonds->lock);
-	for (uint32_t k = 0; k < b->n; k++)
-		if (b->m[k].port == member) {
-			int was = b->m[k].in_use;
-			b->m[k].in_use = !!up;
-			b->m[k].actor_state = up ? DPAK_LACP_SYNC | DPAK_LACP_COLLECTING |
-						   DPAK_LACP_DISTRIBUTING : 0;
-			err = dev->ops->bond_enable(dev->priv, port, member, !!up);
-			if (!err && was != !!up)
-				push_event(dev->bonds, port, member, DPAK_BOND_EV_LACP,
-					   b->m[k].actor_state);
-			pthread_mutex_unlock(&dev->bonds->lock);
-			return err ? dpak__err(-err, "bond %s: %s", b->name, dpak_strerror(err)) : 0;
-		}
+	struct lacp_member *m = member_of(b, member);
+	if (!m) {
+		pthread_mutex_unlock(&dev->bonds->lock);
+		return -ENOENT;
+	}
+	int was = m->in_use;
+	m->in_use = !!up;
+	m->actor_state = up ? DPAK_LACP_SYNC | DPAK_LACP_COLLECTING | DPAK_LACP_DISTRIBUTING : 0;
+	err = dev->ops->bond_enable(dev->priv, port, member, !!up);
+	if (!err && was != !!up)
+		push_event(dev->bonds, port, member, DPAK_BOND_EV_LACP, m->actor_state);
 	pthread_mutex_unlock(&dev->bonds->lock);
-	return dpak__err(ENOENT, "port %u is not a member of bond %s", member, b->name);
+	return err ? dpak__err(-err, "bond %s: %s", b->name, dpak_strerror(err)) : 0;
 }
 
 DPAK_API int dpak_bond_info(struct dpak_dev *dev, uint32_t port, struct dpak_bond_info *info)
@@ -584,29 +590,27 @@ DPAK_API int dpak_bond_member_info(struct dpak_dev *dev, uint32_t port, uint32_t
 	if ((err = check_bond(dev, port, &b)))
 		return err;
 	pthread_mutex_lock(&dev->bonds->lock);
-	for (uint32_t k = 0; k < b->n; k++) {
-		struct lacp_member *m = &b->m[k];
-		if (m->port != member)
-			continue;
-		dpak_port_info(dev, member, &pi);
-		dpak_port_stats(dev, member, &ps);
-		if (b->mode == DPAK_BOND_ACTIVE_BACKUP && dev->ops->bond_active)
-			dev->ops->bond_active(dev->priv, port, &act);
-		i.port = member;
-		i.link_up = pi.link_up;
-		i.active = act == member;
-		i.in_use = pi.link_up && (b->mode == DPAK_BOND_ACTIVE_BACKUP ? i.active :
-					  b->mode == DPAK_BOND_BALANCE ? 1 : m->in_use);
-		i.actor_state = m->actor_state;
-		i.partner_state = m->partner_state;
-		memcpy(i.partner_system, m->partner_sys, 6);
-		i.tx_packets = ps.tx_packets;
-		i.rx_packets = ps.rx_packets;
-		i.lacpdus_rx = m->rx;
-		i.lacpdus_tx = m->tx;
+	struct lacp_member *m = member_of(b, member);
+	if (!m) {
 		pthread_mutex_unlock(&dev->bonds->lock);
-		return dpak__out(info, &i, sizeof(i), "dpak_bond_member_info");
+		return -ENOENT;
 	}
+	dpak_port_info(dev, member, &pi);
+	dpak_port_stats(dev, member, &ps);
+	if (b->mode == DPAK_BOND_ACTIVE_BACKUP && dev->ops->bond_active)
+		dev->ops->bond_active(dev->priv, port, &act);
+	i.port = member;
+	i.link_up = pi.link_up;
+	i.active = act == member;
+	i.in_use = pi.link_up && (b->mode == DPAK_BOND_ACTIVE_BACKUP ? i.active :
+				  b->mode == DPAK_BOND_BALANCE ? 1 : m->in_use);
+	i.actor_state = m->actor_state;
+	i.partner_state = m->partner_state;
+	memcpy(i.partner_system, m->partner_sys, 6);
+	i.tx_packets = ps.tx_packets;
+	i.rx_packets = ps.rx_packets;
+	i.lacpdus_rx = m->rx;
+	i.lacpdus_tx = m->tx;
 	pthread_mutex_unlock(&dev->bonds->lock);
-	return dpak__err(ENOENT, "port %u is not a member of bond %s", member, b->name);
+	return dpak__out(info, &i, sizeof(i), "dpak_bond_member_info");
 }
