@@ -46,3 +46,10 @@ nsl_usable() {
 	ip netns del "dpak-probe-$$"
 	command -v ethtool >/dev/null 2>&1
 }
+
+# The start of a namespace test: skip (77, automake's code) where
+# namespaces cannot be made, else wait for the other namespace tests.
+nsl_test_begin() {
+	nsl_usable || { echo "SKIP: needs root, network namespaces and ethtool"; exit 77; }
+	nsl_exclusive
+}

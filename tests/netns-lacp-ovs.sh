@@ -8,8 +8,7 @@ set -u
 top_srcdir=${top_srcdir:-.}
 top_builddir=${top_builddir:-.}
 . "$top_srcdir/scripts/netns-lib.sh"
-nsl_usable || { echo "SKIP: needs root, network namespaces and ethtool"; exit 77; }
-nsl_exclusive
+nsl_test_begin
 command -v ovs-vswitchd >/dev/null 2>&1 || { echo "SKIP: Open vSwitch is not installed"; exit 77; }
 
 id=$$

@@ -9,8 +9,7 @@ set -u
 top_srcdir=${top_srcdir:-.}
 top_builddir=${top_builddir:-.}
 . "$top_srcdir/scripts/netns-lib.sh"
-nsl_usable || { echo "SKIP: needs root, network namespaces and ethtool"; exit 77; }
-nsl_exclusive
+nsl_test_begin
 
 id=$$
 log=$(mktemp /tmp/dpak-test-vpc.XXXXXX)
