@@ -152,6 +152,9 @@ void hw_port_counters(const struct hw_dev *dev, uint32_t port,
 	c->tx_bytes = LOAD_RLX(&p->tx_bytes);
 	c->rx_misses = LOAD_RLX(&p->misses);
 	c->drops = LOAD_RLX(&p->drops) + LOAD_RLX(&p->inject_drops);
+	c->drops_action = LOAD_RLX(&p->drops_action);
+	c->drops_mtu = LOAD_RLX(&p->drops_mtu);
+	c->drops_bond_rx = LOAD_RLX(&p->drops_bond_rx);
 }
 
 int hw_table_create(struct hw_dev *dev, const struct hw_table_cfg *cfg)

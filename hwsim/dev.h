@@ -56,6 +56,7 @@ struct hw_port {
 	struct hw_pcap *pcap_in, *pcap_out;
 	/* written by the pipeline */
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, misses, drops;
+	uint64_t drops_action, drops_mtu, drops_bond_rx; /* each also in drops */
 	uint64_t inject_drops; /* written by the injecting thread */
 	uint32_t bond;         /* 1 + index of its bond, 0: none (atomic) */
 };

@@ -68,6 +68,7 @@ struct hw_table_cfg {
 
 struct hw_port_counters {
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, rx_misses, drops;
+	uint64_t drops_action, drops_mtu, drops_bond_rx; /* also in drops */
 };
 
 struct hw_entry_counters {

@@ -547,18 +547,19 @@ static int c_ports(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_out
 	if (only(r, ""))
 		return EINVAL;
 	COLS(o, "id", "name", "type", "mac", "mtu", "link", "rx_packets", "tx_packets",
-	     "rx_misses", "drops");
+	     "rx_misses", "drops", "drops_action", "drops_mtu", "drops_bond_rx");
 	for (uint32_t p = 0; p < dev->n_ports; p++) {
 		struct dpak_port_info pi = { .sz = sizeof(pi) };
 		struct dpak_port_stats ps = { .sz = sizeof(ps) };
-		char b[7][24];
+		char b[10][24];
 		dpak_port_info(dev, p, &pi);
 		dpak_port_stats(dev, p, &ps);
 		sprintf(b[1], "%02x:%02x:%02x:%02x:%02x:%02x", pi.mac[0], pi.mac[1], pi.mac[2],
 			pi.mac[3], pi.mac[4], pi.mac[5]);
-		row(o, 10, u64s(b[0], p), pi.name, types[pi.type], b[1], u64s(b[2], pi.mtu),
+		row(o, 13, u64s(b[0], p), pi.name, types[pi.type], b[1], u64s(b[2], pi.mtu),
 		    pi.link_up ? "up" : "down", u64s(b[3], ps.rx_packets), u64s(b[4], ps.tx_packets),
-		    u64s(b[5], ps.rx_misses), u64s(b[6], ps.drops));
+		    u64s(b[5], ps.rx_misses), u64s(b[6], ps.drops), u64s(b[7], ps.drops_action),
+		    u64s(b[8], ps.drops_mtu), u64s(b[9], ps.drops_bond_rx));
 	}
 	return 0;
 }

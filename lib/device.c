@@ -257,6 +257,9 @@ DPAK_API int dpak_port_stats(struct dpak_dev *dev, uint32_t port,
 				s.tx_bytes += m.tx_bytes;
 				s.rx_misses += m.rx_misses;
 				s.drops += m.drops;
+				s.drops_action += m.drops_action;
+				s.drops_mtu += m.drops_mtu;
+				s.drops_bond_rx += m.drops_bond_rx;
 			}
 		}
 		pthread_mutex_unlock(&dev->bonds->lock);

@@ -153,7 +153,21 @@ struct dpak_port_stats {
 	uint64_t tx_packets; /**< packets the device sent out of this port */
 	uint64_t tx_bytes;   /**< their bytes */
 	uint64_t rx_misses;  /**< received packets that matched no flow */
-	uint64_t drops;      /**< packets dropped (drop action, full ring, bad packet) */
+	uint64_t drops;      /**< packets dropped (drop action, full ring, bad
+			      *   packet); every drop counted below is in it too */
+	/* Since 0.2.0: drops by reason, each also counted in @ref drops.
+	 * A caller that sets sz to the 0.1.0 size does not receive them. */
+	uint64_t drops_action; /**< an action needed a header the packet lacks
+				*   (e.g. set_tp_dst on a frame without a
+				*   complete TCP/UDP header); counted on the
+				*   ingress port; the frame is not sent */
+	uint64_t drops_mtu;    /**< frames longer than this port's MTU + its
+				*   L2 header, dropped on egress (counted on
+				*   the egress port) */
+	uint64_t drops_bond_rx;/**< frames received on a bond member that may
+				*   not receive (active-backup backup, 802.3ad
+				*   member not collecting); IEEE 802.1AX-2020
+				*   6.4.15 */
 };
 
 /**

@@ -149,6 +149,9 @@ static int sim_port_stats(void *priv, uint32_t port, struct dpak_port_stats *s)
 	s->tx_bytes = c.tx_bytes;
 	s->rx_misses = c.rx_misses;
 	s->drops = c.drops;
+	s->drops_action = c.drops_action;
+	s->drops_mtu = c.drops_mtu;
+	s->drops_bond_rx = c.drops_bond_rx;
 	return 0;
 }
 
