@@ -2,7 +2,9 @@
 # Integration: the learning-switch sample between two network namespaces,
 # with real ping and TCP traffic. After the first packets the offloaded flows
 # must carry the traffic (their counters), the TCP payload must arrive
-# intact, and idle flows must age out. Skipped (77) without root/netns.
+# intact, and idle flows must age out. Then the main job (the README's
+# `quickstart demo`) must run and exit 0, cleaning up after itself.
+# Skipped (77) without root/netns.
 set -u
 top_srcdir=${top_srcdir:-.}
 top_builddir=${top_builddir:-.}
@@ -65,3 +67,15 @@ installed=$(echo "$summary" | sed -n 's/.*flows installed \([0-9]*\).*/\1/p')
 [ "$aged" -eq "$installed" ] || fail "$aged of $installed flows aged out"
 grep -q "pool 4096/4096 free" "$log" || fail "buffers missing from the pool"
 echo "ok: slow path $slow packets, offloaded flows $fwd packets, $aged flows aged out"
+
+# The main job, as `scripts/quickstart demo` runs it: a clean run exits 0
+# and leaves no namespace behind.
+before=$(ip netns list | grep -c '^dpak' || :)
+"$top_srcdir/scripts/demo-l2switch" "$top_builddir" > "$log.demo" 2>&1
+rc=$?
+[ "$rc" -eq 0 ] || { cat "$log.demo"; rm -f "$log.demo"; fail "demo exited $rc"; }
+grep -q '^summary:' "$log.demo" || { cat "$log.demo"; rm -f "$log.demo"; fail "demo: no summary"; }
+rm -f "$log.demo"
+after=$(ip netns list | grep -c '^dpak' || :)
+[ "$after" -le "$before" ] || fail "demo left namespaces behind"
+echo "ok: the demo ran and exited 0"
