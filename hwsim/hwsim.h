@@ -64,6 +64,10 @@ struct hw_table_cfg {
 	uint32_t action_bytes;
 	uint32_t n_fields;
 	uint8_t field[PK_FIELD_MAX];  /* key fields, in key order */
+	/* Exact tables: the bits of the key the table keys on (a packet's
+	 * key is taken under this mask), when has_key_mask. */
+	uint8_t has_key_mask;
+	uint8_t key_mask[PK_MAX_KEY];
 };
 
 struct hw_port_counters {

@@ -527,9 +527,21 @@ static int c_tables(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_ou
 		const struct ci_table *d = t->decl;
 		char key[512] = "", b[6][24];
 		size_t k = 0;
-		for (unsigned f = 0; f < d->n_fields; f++)
+		for (unsigned f = 0; f < d->n_fields && k < sizeof(key); f++) {
+			unsigned fl = pk_field_len[d->field[f]];
+			const uint8_t *tm = d->key_mask + d->field_off[d->field[f]];
 			k += (size_t)snprintf(key + k, sizeof(key) - k, "%s%s", f ? "," : "",
 					      pk_field_names[d->field[f]]);
+			if (d->has_key_mask && fl <= 8 && k < sizeof(key)) {
+				uint64_t m = 0; /* the table's own mask, when not full */
+				for (unsigned j = 0; j < fl; j++)
+					m = m << 8 | tm[j];
+				if (m != (fl == 8 ? ~0ull : (1ull << (8 * fl)) - 1))
+					k += (size_t)snprintf(key + k, sizeof(key) - k,
+							      "/%#0*llx", 2 * (int)fl + 2,
+							      (unsigned long long)m);
+			}
+		}
 		pthread_mutex_lock(&t->lock);
 		uint32_t in_use = t->in_use, hw = t->high_water;
 		pthread_mutex_unlock(&t->lock);

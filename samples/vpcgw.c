@@ -11,8 +11,8 @@
  *     the uplink (table conn for TCP/UDP 5-tuples, acl for other protocols);
  *     the first packet is sent back through the device to take that flow;
  *   - remote → VM: a flow that decapsulates (table tunnel, on the outer
- *     5-tuple and VNI) and jumps to l2, where the VM's MAC sends it to its
- *     VF;
+ *     destination address, UDP destination port and VNI: one per VNI) and
+ *     jumps to l2, where the VM's MAC sends it to its VF;
  *   - VM ↔ VM: l2 flows;
  *   - broadcast (ARP) is flooded by the slow path, encapsulated in software
  *     towards the remote VTEP. The gateway answers ARP for its own VTEP
@@ -36,6 +36,7 @@
 #define MAX_VMS 8
 #define MAX_FLOWS 4096
 #define BURST 32
+#define DECAP_MARK 0x80000001u /* set by the decap flow: an inner frame */
 
 struct flow_rec {
 	struct dpak_flow *flow;
@@ -311,36 +312,43 @@ static void encap_flow(struct dpak_pkt *p)
 	tx((struct dpak_pkt *)p, p->port, DPAK_TX_PIPELINE);
 }
 
-/* Remote → VM: offload decapsulation on the outer 5-tuple and VNI, then l2. */
+/* Remote → VM: offload decapsulation, then l2. The decap flow keys on what
+ * a VXLAN endpoint terminates by (RFC 7348): the uplink, our endpoint
+ * address, UDP port 4789 and the VNI; one flow serves every inner flow of
+ * the VNI. Not the outer UDP source port: the remote endpoint sets it from
+ * a hash of each inner flow. (The slow path checked the outer source is
+ * the remote VTEP; acl could enforce that for the offloaded packets too.) */
 static void decap_flow(struct dpak_pkt *p, int vm)
 {
 	const uint8_t *ip = p->data + 14, *udp = ip + 20;
 	struct dpak_item_port in = { p->port };
 	struct dpak_item_ipv4 v4 = { 0 };
+	struct dpak_item_ipv4 v4m = { .dst = 0xffffffff };
 	struct dpak_item_udp u = { 0 };
+	struct dpak_item_udp um = { .dst_port = 0xffff };
 	struct dpak_item_vxlan vx = { 0 };
 	struct dpak_action_jump j = { gw.l2_index };
+	struct dpak_action_mark mk = { DECAP_MARK };
 	struct dpak_action acts[] = {
 		{ DPAK_ACTION_COUNT, NULL }, { DPAK_ACTION_VXLAN_DECAP, NULL },
-		{ DPAK_ACTION_JUMP, &j }, { DPAK_ACTION_END, NULL },
+		{ DPAK_ACTION_MARK, &mk }, { DPAK_ACTION_JUMP, &j },
+		{ DPAK_ACTION_END, NULL },
 	};
 	struct dpak_flow *f;
 
-	memcpy(&v4.src, ip + 12, 4);
 	memcpy(&v4.dst, ip + 16, 4);
-	memcpy(&u.src_port, udp, 2);
 	memcpy(&u.dst_port, udp + 2, 2);
 	memcpy(vx.vni, udp + 8 + 4, 3);
 	struct dpak_item items[] = {
-		{ DPAK_ITEM_PORT, &in, NULL }, { DPAK_ITEM_IPV4, &v4, NULL },
-		{ DPAK_ITEM_UDP, &u, NULL }, { DPAK_ITEM_VXLAN, &vx, NULL },
+		{ DPAK_ITEM_PORT, &in, NULL }, { DPAK_ITEM_IPV4, &v4, &v4m },
+		{ DPAK_ITEM_UDP, &u, &um }, { DPAK_ITEM_VXLAN, &vx, NULL },
 		{ DPAK_ITEM_END, NULL, NULL },
 	};
 	l2_flow(gw.uplink, (uint32_t)vm);
 	if (add(gw.tunnel, items, acts, &f)) {
 		gw.decap_flows++;
-		keep(f, "decap  %s %s:%u -> vni %u -> %s", gw.ifname[p->port],
-		     ip_str(rd32(ip + 12)), rd16(udp), gw.vni, gw.ifname[vm]);
+		keep(f, "decap  %s to %s:%u vni %u -> l2", gw.ifname[p->port],
+		     ip_str(rd32(ip + 16)), rd16(udp + 2), gw.vni);
 	}
 	tx(p, p->port, DPAK_TX_PIPELINE);
 }
@@ -386,9 +394,37 @@ static void from_vm(struct dpak_pkt *p)
 	dpak_pkt_free(gw.dev, p);
 }
 
+/* An inner frame the decap flow decapsulated that no l2 flow took: a VM
+ * whose l2 flow from the uplink is not there (yet, or any more), or an
+ * overlay broadcast. */
+static void from_overlay(struct dpak_pkt *p)
+{
+	int vm = vm_of_mac(p->data);
+
+	if (vm > 0) {
+		l2_flow(gw.uplink, (uint32_t)vm);
+		tx(p, (uint32_t)vm, DPAK_TX_PORT);
+		return;
+	}
+	if (p->data[0] & 1) {
+		gw.sw_decap++;
+		for (uint32_t v = 1; v <= gw.n_vms; v++) {
+			struct dpak_pkt *c = copy(p);
+			if (c)
+				tx(c, v, DPAK_TX_PORT);
+		}
+	}
+	dpak_pkt_free(gw.dev, p);
+}
+
 static void from_uplink(struct dpak_pkt *p)
 {
 	const uint8_t *d = p->data;
+
+	if (p->mark == DECAP_MARK) {
+		from_overlay(p);
+		return;
+	}
 
 	if (p->len >= 42 && rd16(d + 12) == 0x0806) {
 		const uint8_t *a = d + 14;

@@ -94,6 +94,10 @@ static int sim_open(const char *args, const struct ci_config *cfg,
 			.n_fields = t->n_fields,
 		};
 		memcpy(tc.field, t->field, t->n_fields);
+		if (t->has_key_mask) {
+			tc.has_key_mask = 1;
+			memcpy(tc.key_mask, t->key_mask, sizeof(tc.key_mask));
+		}
 		if ((err = hw_table_create(dev, &tc))) {
 			hw_dev_destroy(dev);
 			return dpak__err(-err, "hwsim: cannot create table %s",
