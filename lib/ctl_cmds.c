@@ -504,7 +504,8 @@ static int c_stats(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_out
 	    u64s(b[2], __atomic_load_n(&dev->st.replaces, __ATOMIC_RELAXED)),
 	    u64s(b[3], __atomic_load_n(&dev->st.fails, __ATOMIC_RELAXED)), b[4], b[5], b[6],
 	    u64s(b[7], pct[0]), u64s(b[8], pct[1]), u64s(b[9], pct[2]),
-	    u64s(b[10], dev->st.resets), u64s(b[11], dev->st.restored));
+	    u64s(b[10], __atomic_load_n(&dev->st.resets, __ATOMIC_RELAXED)),
+	    u64s(b[11], __atomic_load_n(&dev->st.restored, __ATOMIC_RELAXED)));
 	ctl_out_note(o, "rates over the %.1f s since the last offload-stats (%.1f s since open); "
 		     "latency of one add in 16, sampled", since, up);
 	dev->st.prev_adds = adds;
