@@ -75,10 +75,16 @@ decap=$(echo "$summary" | sed -n 's/.*decap \([0-9]*\), l2.*/\1/p')
 [ "$encap" -ge 2 ] || fail "expected encap flows for ICMP and TCP, got $encap"
 # One decap flow for the VNI carries every inner flow (ICMP and TCP): the
 # tunnel table keys on the outer destination, UDP port 4789 and VNI, not on
-# the outer UDP source port the kernel's VXLAN sets per inner flow.
-[ "$decap" -eq 1 ] || fail "expected one decap flow for the VNI, got $decap"
-tcp_decap=$(grep -E '^decap ' "$log" | tail -n 1 | awk '{print $(NF-1)}')
-[ "${tcp_decap:-0}" -gt 2000 ] || fail "the decap flow carried only ${tcp_decap:-0} packets"
+# the outer UDP source port the kernel's VXLAN sets per inner flow. (On a
+# loaded machine a flow may age out in a pause and be offloaded again: never
+# two decap flows at once.)
+[ "$decap" -ge 1 ] || fail "no decap flow"
+most=$(awk '/^offloaded: decap /{n++; if (n > m) m = n} /^aged out:  decap /{n--}
+	END {print m + 0}' "$log")
+[ "$most" -eq 1 ] || fail "$most decap flows at once for one VNI (expected one)"
+decap_pkts=$(grep -E '^decap ' "$log" | sed 's/ (aged out)$//' |
+	awk '{s += $(NF-1)} END {print s + 0}')
+[ "$decap_pkts" -gt 2000 ] || fail "the decap flows carried only $decap_pkts packets"
 [ "$hits" -gt $((slow * 100)) ] || fail "offloaded hits $hits vs slow path $slow"
 tcp_encap=$(grep -E '^encap .* proto 6 ' "$log" | tail -n 1 | awk '{print $(NF-1)}')
 [ "${tcp_encap:-0}" -gt 5000 ] || fail "the TCP encap flow carried only ${tcp_encap:-0} packets"

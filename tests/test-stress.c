@@ -42,6 +42,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <cmocka.h>
 #include <dpak/dpak.h>
@@ -66,6 +67,8 @@ enum {
 	INFO_ROUNDS = 3000,
 	CHAOS_ROUNDS = 6,
 	MAX_KEPT = 2 * MAX_ROUNDS * (PER / KEEP_EVERY + 1),
+	STALL = 300000,     /* a stream gives up after this many turns without
+			     * progress (the accounting then fails) */
 };
 
 static struct dpak_dev *dev;
@@ -245,7 +248,8 @@ static void *steady_stream(void *arg)
 	struct pkt_spec ps = { .sip = 0x0a000001, .dip = 0x0a000002, .proto = 17,
 			       .sport = 1, .dport = 2, .payload = 20 };
 
-	while (!(LOAD(streams_stop) && s->sent >= MIN_STEADY)) {
+	for (long idle = 0; !(LOAD(streams_stop) && s->sent >= MIN_STEADY) && idle < STALL;) {
+		uint64_t before = s->sent + s->got;
 		if (s->sent - s->got < 128) {
 			ps.sport = (uint16_t)s->sent;
 			size_t len = pkt_build(f, &ps);
@@ -258,7 +262,8 @@ static void *steady_stream(void *arg)
 			if (n != 14 + 20 + 8 + 20)
 				s->wrong++;
 		}
-		if (s->sent % 64 == 0)
+		idle = s->sent + s->got == before ? idle + 1 : 0;
+		if (s->sent % 64 == 0 || idle)
 			yield_a_little();
 	}
 	for (long spin = 0; s->got < s->sent && spin < 5000000; spin++) {
@@ -270,7 +275,8 @@ static void *steady_stream(void *arg)
 	/* The pcap input of pf0 was attached by another thread; this thread
 	 * learns of it only through a relaxed flag (no synchronisation): the
 	 * attachment check in inject must hold anyway. */
-	while (!__atomic_load_n(&pcap_attached, __ATOMIC_RELAXED))
+	for (long spin = 0; !__atomic_load_n(&pcap_attached, __ATOMIC_RELAXED) &&
+			    spin < 100 * STALL; spin++)
 		yield_a_little();
 	ps.sport = 7;
 	size_t len = pkt_build(f, &ps);
@@ -286,7 +292,8 @@ static void *slow_stream(void *arg)
 	struct pkt_spec ps = { .sip = 0x0b000001, .dip = 0x0b000002, .proto = 17,
 			       .sport = 3, .dport = 4, .payload = 10 };
 
-	while (!(LOAD(streams_stop) && s->sent >= MIN_SLOW)) {
+	for (long idle = 0; !(LOAD(streams_stop) && s->sent >= MIN_SLOW) && idle < STALL;) {
+		uint64_t before = s->sent + s->got;
 		if (s->sent - s->got < 64 || s->got > s->sent) {
 			ps.sip = 0x0b000000 + (uint32_t)(s->sent % 251); /* both queues */
 			size_t len = pkt_build(f, &ps);
@@ -299,6 +306,7 @@ static void *slow_stream(void *arg)
 			if (n != 14 + 20 + 8 + 10 && n != 60)
 				s->wrong++;
 		}
+		idle = s->sent + s->got == before ? idle + 1 : 0;
 		yield_a_little();
 	}
 	for (long spin = 0; s->got < s->sent && spin < 5000000; spin++) {
@@ -592,6 +600,8 @@ static int ctl_request(const char *cmd)
 
 	if (fd < 0)
 		return -1;
+	struct timeval tv = { 60, 0 }; /* an answer that never comes fails */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", ctl_path);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		close(fd);
