@@ -2,6 +2,7 @@
 /* <dpak/hwsim.h>: calls only the hwsim backend answers. */
 #include <errno.h>
 #include "core.h"
+#include "event.h"
 
 static int sim_check(struct dpak_dev *dev, const void *op, const char *name)
 {
@@ -61,7 +62,9 @@ DPAK_API int dpak_hwsim_set_link(struct dpak_dev *dev, uint32_t port, int up)
 
 	if (err || (err = port_check(dev, port)))
 		return err;
-	return dev->ops->sim_set_link(dev->priv, port, up);
+	if (!(err = dev->ops->sim_set_link(dev->priv, port, up)))
+		dpak__event_link(dev, port); /* queued before the call returns */
+	return err;
 }
 
 DPAK_API int dpak_hwsim_fail_flow_ops(struct dpak_dev *dev, unsigned int count,
