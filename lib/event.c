@@ -262,11 +262,12 @@ static int scan_aged(struct dpak_dev *dev, struct dpak_events *ev)
 	while (ev->scan_table < dev->cfg.n_tables) {
 		struct dpak_table *t = &dev->tables[ev->scan_table];
 		struct ev_table *et = &ev->tbl[ev->scan_table];
-		uint64_t now = dpak__now_ns();
 		struct dpak_flow *f;
+		uint64_t now;
 		int full = 0;
 
 		pthread_mutex_lock(&t->lock);
+		now = dpak__now_ns();
 		f = et->mid ? et->cursor : t->head;
 		for (unsigned k = 0; f && k < EV_CHUNK; k++, f = f->next) {
 			uint64_t last;

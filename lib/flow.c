@@ -565,7 +565,8 @@ int dpak__flow_idle(struct dpak_flow *f, uint64_t now, uint64_t *last_hit)
 		return 0;
 	*last_hit = c.last_hit_ns;
 	ref = c.last_hit_ns > f->added_ns ? c.last_hit_ns : f->added_ns;
-	return now - ref >= (uint64_t)f->idle_ms * 1000000u;
+	/* @now may predate a flow added since it was taken */
+	return now >= ref && now - ref >= (uint64_t)f->idle_ms * 1000000u;
 }
 
 DPAK_API int dpak_flow_aged(struct dpak_dev *dev, struct dpak_flow **flows,
