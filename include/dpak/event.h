@@ -62,7 +62,9 @@ enum dpak_event_type {
 	 *  dpak_table_set_threshold() (dpak_event::table, ::in_use,
 	 *  ::capacity, ::threshold, ::above). */
 	DPAK_EVENT_TABLE_OCCUPANCY = 2,
-	/** A port's link went up or down (dpak_event::port, ::link_up). */
+	/** A port's link went up or down (dpak_event::port, ::link_up): one
+	 *  of the device's own ports; a bond's members are reported as
+	 *  DPAK_EVENT_BOND events. */
 	DPAK_EVENT_PORT_LINK = 3,
 	/** A bond changed by itself: a member's link, the active member, a
 	 *  member's LACP state (dpak_event::port is the bond,
