@@ -27,6 +27,8 @@ enum { U0, U1, VF0, VF1 };
 #define CFG                                                                    \
 	"table name=small type=exact capacity=8 miss=host action-bytes=32 "   \
 	"key=in_port,eth_dst,vlan_tci\n"                                       \
+	"table name=pad type=exact capacity=4096 miss=next action-bytes=32 "  \
+	"key=in_port,eth_dst,vlan_tci\n"                                       \
 	"table name=big type=exact capacity=4096 miss=host action-bytes=32 "  \
 	"key=in_port,eth_dst,vlan_tci\n"
 
@@ -583,6 +585,52 @@ static void test_concurrent(void **state)
 	assert_true(n % 2 == 0);
 }
 
+/* A flow added while dpak_flow_aged() or the scan runs is not idle: both
+ * read the clock before they reach it. */
+struct adder {
+	int done, failed;
+};
+
+static void *adder(void *arg)
+{
+	struct adder *a = arg;
+	DPAK_OPTS(dpak_flow_opts, slow, .idle_timeout_ms = 3600 * 1000);
+	for (int round = 0; round < 20 && !a->failed; round++) {
+		for (unsigned i = 0; i < 4000 && !a->failed; i++) {
+			struct dpak_flow *f;
+			a->failed |= add("big", i, &slow, &f) != 0;
+		}
+		a->failed |= dpak_table_flush(dpak_table_get(dev, "big")) != 4000;
+	}
+	__atomic_store_n(&a->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void test_aged_not_new(void **state)
+{
+	(void)state;
+	DPAK_OPTS(dpak_event_opts, eo, .scan_interval_ms = 1);
+	struct adder a = { 0, 0 };
+	struct dpak_flow *aged[16];
+	struct dpak_event ev;
+	pthread_t th;
+	int fd = dpak_event_open(dev, &eo);
+
+	assert_true(fd >= 0);
+	/* Flows to look at in a table before "big": a wider window. */
+	DPAK_OPTS(dpak_flow_opts, slow, .idle_timeout_ms = 3600 * 1000);
+	for (unsigned i = 0; i < 2000; i++) {
+		struct dpak_flow *f;
+		assert_int_equal(add("pad", i, &slow, &f), 0);
+	}
+	assert_int_equal(pthread_create(&th, NULL, adder, &a), 0);
+	while (!__atomic_load_n(&a.done, __ATOMIC_ACQUIRE))
+		assert_int_equal(dpak_flow_aged(dev, aged, 16), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(a.failed, 0);
+	assert_int_equal(next(&ev), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -598,6 +646,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bond, up, down),
 		cmocka_unit_test_setup_teardown(test_bond_lacp, up, down),
 		cmocka_unit_test_setup_teardown(test_concurrent, up, down),
+		cmocka_unit_test_setup_teardown(test_aged_not_new, up, down),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
