@@ -730,6 +730,10 @@ int dpak__pack_actions(const struct dpak_table *t,
 		if (!(dev->ops->action_types & (1ull << type)))
 			return dpak__err(ENOTSUP, "action %u (%s): not supported by "
 					 "backend %s", i, nm, dev->ops->name);
+		if (!(dpak__dev_action_types(dev) & (1ull << type)))
+			return dpak__err(ENOTSUP, "action %u (%s): refused by the "
+					 "device (it does not apply %s now; see "
+					 "dpak_dev_info)", i, nm, nm);
 		if (!(d->actions & (1ull << type)))
 			return dpak__err(ENOTSUP, "action %u (%s): not allowed in "
 					 "table %s (see its actions= in configinfo)",
