@@ -1030,7 +1030,7 @@ static void test_reset_keeps_counters_and_aging(void **state)
 	memcpy(m.dst, ONES6, 6);
 	struct dpak_item items[] = { { DPAK_ITEM_PORT, &port, NULL }, { DPAK_ITEM_ETH, &e, &m },
 				     { DPAK_ITEM_VLAN, &vl, NULL }, { DPAK_ITEM_END, NULL, NULL } };
-	DPAK_OPTS(dpak_flow_opts, o, .idle_timeout_ms = 500, .cookie = 9);
+	DPAK_OPTS(dpak_flow_opts, o, .idle_timeout_ms = 800, .cookie = 9);
 	struct dpak_flow *fl, *aged[4];
 	struct dpak_flow_stats before = { .sz = sizeof(before) }, after = { .sz = sizeof(after) };
 
@@ -1040,7 +1040,7 @@ static void test_reset_keeps_counters_and_aging(void **state)
 	for (int i = 0; i < 12; i++) {
 		inject_run(f, VF0, f->frame, f->len);
 		assert_int_equal(capture(f, UP0), (ssize_t)f->len);
-		sleep_ms(50);
+		sleep_ms(80);
 	}
 	assert_int_equal(dpak_flow_query(fl, &before), 0);
 	assert_int_equal(before.packets, 12);
@@ -1062,7 +1062,7 @@ static void test_reset_keeps_counters_and_aging(void **state)
 	assert_int_equal(dpak_flow_query(fl, &after), 0);
 	assert_int_equal(after.packets, 13);
 	/* idle from now: ages once its timeout has passed since the last hit */
-	sleep_ms(600);
+	sleep_ms(900);
 	assert_int_equal(dpak_flow_aged(f->dev, aged, 4), 1);
 	assert_ptr_equal(aged[0], fl);
 	assert_int_equal(in_use(table(f, T_L2)), 1);
