@@ -181,7 +181,7 @@ static void occupancy(struct dpak_events *ev, struct dpak_table *t)
 	push(ev, &r);
 }
 
-void dpak__event_flow_added(struct dpak_table *t)
+void dpak__event_in_use(struct dpak_table *t)
 {
 	struct dpak_events *ev = events_of(t->dev);
 

@@ -17,9 +17,9 @@ struct dpak_dev;
 struct dpak_table;
 struct dpak_flow;
 
-/* A flow was added to @t: check its occupancy threshold. Under t->lock,
- * after in_use changed. */
-void dpak__event_flow_added(struct dpak_table *t);
+/* @t's in_use changed (a flow added, lost in a reset or restored): check
+ * its occupancy marks. Under t->lock, after the change. */
+void dpak__event_in_use(struct dpak_table *t);
 /* Flow @f left @t (deleted, flushed): check the threshold and keep the aging
  * scan's place. Under t->lock, after f was unlinked and in_use changed,
  * before its record is reused. */

@@ -164,6 +164,42 @@ static void test_port_link(void **state)
 	assert_int_equal(ev.port, U1);
 }
 
+/* A device reset that loses a flow the device will not take back lowers
+ * the occupancy (such a flow is not in in_use); its restore raises it. */
+static void test_occupancy_reset(void **state)
+{
+	(void)state;
+	struct dpak_table *t = dpak_table_get(dev, "small");
+	struct dpak_flow *f[3];
+	struct dpak_event ev;
+	int fd = dpak_event_fd(dev);
+
+	assert_true(fd >= 0);
+	assert_int_equal(dpak_table_set_threshold(t, 3, 0), 0);
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(add("small", i, NULL, &f[i]), 0);
+	assert_int_equal(next(&ev), 1);
+	assert_int_equal(ev.above, 1);
+	assert_int_equal(ev.in_use, 3);
+	/* A reset that gives every flow back changes nothing. */
+	assert_int_equal(dpak_hwsim_reset(dev), 3);
+	assert_int_equal(ready(fd), 0);
+	/* The device refuses the first flow the restore offers. */
+	assert_int_equal(dpak_hwsim_fail_flow_ops(dev, 1, -EIO), 0);
+	assert_int_equal(dpak_hwsim_reset(dev), 2);
+	assert_int_equal(dpak_flow_state(f[0]), DPAK_FLOW_NOT_RESTORED);
+	assert_int_equal(next(&ev), 1);
+	assert_int_equal(ev.type, DPAK_EVENT_TABLE_OCCUPANCY);
+	assert_int_equal(ev.above, 0);
+	assert_int_equal(ev.in_use, 2);
+	assert_int_equal(next(&ev), 0);
+	assert_int_equal(dpak_flow_restore(dev), 0);
+	assert_int_equal(next(&ev), 1);
+	assert_int_equal(ev.above, 1);
+	assert_int_equal(ev.in_use, 3);
+	assert_int_equal(next(&ev), 0);
+}
+
 /* A caller built against an older, shorter struct dpak_event gets what it
  * knows, and nothing is written past its sz. */
 static void test_short_struct(void **state)
@@ -638,6 +674,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_port_link, up, down),
 		cmocka_unit_test_setup_teardown(test_short_struct, up, down),
 		cmocka_unit_test_setup_teardown(test_occupancy, up, down),
+		cmocka_unit_test_setup_teardown(test_occupancy_reset, up, down),
 		cmocka_unit_test_setup_teardown(test_flow_aged, up, down),
 		cmocka_unit_test_setup_teardown(test_flow_aged_deleted, up, down),
 		cmocka_unit_test_setup_teardown(test_flow_aged_no_loss, up, down),

@@ -219,8 +219,10 @@ DPAK_API int dpak_event_subscribe(struct dpak_dev *dev, uint32_t types);
  * falls below @p low, one with above = 0. Between the two marks nothing is
  * reported, so a table whose occupancy hovers at a mark does not flood the
  * queue. If the table already holds @p high flows or more when this is
- * called, an above = 1 event is queued at once. Occupancy is checked by the
- * flow calls themselves (add, batch, delete, flush), at the change.
+ * called, an above = 1 event is queued at once. Occupancy is checked at
+ * each change, by the calls that make it (add, batch, delete, flush, and a
+ * device reset or dpak_flow_restore(): a flow a reset lost and the device
+ * did not take back is not in in_use).
  *
  * @param table the table.
  * @param high  the high mark, 1 to the table's capacity; 0 switches the
