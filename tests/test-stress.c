@@ -19,7 +19,8 @@
  *     destroyed while their links go down and up, and their events read;
  *   - port, queue, table and device information, the pool, the log level
  *     and error strings are read all along;
- *   - dpak-ctl commands arrive on the control socket.
+ *   - dpak-ctl commands arrive on the control socket;
+ *   - the event channel is read, its thresholds and subscription changed.
  * Phase 2, faults: the flow workers run again while the device is reset
  * (the library restores its flows), flow operations fail on request,
  * actions are refused and allowed again, flows age out and are collected,
@@ -41,6 +42,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -178,6 +180,8 @@ static void flows_round(struct worker *w, int phase, int round, int per)
 		}
 		if ((rc = dpak_flow_query(f, &st)))
 			werr(w, "query", rc);
+		if ((rc = dpak_flow_state(f)) != DPAK_FLOW_OFFLOADED)
+			werr(w, "state", rc);
 		rc = dpak_flow_replace_actions(f, i % 2 ? a1 : a0);
 		if (rc && !(phase == 2 && rc == -EIO))
 			werr(w, "replace", rc);
@@ -642,6 +646,52 @@ static void *ctl_thread(void *arg)
 	return NULL;
 }
 
+/* The event channel: thresholds set and events taken while everything
+ * else runs. Aged flows reported here are the chaos thread's (it deletes
+ * them: the handle is not touched here). */
+static void *event_thread(void *arg)
+{
+	struct bg *b = arg;
+	struct dpak_table *l2 = dpak_table_get(dev, "l2");
+	int fd = dpak_event_open(dev, NULL), rc;
+
+	if (fd < 0) {
+		bgerr(b, "event_open", fd);
+		return NULL;
+	}
+	if ((rc = dpak_event_fd(dev)) != fd)
+		bgerr(b, "event_fd", rc);
+	for (int r = 0; r < 100 * CTL_ROUNDS && !LOAD(bg_stop); r++) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		struct dpak_event ev = { .sz = sizeof(ev) };
+
+		if (r % 16 == 0) {
+			if ((rc = dpak_table_set_threshold(l2, 50 + (uint32_t)r % 200, 40)))
+				bgerr(b, "set_threshold", rc);
+			uint32_t all = DPAK_EVENT_BIT(DPAK_EVENT_FLOW_AGED) |
+				       DPAK_EVENT_BIT(DPAK_EVENT_TABLE_OCCUPANCY) |
+				       DPAK_EVENT_BIT(DPAK_EVENT_PORT_LINK) |
+				       DPAK_EVENT_BIT(DPAK_EVENT_BOND);
+			if ((rc = dpak_event_subscribe(dev, r % 32 ? all : 0)))
+				bgerr(b, "subscribe", rc);
+		}
+		if (poll(&p, 1, 10) < 0)
+			continue;
+		while ((rc = dpak_event_next(dev, &ev)) == 1) {
+			b->events++;
+			if (ev.type == DPAK_EVENT_FLOW_AGED && ev.cookie != 0xa9ed)
+				bgerr(b, "aged event: not a flow that ages", (int)ev.cookie);
+			if (ev.type == DPAK_EVENT_TABLE_OCCUPANCY && !ev.table)
+				bgerr(b, "occupancy event without table", 0);
+			ev.sz = sizeof(ev);
+		}
+		if (rc < 0)
+			bgerr(b, "event_next", rc);
+		b->rounds++;
+	}
+	return NULL;
+}
+
 /* --- phase 2: faults ----------------------------------------------------- */
 
 struct chaos {
@@ -709,6 +759,8 @@ static void *chaos_thread(void *arg)
 			cerr(c, "reset", rc);
 		else
 			c->resets++;
+		if ((rc = dpak_flow_restore(dev)) != 0) /* nothing left out */
+			cerr(c, "restore", rc);
 		/* collect what aged */
 		for (int spin = 0; spin < 100000 && c->aged < 4 * (r + 1); spin++) {
 			struct dpak_flow *aged[16];
@@ -780,9 +832,9 @@ static void test_everything_at_once(void **state)
 	static struct worker w[WORKERS];
 	struct stream st_steady = { 0 }, st_slow = { 0 };
 	struct slowq sq[2] = { { .q = 0 }, { .q = 1 } };
-	struct bg b_info = { 0 }, b_bond = { 0 }, b_ctl = { 0 };
+	struct bg b_info = { 0 }, b_bond = { 0 }, b_ctl = { 0 }, b_ev = { 0 };
 	struct chaos ch = { 0 };
-	pthread_t tw[WORKERS], t_steady, t_slow, t_sq[2], t_info, t_bond, t_ctl, t_chaos;
+	pthread_t tw[WORKERS], t_steady, t_slow, t_sq[2], t_info, t_bond, t_ctl, t_chaos, t_ev;
 
 	for (int i = 0; i < WORKERS; i++) {
 		w[i].id = i + 1;
@@ -795,6 +847,7 @@ static void test_everything_at_once(void **state)
 	assert_int_equal(pthread_create(&t_info, NULL, info_thread, &b_info), 0);
 	assert_int_equal(pthread_create(&t_bond, NULL, bond_thread, &b_bond), 0);
 	assert_int_equal(pthread_create(&t_ctl, NULL, ctl_thread, &b_ctl), 0);
+	assert_int_equal(pthread_create(&t_ev, NULL, event_thread, &b_ev), 0);
 
 	/* Phase 1 ends when the bonds and control threads are through, and
 	 * the workers after them; the streams then stop at their minimum and
@@ -879,6 +932,11 @@ static void test_everything_at_once(void **state)
 	STORE(bg_stop, 1);
 	assert_int_equal(pthread_join(t_info, NULL), 0);
 	assert_int_equal(pthread_join(t_ctl, NULL), 0);
+	assert_int_equal(pthread_join(t_ev, NULL), 0);
+	if (b_ev.errors)
+		fprintf(stderr, "events: %d errors, first: %s\n", b_ev.errors, b_ev.first_error);
+	assert_int_equal(b_ev.errors, 0);
+	assert_true(b_ev.events > 0);
 	if (b_ctl.errors)
 		fprintf(stderr, "ctl: %d errors, first: %s\n", b_ctl.errors, b_ctl.first_error);
 	assert_int_equal(b_ctl.errors, 0);
