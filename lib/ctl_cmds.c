@@ -189,8 +189,10 @@ static void match_str(const struct dpak_flow *f, char *out, size_t n)
 	for (unsigned i = 0; i < d->n_fields && o < n; i++) {
 		int fld = d->field[i];
 		const uint8_t *v = f->data + d->field_off[fld];
-		const uint8_t *m = d->type == PK_EXACT ? ones :
-				   f->data + d->key_bytes + d->field_off[fld];
+		/* exact tables: every bit, or the bits the table keys on */
+		const uint8_t *m = d->type != PK_EXACT ?
+				   f->data + d->key_bytes + d->field_off[fld] :
+				   d->has_key_mask ? d->key_mask + d->field_off[fld] : ones;
 		int any = 0;
 		char one[192];
 		for (unsigned j = 0; j < pk_field_len[fld]; j++)
@@ -539,8 +541,7 @@ static int c_tables(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_ou
 					m = m << 8 | tm[j];
 				if (m != (fl == 8 ? ~0ull : (1ull << (8 * fl)) - 1))
 					k += (size_t)snprintf(key + k, sizeof(key) - k,
-							      "/%#0*llx", 2 * (int)fl + 2,
-							      (unsigned long long)m);
+							      "/%#llx", (unsigned long long)m);
 			}
 		}
 		pthread_mutex_lock(&t->lock);
