@@ -55,6 +55,7 @@ struct hw_entry {
 	uint16_t act_len;
 	uint8_t sub;    /* wildcard: index of its mask */
 	uint8_t live;   /* 1 from insert until remove */
+	uint16_t need;  /* layers the actions need (hw_act_need, packet.h) */
 	uint8_t data[]; /* key[key_bytes], then actions[action_bytes] */
 };
 
