@@ -130,15 +130,15 @@ static int vxlan_encap(struct hw_pkt *p, const uint8_t *a)
 
 static int vxlan_decap(struct hw_pkt *p)
 {
-	struct hw_pkt in;
+	uint32_t off = p->l4 + 8u + 8u;
 
-	if (hw_vxlan_inner(p, &in, 0))
+	if (!(p->layers & HW_L_VXLAN))
 		return -1;
-	/* The inner frame ends where the UDP datagram does: the outer
-	 * frame's padding or trailer is not carried into it. */
-	p->data = in.data;
-	p->headroom = in.headroom;
-	p->len = in.len;
+	/* The frame hw_vxlan_inner() names: it ends where the UDP datagram
+	 * does, so the outer frame's padding or trailer is not carried in. */
+	p->len = p->l4_end - off;
+	p->data += off;
+	p->headroom += off;
 	p->stale = 1;
 	return 0;
 }

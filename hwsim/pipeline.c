@@ -66,8 +66,14 @@ static void trace_add(struct hw_tracer *tr, const struct hw_trace_step *st)
 	tr->n++;
 }
 
-/* The pipeline's effects: each is done for traffic, reported for a trace. */
-#define COUNT(x, v) do { if (!tr) STAT_ADD(x, v); } while (0)
+/* The pipeline's effects: each is done for traffic, reported for a trace
+ * (counters: not counted). */
+static inline void count(const struct hw_tracer *tr, uint64_t *x, uint64_t v)
+{
+	if (!tr)
+		STAT_ADD(*x, v);
+}
+#define COUNT(x, v) count(tr, &(x), (v))
 
 static void trace_end(struct hw_tracer *tr, const struct hw_pkt *p, int fate,
 		      uint32_t arg, enum hw_why why, const struct hw_verdict *v,
@@ -117,6 +123,16 @@ static inline void to_ctrl(struct hw_dev *dev, struct hw_tracer *tr, uint32_t po
 		hw_ctrl_deliver(dev, port, p);
 }
 
+static inline void to_port(struct hw_dev *dev, struct hw_tracer *tr, uint32_t in_port,
+			   const struct hw_pkt *p, uint32_t port, uint32_t out)
+{
+	if (tr)
+		trace_end(tr, p, HW_FATE_PORT, port, HW_WHY_NONE, NULL,
+			  out != port ? out : ~0u);
+	else
+		hw_emit(dev, in_port, out, p->data, p->len);
+}
+
 static void trace_table(struct hw_tracer *tr, uint32_t t, const struct hw_table *tb,
 			const struct hw_entry *e, const struct hw_pkt *p)
 {
@@ -129,6 +145,15 @@ static void trace_table(struct hw_tracer *tr, uint32_t t, const struct hw_table 
 	}
 	trace_add(tr, &st);
 }
+
+/* Inside pipeline(), every effect goes through the helpers above, which a
+ * trace turns into steps: a direct call does not compile there. */
+#pragma push_macro("STAT_ADD")
+#undef STAT_ADD
+#define STAT_ADD(x, v) pipeline_effects_go_through_COUNT_or_drop
+#define hostq_deliver pipeline_effects_go_through_to_host
+#define hw_ctrl_deliver pipeline_effects_go_through_to_ctrl
+#define hw_emit pipeline_effects_go_through_to_port
 
 /* The pipeline for a burst of packets, each processed in place (with its
  * headroom free for encapsulation). All start in table 0; tables are taken
@@ -241,11 +266,7 @@ pipeline(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk, unsigned n, uint6
 						drop(in, tr, p, HW_WHY_NO_MEMBER, NULL);
 					goto done;
 				}
-				if (tr)
-					trace_end(tr, p, HW_FATE_PORT, v.arg, HW_WHY_NONE, NULL,
-						  out != v.arg ? out : ~0u);
-				else
-					hw_emit(dev, port, out, p->data, p->len);
+				to_port(dev, tr, port, p, v.arg, out);
 				goto done;
 			}
 			case HW_FATE_HOST:
@@ -275,6 +296,11 @@ done:
 			pthread_mutex_unlock(&tb->wlock);
 	}
 }
+
+#undef hw_emit
+#undef hw_ctrl_deliver
+#undef hostq_deliver
+#pragma pop_macro("STAT_ADD")
 
 void hw_process_burst(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk,
 		      unsigned n, uint64_t now)
