@@ -246,8 +246,7 @@ uint16_t hw_act_need(const uint8_t *act, uint32_t len)
 void hw_exec(struct hw_pkt *p, const uint8_t *act, uint32_t len, uint16_t need,
 	     struct hw_verdict *v)
 {
-	const uint8_t *end = act + len;
-	unsigned i = 0;
+	const uint8_t *start = act, *end = act + len;
 
 	v->fate = HW_FATE_DROP;
 	v->arg = 0;
@@ -265,7 +264,7 @@ void hw_exec(struct hw_pkt *p, const uint8_t *act, uint32_t len, uint16_t need,
 		v->missing = at.need & ~(uint16_t)p->layers;
 		return;
 	}
-	for (; act + 2 <= end && act + act[1] <= end && act[1] >= 2; act += act[1], i++) {
+	for (; act + 2 <= end && act + act[1] <= end && act[1] >= 2; act += act[1]) {
 		const uint8_t *a = act + 2;
 		uint32_t u;
 
@@ -366,6 +365,8 @@ no_room:
 	v->missing = 0;
 failed:
 	v->fate = HW_FATE_DROP;
-	v->idx = (uint8_t)i;
 	v->op = act[0];
+	v->idx = 0;
+	for (const uint8_t *a = start; a < act; a += a[1])
+		v->idx++;
 }

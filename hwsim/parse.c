@@ -22,6 +22,7 @@
  *     (the UDP layer stays).
  */
 #include <string.h>
+#include <arpa/inet.h>
 #include "packet.h"
 #include "table.h"
 
@@ -35,8 +36,8 @@ static inline uint16_t rd16(const uint8_t *b)
 /* The L4 header at @off of a datagram that ends at @end in the frame and
  * at @decl by its own length field (decl > end: the frame is cut short).
  * @frag: a first fragment (more follow), whose UDP length may go past it. */
-static void parse_l4(struct hw_pkt *p, uint8_t proto, uint32_t off, uint32_t end,
-		     uint32_t decl, int frag)
+static inline __attribute__((always_inline)) void
+parse_l4(struct hw_pkt *p, uint8_t proto, uint32_t off, uint32_t end, uint32_t decl, int frag)
 {
 	const uint8_t *d = p->data;
 	uint32_t left = end > off ? end - off : 0, n;
@@ -93,10 +94,10 @@ void hw_parse(struct hw_pkt *p)
 	p->stale = 0;
 	p->layers = 0;
 	p->l3 = p->l4 = p->l3_end = p->l4_end = 0;
-	F(p, PK_IN_PORT)[0] = (uint8_t)(p->in_port >> 8);
-	F(p, PK_IN_PORT)[1] = (uint8_t)p->in_port;
-	for (int i = 0; i < 4; i++)
-		F(p, PK_MARK)[i] = (uint8_t)(p->mark >> (24 - 8 * i));
+	uint16_t in_port = htons((uint16_t)p->in_port);
+	uint32_t mark = htonl(p->mark);
+	memcpy(F(p, PK_IN_PORT), &in_port, 2);
+	memcpy(F(p, PK_MARK), &mark, 4);
 	if (p->len < 14)
 		return;
 	memcpy(F(p, PK_ETH_DST), d, 6);
