@@ -144,7 +144,8 @@ enum hw_why {
 	HW_WHY_NONE,       /* the fate the actions or a table's miss gave */
 	HW_WHY_LINK_DOWN,  /* received on a port whose link is down: dropped */
 	HW_WHY_LACP_CTRL,  /* an LACPDU on a bond member: to the control channel */
-	HW_WHY_LACP_HOST,  /* an LACPDU on a bond member: up to the host */
+	HW_WHY_PROTO_HOST, /* a protocol frame (an LACPDU) on a bond member: up
+			    * to the host, as the member's */
 	HW_WHY_ACTION,     /* an action needs a layer the packet lacks: dropped */
 	HW_WHY_HEADROOM,   /* an action found no room in front of the frame */
 	HW_WHY_JUMP_BACK,  /* a jump to a table not after this one: dropped */

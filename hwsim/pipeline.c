@@ -190,7 +190,7 @@ pipeline(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk, unsigned n, uint6
 					to_ctrl(dev, tr, port, &pk[i]);
 				else
 					to_host(dev, tr, &pk[i], HW_HOST_PROTO, 0, ~0u,
-						HW_WHY_LACP_HOST);
+						HW_WHY_PROTO_HOST);
 				at[i] = HW_MAX_TABLES;
 				continue;
 			}

@@ -41,7 +41,8 @@ enum bk_why {
 	BK_WHY_NONE,       /* the fate the actions or a table's miss gave */
 	BK_WHY_LINK_DOWN,  /* received on a port whose link is down: dropped */
 	BK_WHY_LACP_CTRL,  /* an LACPDU on a bond member: to the library's LACP */
-	BK_WHY_LACP_HOST,  /* an LACPDU on a bond member: up to the switch */
+	BK_WHY_PROTO_HOST, /* a protocol frame (an LACPDU) on a bond member: up to
+			    * the switch, as the member's */
 	BK_WHY_ACTION,     /* action act_index needs a header the packet lacks */
 	BK_WHY_HEADROOM,   /* action act_index found no room before the frame */
 	BK_WHY_JUMP_BACK,  /* a jump to a table not after the current one */

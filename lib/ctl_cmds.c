@@ -674,9 +674,9 @@ static void trace_cb(void *arg, const struct bk_trace_step *s)
 			if (s->why == BK_WHY_LACP_CTRL)
 				snprintf(what, sizeof(what), "to the library's LACP (an "
 					 "LACPDU on a bond member)");
-			else if (s->why == BK_WHY_LACP_HOST)
-				snprintf(what, sizeof(what), "up to the host (an LACPDU on "
-					 "a bond member)");
+			else if (s->why == BK_WHY_PROTO_HOST)
+				snprintf(what, sizeof(what), "up to the host (a protocol "
+					 "frame on a bond member)");
 			else
 				snprintf(what, sizeof(what), s->arg == ~0u ?
 					 "up to the host (miss)" : "up to host queue %u", s->arg);

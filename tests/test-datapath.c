@@ -571,7 +571,7 @@ static void test_trace_lacpdu_on_member(void **state)
 	assert_int_equal(dpak_bond_create(dev, "lag", &o, &b), 0);
 	assert_int_equal(dpak_bond_member_add(dev, b, UP0), 0);
 	char *t = trace(UP0, LACPDU, sizeof(LACPDU));
-	expect_in(t, "up to the host (an LACPDU on a bond member)");
+	expect_in(t, "up to the host (a protocol frame on a bond member)");
 	free(t);
 	assert_int_equal(host_drain(), 0); /* the trace delivered nothing */
 	assert_int_equal(send_frame(UP0, LACPDU, sizeof(LACPDU), NULL), -1);
