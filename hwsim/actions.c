@@ -243,27 +243,36 @@ uint16_t hw_act_need(const uint8_t *act, uint32_t len)
 	return need_walk(act, len, 0, NULL);
 }
 
-void hw_exec(struct hw_pkt *p, const uint8_t *act, uint32_t len, uint16_t need,
-	     struct hw_verdict *v)
+void hw_refuse(const struct hw_pkt *p, const uint8_t *act, uint32_t len, uint16_t need,
+	       struct hw_verdict *v)
 {
-	const uint8_t *start = act, *end = act + len;
+	struct need_at at = { 0, 0, 0 };
+
+	need_walk(act, len, need & ~(uint16_t)p->layers, &at);
+	*v = (struct hw_verdict){ .fate = HW_FATE_DROP, .why = HW_WHY_ACTION,
+				  .op = at.op, .idx = (uint8_t)at.idx,
+				  .missing = at.need & ~(uint16_t)p->layers };
+}
+
+void hw_verdict_where(struct hw_verdict *v, const uint8_t *act)
+{
+	if (!v->at)
+		return;
+	v->idx = 0;
+	for (; act < v->at; act += act[1])
+		v->idx++;
+	v->at = NULL;
+}
+
+void hw_exec(struct hw_pkt *p, const uint8_t *act, uint32_t len, struct hw_verdict *v)
+{
+	const uint8_t *end = act + len;
 
 	v->fate = HW_FATE_DROP;
 	v->arg = 0;
 	v->dirty = 0;
-	v->why = HW_WHY_NONE;
 	if (p->len < 14)
-		return; /* no Ethernet header to act on */
-	if (__builtin_expect(need & ~p->layers, 0)) {
-		/* Refused before any action applied. */
-		struct need_at at = { 0, 0, 0 };
-		need_walk(act, len, need & ~(uint16_t)p->layers, &at);
-		v->why = HW_WHY_ACTION;
-		v->idx = (uint8_t)at.idx;
-		v->op = at.op;
-		v->missing = at.need & ~(uint16_t)p->layers;
-		return;
-	}
+		goto none; /* no Ethernet header to act on */
 	for (; act + 2 <= end && act + act[1] <= end && act[1] >= 2; act += act[1]) {
 		const uint8_t *a = act + 2;
 		uint32_t u;
@@ -281,8 +290,7 @@ void hw_exec(struct hw_pkt *p, const uint8_t *act, uint32_t len, uint16_t need,
 			v->arg = rd16(a);
 			return;
 		case PK_OP_DROP:
-			v->fate = HW_FATE_DROP;
-			return;
+			goto none;
 		case PK_OP_QUEUE:
 			v->fate = HW_FATE_HOST;
 			v->arg = rd16(a);
@@ -349,11 +357,13 @@ void hw_exec(struct hw_pkt *p, const uint8_t *act, uint32_t len, uint16_t need,
 				goto lacks;
 			break;
 		default:
-			v->fate = HW_FATE_DROP;
-			return;
+			goto none;
 		}
 	}
-	v->fate = HW_FATE_DROP; /* no fate: a malformed block drops */
+none: /* a drop action, or no fate: a malformed block drops */
+	v->fate = HW_FATE_DROP;
+	v->why = HW_WHY_NONE;
+	v->at = NULL;
 	return;
 lacks:
 	/* Found as the actions came to it: nothing of the packet leaves. */
@@ -366,7 +376,5 @@ no_room:
 failed:
 	v->fate = HW_FATE_DROP;
 	v->op = act[0];
-	v->idx = 0;
-	for (const uint8_t *a = start; a < act; a += a[1])
-		v->idx++;
+	v->at = act; /* hw_verdict_where() turns it into an index */
 }

@@ -39,8 +39,8 @@ struct hw_pkt {
 	 * IPv6 payload length, and the UDP length, bound them. Bytes after
 	 * l3_end (Ethernet padding, trailers) belong to no header. */
 	uint16_t l3_end, l4_end;
-	uint8_t stale;       /* headers moved since the last parse */
 	uint8_t fields[PK_FIELDS_BYTES]; /* the flat field vector (pack.h) */
+	uint8_t stale;       /* headers moved since the last parse */
 };
 
 /* Parse headers into p->fields, p->layers and the offsets. in_port and
@@ -60,11 +60,13 @@ struct hw_verdict {
 	enum hw_fate fate;
 	uint32_t arg;   /* port, queue or table */
 	int dirty;      /* headers changed: parse again before a lookup */
-	/* A drop because an action could not apply (enum hw_why, hwsim.h:
-	 * HW_WHY_ACTION, HW_WHY_HEADROOM), else HW_WHY_NONE; which action
-	 * (index in the block, its op) and the layers it lacked. */
+	/* Set with fate HW_FATE_DROP only: why (enum hw_why, hwsim.h:
+	 * HW_WHY_ACTION or HW_WHY_HEADROOM when an action could not apply,
+	 * else HW_WHY_NONE); which action (index in the block, after
+	 * hw_verdict_where(); its op) and the layers it lacked. */
 	uint8_t why, op, idx;
 	uint16_t missing;
+	const uint8_t *at; /* the action, until hw_verdict_where() */
 };
 
 /* The layers an action block needs the packet to have before any of it
@@ -75,11 +77,20 @@ struct hw_verdict {
  * comes to it (before any inner byte changes). */
 uint16_t hw_act_need(const uint8_t *act, uint32_t len);
 
-/* Apply a packed action block to the packet. @need is hw_act_need() of the
- * block: if the packet lacks a layer it names, nothing applies and the
- * verdict is a drop (why HW_WHY_ACTION). */
-void hw_exec(struct hw_pkt *p, const uint8_t *act, uint32_t len, uint16_t need,
-	     struct hw_verdict *v);
+/* Apply a packed action block to the packet, whose layers have what
+ * hw_act_need() of the block names (else see hw_refuse()). An action that
+ * finds a layer or room missing (after a decapsulation, say) makes the
+ * verdict a drop (why HW_WHY_ACTION or HW_WHY_HEADROOM). */
+void hw_exec(struct hw_pkt *p, const uint8_t *act, uint32_t len, struct hw_verdict *v);
+
+/* The verdict on a packet that lacks a layer @need (hw_act_need() of the
+ * block) names: a drop before any action applies, naming the first action
+ * that needs it. */
+void hw_refuse(const struct hw_pkt *p, const uint8_t *act, uint32_t len, uint16_t need,
+	       struct hw_verdict *v);
+
+/* Turn a drop verdict's action into its index in the block @act. */
+void hw_verdict_where(struct hw_verdict *v, const uint8_t *act);
 
 /* A hash of the packet's flow fields (for UDP source ports, spreading). */
 uint32_t hw_flow_hash(const struct hw_pkt *p);

@@ -247,7 +247,12 @@ pipeline(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk, unsigned n, uint6
 			COUNT(e->bytes, p->len);
 			if (!tr)
 				__atomic_store_n(&e->last_hit_ns, now, __ATOMIC_RELAXED);
-			hw_exec(p, hw_entry_actions(tb, e), e->act_len, e->need, &v);
+			/* One test refuses a packet that lacks a layer the
+			 * actions need, before any of them applies. */
+			if (__builtin_expect(e->need & ~p->layers, 0))
+				hw_refuse(p, hw_entry_actions(tb, e), e->act_len, e->need, &v);
+			else
+				hw_exec(p, hw_entry_actions(tb, e), e->act_len, &v);
 			if (tr)
 				trace_table(tr, t, tb, e, p);
 			if (p->stale && (v.fate == HW_FATE_HOST || v.fate == HW_FATE_TTL ||
@@ -285,6 +290,8 @@ pipeline(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk, unsigned n, uint6
 				at[i] = (uint8_t)v.arg;
 				continue;
 			case HW_FATE_DROP:
+				if (v.at)
+					hw_verdict_where(&v, hw_entry_actions(tb, e));
 				drop(in, tr, p, (enum hw_why)v.why, &v);
 				goto done;
 			}
@@ -354,9 +361,14 @@ static unsigned run_burst(struct hw_dev *dev, unsigned budget)
 		while (k < HW_BURST && done + k < budget &&
 		       head + k != LOAD_ACQ(&r->tail)) {
 			s = &r->slots[(head + k) & r->mask];
-			pk[k] = (struct hw_pkt){ .data = s->buf + HW_HEADROOM,
-						 .len = s->len, .headroom = HW_HEADROOM,
-						 .in_port = port };
+			/* The metadata; the pipeline's parse fills in the rest
+			 * (a whole-struct literal would zero 80 bytes of field
+			 * vector for nothing, per packet). */
+			pk[k].data = s->buf + HW_HEADROOM;
+			pk[k].len = s->len;
+			pk[k].headroom = HW_HEADROOM;
+			pk[k].in_port = port;
+			pk[k].mark = 0;
 			k++;
 		}
 		if (!k)
