@@ -59,6 +59,7 @@ struct hw_port {
 	uint64_t drops_action, drops_mtu, drops_bond_rx; /* each also in drops */
 	uint64_t inject_drops; /* written by the injecting thread */
 	uint32_t bond;         /* 1 + index of its bond, 0: none (atomic) */
+	uint32_t mtu;          /* egress MTU (atomic; hw_emit enforces it) */
 };
 
 struct hw_bond {
@@ -211,9 +212,10 @@ unsigned netdev_poll_rx(struct hw_dev *dev, struct hw_port *p, uint32_t port);
 void netdev_flush_tx(struct hw_dev *dev, struct hw_port *p, uint32_t port);
 void netdev_close(struct hw_netdev *nd);
 
-/* pcap files (pcap.c). */
+/* pcap files (pcap.c). pcap_write only queues the frame for the file's
+ * writer thread (or counts it dropped): it never waits. */
 void pcap_write(struct hw_pcap *pc, const uint8_t *data, uint32_t len, uint64_t now);
 unsigned pcap_feed(struct hw_dev *dev, struct hw_port *p, uint32_t port);
-void pcap_close(struct hw_pcap *pc);
+void pcap_file_close(struct hw_pcap *pc);
 
 #endif

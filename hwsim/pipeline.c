@@ -11,6 +11,10 @@
 #include <time.h>
 #include "dev.h"
 
+/* Send a finished frame (after every push and encapsulation) out of a
+ * port. It must fit the port's MTU: at most MTU + 14 bytes, plus 4 for each
+ * VLAN tag (0x8100 or 0x88a8, up to two) it carries; a longer one is
+ * dropped and counted on the egress port (drops, drops_mtu). */
 void hw_emit(struct hw_dev *dev, uint32_t drop_port, uint32_t out,
 	     const uint8_t *data, uint32_t len)
 {
@@ -20,14 +24,30 @@ void hw_emit(struct hw_dev *dev, uint32_t drop_port, uint32_t out,
 	if (out >= dev->n_ports)
 		goto drop;
 	p = &dev->ports[out];
-	if (!LOAD_RLX(&p->link) || len > HW_HEADROOM + HW_MAX_FRAME ||
-	    !(s = ring_prod(&p->tx)))
+	if (!LOAD_RLX(&p->link))
+		goto drop;
+	if (len > LOAD_RLX(&p->mtu) + 14) {
+		uint32_t allowed = LOAD_RLX(&p->mtu) + 14, type = data[12] << 8 | data[13];
+		for (uint32_t tag = 0; tag < 2 && (type == 0x8100 || type == 0x88a8) &&
+		     len >= 18 + 4 * tag; tag++) {
+			allowed += 4;
+			type = data[16 + 4 * tag] << 8 | data[17 + 4 * tag];
+		}
+		if (len > allowed || len > HW_MAX_FRAME) {
+			STAT_ADD(p->drops, 1);
+			STAT_ADD(p->drops_mtu, 1);
+			return;
+		}
+	}
+	if (!(s = ring_prod(&p->tx)))
 		goto drop;
 	s->len = len;
 	memcpy(s->buf, data, len);
 	ring_push(&p->tx);
-	STAT_ADD(p->tx_packets, 1);
-	STAT_ADD(p->tx_bytes, len);
+	if (!LOAD_RLX(&p->netdev)) { /* else counted once the interface takes it */
+		STAT_ADD(p->tx_packets, 1);
+		STAT_ADD(p->tx_bytes, len);
+	}
 	struct hw_pcap *pc = LOAD_ACQ(&p->pcap_out);
 	if (pc)
 		pcap_write(pc, data, len, 0);

@@ -189,6 +189,42 @@ enum dpak_hwsim_pcap_dir {
 DPAK_API int dpak_hwsim_pcap(struct dpak_dev *dev, uint32_t port,
 			     enum dpak_hwsim_pcap_dir dir, const char *path);
 
+/** Counters of a pcap attachment (see dpak_hwsim_pcap_stats()). */
+struct dpak_hwsim_pcap_stats {
+	size_t sz;         /**< set by the caller: sizeof(struct dpak_hwsim_pcap_stats) */
+	uint64_t packets;  /**< frames written to the file (output) or read
+			    *   from it into the port (input) */
+	uint64_t drops;    /**< output: frames not written because the file
+			    *   fell behind (queue full) or failed; input:
+			    *   records skipped (shorter than 14 or longer than
+			    *   the largest frame) */
+	uint64_t queued;   /**< output: frames waiting for the writer */
+	int error;         /**< the file's first error, as a negative errno
+			    *   (e.g. -ENOSPC, -EPIPE); 0: none */
+};
+
+/**
+ * Read the counters of a pcap file attached with dpak_hwsim_pcap().
+ *
+ * Output files are written by a thread of the attachment's own, never by
+ * the device's pipeline: the pipeline puts each frame in a bounded queue
+ * (4 MiB) and goes on; when the queue is full (the file's reader is slower
+ * than the traffic, or stopped), the frame is not written and is counted
+ * in @c drops. The device still forwards it.
+ *
+ * @param dev   an hwsim device.
+ * @param port  the port, or DPAK_HWSIM_HOST for the slow-path file.
+ * @param dir   DPAK_HWSIM_PCAP_IN or DPAK_HWSIM_PCAP_OUT.
+ * @param stats filled; the caller sets stats->sz first.
+ * @return 0, -EINVAL (NULL, sz too small, bad dir), -ENOENT (no such port,
+ *         or no file attached there), -EOPNOTSUPP (not hwsim).
+ * @par Thread safety
+ * Safe from any thread.
+ */
+DPAK_API int dpak_hwsim_pcap_stats(struct dpak_dev *dev, uint32_t port,
+				   enum dpak_hwsim_pcap_dir dir,
+				   struct dpak_hwsim_pcap_stats *stats);
+
 #ifdef __cplusplus
 }
 #endif
