@@ -55,6 +55,7 @@ struct hw_pcap {
 	pcap_dumper_t *dump;
 	pthread_t thread;
 	int gone;                 /* close gave up waiting (atomic) */
+	int told;                 /* drops were logged */
 	void (*log)(int level, const char *msg);
 	char path[128];
 };
@@ -74,8 +75,26 @@ static void set_error(struct hw_pcap *pc, int err)
 	if (__atomic_compare_exchange_n(&pc->error, &zero, err, 0, __ATOMIC_RELAXED,
 					__ATOMIC_RELAXED) && pc->log) {
 		char msg[320];
-		snprintf(msg, sizeof(msg), "hwsim: pcap %s: %s; frames are no longer "
-			 "written", pc->path, strerror(-err));
+		if (err == -ETIMEDOUT)
+			snprintf(msg, sizeof(msg), "hwsim: pcap %s: its reader stopped "
+				 "reading; closed without the frames still queued",
+				 pc->path);
+		else
+			snprintf(msg, sizeof(msg), "hwsim: pcap %s: %s; frames are no "
+				 "longer written", pc->path, strerror(-err));
+		pc->log(1, msg);
+	}
+}
+
+/* Say once that frames were left out of the file. */
+static void tell_drops(struct hw_pcap *pc)
+{
+	if (!pc->told && LOAD_RLX(&pc->qdrops) && pc->log) {
+		char msg[320];
+		pc->told = 1;
+		snprintf(msg, sizeof(msg), "hwsim: pcap %s: the file falls behind the "
+			 "traffic; frames are left out of it and counted "
+			 "(dpak_hwsim_pcap_stats)", pc->path);
 		pc->log(1, msg);
 	}
 }
@@ -104,6 +123,7 @@ static ssize_t sink_write(void *cookie, const char *buf, size_t n)
 			return 0;
 		}
 		struct pollfd pfd = { .fd = pc->fd, .events = POLLOUT };
+		tell_drops(pc);
 		poll(&pfd, 1, 20);
 	}
 	return (ssize_t)n;
@@ -129,7 +149,7 @@ static void pcap_free(struct hw_pcap *pc)
 static void *writer_main(void *arg)
 {
 	struct hw_pcap *pc = arg;
-	int dirty = 0, told = 0;
+	int dirty = 0;
 
 	for (;;) {
 		uint64_t h = pc->head, t = LOAD_ACQ(&pc->tail);
@@ -141,14 +161,7 @@ static void *writer_main(void *arg)
 			}
 			if (LOAD_ACQ(&pc->stop) && h == LOAD_ACQ(&pc->tail))
 				break;
-			if (!told && LOAD_RLX(&pc->qdrops) && pc->log) {
-				char msg[320];
-				told = 1;
-				snprintf(msg, sizeof(msg), "hwsim: pcap %s: the file falls "
-					 "behind the traffic; frames are left out of it "
-					 "and counted (dpak_hwsim_pcap_stats)", pc->path);
-				pc->log(1, msg);
-			}
+			tell_drops(pc);
 			struct timespec ts = { 0, IDLE_NS };
 			nanosleep(&ts, NULL);
 			continue;
