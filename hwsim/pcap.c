@@ -4,6 +4,9 @@
  * read from a file (pcap or pcapng, Ethernet link type), a port's output or
  * the slow-path packets written to one (pcap, microsecond timestamps).
  *
+ * Input files are read by the engine as it takes their frames: a regular
+ * file only (buffered reads of a local file), never a pipe it could wait on.
+ *
  * Output never does file I/O on the data path. The pipeline copies each
  * frame into a bounded queue (a single-producer single-consumer byte ring)
  * and goes on; a thread of the attachment's own takes the frames out and
@@ -21,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <pcap/pcap.h>
 #include "dev.h"
 
@@ -259,9 +263,15 @@ static int open_input(struct hw_pcap *pc, const char *path)
 {
 	char errbuf[PCAP_ERRBUF_SIZE];
 	FILE *f = fopen(path, "rb");
+	struct stat st;
 
 	if (!f)
 		return -errno;
+	/* The engine reads input files: a pipe could make it wait. */
+	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+		fclose(f);
+		return -ESPIPE;
+	}
 	pc->in = pcap_fopen_offline(f, errbuf);
 	if (!pc->in) {
 		fclose(f);

@@ -320,6 +320,16 @@ static void test_pcapng_input(void **state)
 	assert_non_null(strstr(dpak_errmsg(), "port 1 has no pcap input file"));
 	assert_int_equal(dpak_hwsim_pcap_stats(dev, DPAK_HWSIM_HOST, DPAK_HWSIM_PCAP_OUT, &st),
 			 -ENOENT);
+	/* Input from a pipe could make the engine wait: refused. */
+	char fifo[64];
+	snprintf(fifo, sizeof(fifo), "%s/in.fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	int wr = open(fifo, O_RDWR | O_NONBLOCK);
+	assert_true(wr >= 0);
+	assert_int_equal(dpak_hwsim_pcap(dev, UP1, DPAK_HWSIM_PCAP_IN, fifo), -EINVAL);
+	assert_non_null(strstr(dpak_errmsg(), "not a regular file"));
+	close(wr);
+	unlink(fifo);
 	dpak_dev_close(dev);
 	unlink(path);
 }

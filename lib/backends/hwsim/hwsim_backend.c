@@ -434,6 +434,10 @@ static int sim_pcap(void *priv, uint32_t port, int dir, const char *path)
 				 "not a pcap or pcapng file");
 	case -EPROTONOSUPPORT:
 		return dpak__err(EPROTONOSUPPORT, "%s: link type is not Ethernet", path);
+	case -ESPIPE:
+		return dpak__err(EINVAL, "%s: not a regular file (the device reads "
+				 "its input files as it goes, and may not wait on a "
+				 "pipe)", path);
 	default:
 		return dpak__err(-err, "%s: %s", path, dpak_strerror(err));
 	}
