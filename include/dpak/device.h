@@ -48,6 +48,8 @@ struct dpak_dev_opts {
  *     ring=N slots per port ring (a power of two, default 256);
  *     engine=step (default: the pipeline runs in dpak_hwsim_run()) or
  *     engine=thread (a thread of the device's own runs it);
+ *     mtu=N every port's MTU, 68 to 9202, default 1500 (see
+ *     dpak_port_set_mtu());
  *   - "xdp:eth0,eth1" and "pci:0000:03:00.0" are reserved for the backends
  *     of those names (not built yet: -ENODEV).
  * @param opts NULL for defaults.
@@ -148,9 +150,9 @@ DPAK_API int dpak_port_info(struct dpak_dev *dev, uint32_t port,
  * @p mtu + 14 bytes (the Ethernet header), plus 4 bytes for each 802.1Q or
  * 802.1ad tag it carries (at most two), is dropped and counted in the
  * port's drops and drops_mtu (dpak_port_stats()). Frames the port receives
- * are not checked against it. The frame-size rule is that of IEEE 802.3
- * clause 3.2.7 (MAC client data) and 802.1Q clause 6.9 (a tag adds 4
- * bytes); the MTU of RFC 894 is the client data length.
+ * are not checked against it. The rule is IEEE 802.3's: the MTU bounds the
+ * MAC client data (clause 3.2.7), a tag adds 4 bytes (clause 3.5, the
+ * tagged MAC frame).
  *
  * Every port starts with the MTU of the devspec's mtu= (hwsim, default
  * 1500); a port attached to a Linux interface (dpak_hwsim_attach()) takes
