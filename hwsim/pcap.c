@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -154,6 +155,13 @@ static void *writer_main(void *arg)
 {
 	struct hw_pcap *pc = arg;
 	int dirty = 0;
+	sigset_t pipe;
+
+	/* A pipe whose reader is gone fails the write with EPIPE (counted)
+	 * instead of killing the process. */
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
 
 	for (;;) {
 		uint64_t h = pc->head, t = LOAD_ACQ(&pc->tail);
@@ -253,6 +261,7 @@ static int open_output(struct hw_pcap *pc, const char *path)
 		return -ENOMEM;
 	}
 	if ((err = pthread_create(&pc->thread, NULL, writer_main, pc))) {
+		pc->stop = 1; /* stop_ns 0: closing gives up at once */
 		pcap_dump_close(pc->dump);
 		return -err;
 	}

@@ -433,6 +433,46 @@ static void test_pcap_stuck_sink(void **state)
 	unlink(fifo2);
 }
 
+/* A pipe whose reader goes away: the file fails with EPIPE, counted; the
+ * process is not killed by SIGPIPE and the device forwards on. */
+static void test_pcap_reader_gone(void **state)
+{
+	(void)state;
+	struct dpak_dev *dev = open_dev("hwsim:");
+	struct dpak_hwsim_pcap_stats st = { .sz = sizeof(st) };
+	char fifo[64];
+	int rd;
+
+	snprintf(fifo, sizeof(fifo), "%s/gone.fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	rd = open(fifo, O_RDONLY | O_NONBLOCK);
+	assert_true(rd >= 0);
+	assert_int_equal(dpak_hwsim_pcap(dev, UP0, DPAK_HWSIM_PCAP_OUT, fifo), 0);
+	close(rd);
+	for (int i = 0; i < 5000; i++) {
+		assert_int_equal(send_out(dev, UP0, frame(100, 0, (uint8_t)i), 100), 100);
+		assert_int_equal(dpak_hwsim_pcap_stats(dev, UP0, DPAK_HWSIM_PCAP_OUT, &st), 0);
+		if (st.error)
+			break;
+		usleep(1000);
+	}
+	assert_int_equal(st.error, -EPIPE);
+	for (int i = 0; i < 5000 && st.queued; i++) { /* let the writer settle */
+		usleep(1000);
+		assert_int_equal(dpak_hwsim_pcap_stats(dev, UP0, DPAK_HWSIM_PCAP_OUT, &st), 0);
+	}
+	assert_int_equal(st.queued, 0);
+	uint64_t before = st.drops;
+	assert_int_equal(send_out(dev, UP0, frame(100, 0, 1), 100), 100);
+	for (int i = 0; i < 5000 && st.drops == before; i++) {
+		usleep(1000);
+		assert_int_equal(dpak_hwsim_pcap_stats(dev, UP0, DPAK_HWSIM_PCAP_OUT, &st), 0);
+	}
+	assert_int_equal(st.drops, before + 1);
+	dpak_dev_close(dev);
+	unlink(fifo);
+}
+
 static int rm_dir(void **state)
 {
 	(void)state;
@@ -450,6 +490,7 @@ int main(void)
 		cmocka_unit_test(test_pcapng_input),
 		cmocka_unit_test(test_pcap_jumbo_round_trip),
 		cmocka_unit_test(test_pcap_stuck_sink),
+		cmocka_unit_test(test_pcap_reader_gone),
 	};
 	return cmocka_run_group_tests(tests, mk_dir, rm_dir);
 }
