@@ -196,6 +196,9 @@ void hw_process_burst(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk,
 		      unsigned n, uint64_t now);
 void hw_emit(struct hw_dev *dev, uint32_t drop_port, uint32_t out,
 	     const uint8_t *data, uint32_t len);
+/* Does a finished frame fit port @out's MTU (the rule hw_emit applies)? */
+int hw_emit_fits(const struct hw_dev *dev, uint32_t out, const uint8_t *data,
+		 uint32_t len);
 
 /* Bonds (bond.c): the member a packet leaves by, or ~0u if none can take
  * it; and the frames of the control channel. */

@@ -170,6 +170,7 @@ enum hw_why {
 	HW_WHY_JUMP_BACK,  /* a jump to a table not after this one: dropped */
 	HW_WHY_NO_MEMBER,  /* to a bond none of whose members can take it */
 	HW_WHY_BOND_RX,    /* on a bond member that may not receive: dropped */
+	HW_WHY_MTU,        /* longer than the egress port's MTU allows: dropped */
 };
 
 /* Trace a packet through the pipeline without sending it or counting it:

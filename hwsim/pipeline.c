@@ -11,10 +11,27 @@
 #include <time.h>
 #include "dev.h"
 
-/* Send a finished frame (after every push and encapsulation) out of a
- * port. It must fit the port's MTU: at most MTU + 14 bytes, plus 4 for each
- * VLAN tag (0x8100 or 0x88a8, up to two) it carries; a longer one is
- * dropped and counted on the egress port (drops, drops_mtu). */
+/* A finished frame (after every push and encapsulation) fits a port's MTU
+ * if it is at most MTU + 14 bytes, plus 4 for each VLAN tag (0x8100 or
+ * 0x88a8, up to two) it carries. */
+int hw_emit_fits(const struct hw_dev *dev, uint32_t out, const uint8_t *data,
+		 uint32_t len)
+{
+	uint32_t allowed = LOAD_RLX(&dev->ports[out].mtu) + 14, type;
+
+	if (len <= allowed)
+		return 1;
+	type = (uint32_t)data[12] << 8 | data[13];
+	for (uint32_t tag = 0; tag < 2 && (type == 0x8100 || type == 0x88a8) &&
+	     len >= 18 + 4 * tag; tag++) {
+		allowed += 4;
+		type = (uint32_t)data[16 + 4 * tag] << 8 | data[17 + 4 * tag];
+	}
+	return len <= allowed && len <= HW_MAX_FRAME;
+}
+
+/* Send a finished frame out of a port; one that does not fit the port's
+ * MTU is dropped and counted on the egress port (drops, drops_mtu). */
 void hw_emit(struct hw_dev *dev, uint32_t drop_port, uint32_t out,
 	     const uint8_t *data, uint32_t len)
 {
@@ -26,18 +43,10 @@ void hw_emit(struct hw_dev *dev, uint32_t drop_port, uint32_t out,
 	p = &dev->ports[out];
 	if (!LOAD_RLX(&p->link))
 		goto drop;
-	if (len > LOAD_RLX(&p->mtu) + 14) {
-		uint32_t allowed = LOAD_RLX(&p->mtu) + 14, type = data[12] << 8 | data[13];
-		for (uint32_t tag = 0; tag < 2 && (type == 0x8100 || type == 0x88a8) &&
-		     len >= 18 + 4 * tag; tag++) {
-			allowed += 4;
-			type = data[16 + 4 * tag] << 8 | data[17 + 4 * tag];
-		}
-		if (len > allowed || len > HW_MAX_FRAME) {
-			STAT_ADD(p->drops, 1);
-			STAT_ADD(p->drops_mtu, 1);
-			return;
-		}
+	if (!hw_emit_fits(dev, out, data, len)) {
+		STAT_ADD(p->drops, 1);
+		STAT_ADD(p->drops_mtu, 1);
+		return;
 	}
 	if (!(s = ring_prod(&p->tx)))
 		goto drop;
@@ -146,7 +155,9 @@ static inline void to_ctrl(struct hw_dev *dev, struct hw_tracer *tr, uint32_t po
 static inline void to_port(struct hw_dev *dev, struct hw_tracer *tr, uint32_t in_port,
 			   const struct hw_pkt *p, uint32_t port, uint32_t out)
 {
-	if (tr)
+	if (tr && out < dev->n_ports && !hw_emit_fits(dev, out, p->data, p->len))
+		trace_end(tr, p, HW_FATE_DROP, out, HW_WHY_MTU, NULL, ~0u);
+	else if (tr)
 		trace_end(tr, p, HW_FATE_PORT, port, HW_WHY_NONE, NULL,
 			  out != port ? out : ~0u);
 	else

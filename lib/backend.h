@@ -55,6 +55,7 @@ enum bk_why {
 	BK_WHY_JUMP_BACK,  /* a jump to a table not after the current one */
 	BK_WHY_NO_MEMBER,  /* to a bond none of whose members can take it */
 	BK_WHY_BOND_RX,    /* on a bond member that may not receive */
+	BK_WHY_MTU,        /* longer than port arg's MTU allows (docs/DATAPATH.md) */
 };
 
 #define BK_TRACE_RX 0xfffffffeu /* a step's table: how the packet came in */

@@ -5,7 +5,8 @@
  * devspec, jumbo frames through injection, the pipeline, capture and the
  * host queues; and pcap files through libpcap: pcapng input, a jumbo frame
  * written and read back, and an output file whose reader stopped, which
- * must neither block the device nor its close.
+ * must neither block the device nor its close. dpak-ctl trace says what
+ * the MTU does, as the device then does it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 #include <dpak/dpak.h>
+#include "ctl.h"
 
 enum { UP0, UP1, PF0, VF0, VF1, VF2, VF3, N_PORTS };
 
@@ -159,6 +161,46 @@ static void test_mtu_after_encap_and_push(void **state)
 	/* Room for the encapsulation: the uplink's MTU raised by 50. */
 	assert_int_equal(dpak_port_set_mtu(dev, UP0, 1550), 0);
 	assert_int_equal(through(dev, VF0, UP0, frame(1514, 0, 5), 1514), 1564);
+	dpak_dev_close(dev);
+}
+
+/* dpak-ctl trace of a frame, run in-process: the text the operator reads. */
+static char *trace(struct dpak_dev *dev, uint32_t port, const uint8_t *f, size_t n)
+{
+	static struct ctl_req r;
+	char line[CTL_MAX_REQ];
+	size_t o = (size_t)snprintf(line, sizeof(line), "DPAK/1 trace port=%u hex=", port);
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)snprintf(line + o, sizeof(line) - o, "%02x", f[i]);
+	assert_int_equal(ctl_parse(line, o, &r), 0);
+	char *body = NULL;
+	long len = 0;
+	assert_int_equal(ctl_run(dev, &r, &body, &len), 0);
+	return body;
+}
+
+/* Trace runs the same rule: it says dropped where the device drops, and
+ * moves no counter. */
+static void test_mtu_in_trace(void **state)
+{
+	(void)state;
+	struct dpak_dev *dev = open_dev("hwsim:");
+	struct dpak_action_port up0 = { UP0 };
+	struct dpak_action fwd[] = { { DPAK_ACTION_PORT, &up0 }, { DPAK_ACTION_END, NULL } };
+	char *t;
+
+	add_flow(dev, VF0, fwd);
+	assert_int_equal(dpak_port_set_mtu(dev, UP0, 1000), 0);
+	t = trace(dev, VF0, frame(1014, 0, 1), 1014);
+	assert_non_null(strstr(t, "out of port"));
+	free(t);
+	t = trace(dev, VF0, frame(1015, 0, 1), 1015);
+	assert_null(strstr(t, "out of port"));
+	assert_non_null(strstr(t, "dropped"));
+	free(t);
+	assert_int_equal(stats(dev, UP0).drops_mtu, 0); /* a trace counts nothing */
+	assert_int_equal(through(dev, VF0, UP0, frame(1015, 0, 1), 1015), 0);
+	assert_int_equal(stats(dev, UP0).drops_mtu, 1);
 	dpak_dev_close(dev);
 }
 
@@ -484,6 +526,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mtu_edges),
 		cmocka_unit_test(test_mtu_after_encap_and_push),
+		cmocka_unit_test(test_mtu_in_trace),
 		cmocka_unit_test(test_set_mtu_api),
 		cmocka_unit_test(test_devspec_mtu),
 		cmocka_unit_test(test_jumbo),
