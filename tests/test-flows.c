@@ -981,7 +981,7 @@ static void test_hwsim_io_errors(void **state)
 	struct dpak_flow *fl;
 	uint8_t small[16];
 
-	assert_err(dpak_hwsim_inject(f->dev, VF0, f->frame, 10), EINVAL, "14 to 2048");
+	assert_err(dpak_hwsim_inject(f->dev, VF0, f->frame, 10), EINVAL, "14 to 9224");
 	assert_err(dpak_hwsim_inject(f->dev, 99, f->frame, 60), ENOENT, "port 99");
 	assert_int_equal(l2_add(f, VF0, MAC_B, acts, &fl), 0);
 	f->len = udp_frame(f->frame, MAC_B, 53, 0);
