@@ -17,8 +17,9 @@
  *     flow to vf3; another file records what leaves vf1;
  *   - bonds of uplink2/uplink3 are created, grown, shrunk, described and
  *     destroyed while their links go down and up, and their events read;
- *   - port, queue, table and device information, the pool, the log level
- *     and error strings are read all along;
+ *   - port, queue, table and device information, pcap counters, the pool,
+ *     the log level and error strings are read all along, and the MTU of a
+ *     port without traffic set;
  *   - dpak-ctl commands arrive on the control socket;
  *   - the event channel is read, its thresholds and subscription changed.
  * Phase 2, faults: the flow workers run again while the device is reset
@@ -482,6 +483,20 @@ static void *info_thread(void *arg)
 		}
 		if (!dpak_table_get(dev, "l2") || dpak_table_get(dev, "no-such-table"))
 			bgerr(b, "table_get", 0);
+		/* pcap counters (attached while this runs) and the MTU of a
+		 * port without traffic */
+		struct dpak_hwsim_pcap_stats pst = { .sz = sizeof(pst) };
+		rc = dpak_hwsim_pcap_stats(dev, PF0, DPAK_HWSIM_PCAP_IN, &pst);
+		if ((rc && rc != -ENOENT) || pst.packets > N_PCAP)
+			bgerr(b, "pcap_stats in", rc);
+		rc = dpak_hwsim_pcap_stats(dev, VF1, DPAK_HWSIM_PCAP_OUT, &pst);
+		if (rc && rc != -ENOENT)
+			bgerr(b, "pcap_stats out", rc);
+		if ((rc = dpak_port_set_mtu(dev, VF2, r % 2 ? 1500 : 9000)))
+			bgerr(b, "set_mtu", rc);
+		struct dpak_port_info mi = { .sz = sizeof(mi) };
+		if ((rc = dpak_port_info(dev, VF2, &mi)) || (mi.mtu != 1500 && mi.mtu != 9000))
+			bgerr(b, "mtu", rc);
 		yield_a_little();
 		if (r % 64 == 0) {
 			dpak_log_set_level(dpak_log_get_level());
@@ -914,6 +929,12 @@ static void test_everything_at_once(void **state)
 	}
 	assert_int_equal(from_file, N_PCAP);
 	assert_int_equal(flow_packets(from_pcap), N_PCAP);
+	struct dpak_hwsim_pcap_stats pst = { .sz = sizeof(pst) };
+	assert_int_equal(dpak_hwsim_pcap_stats(dev, PF0, DPAK_HWSIM_PCAP_IN, &pst), 0);
+	assert_int_equal(pst.packets, N_PCAP);
+	assert_int_equal(dpak_hwsim_pcap_stats(dev, VF1, DPAK_HWSIM_PCAP_OUT, &pst), 0);
+	assert_int_equal(pst.error, 0);
+	assert_true(pst.packets + pst.drops + pst.queued <= st_steady.sent);
 
 	/* Phase 2: the workers again, with faults. */
 	assert_int_equal(pthread_create(&t_chaos, NULL, chaos_thread, &ch), 0);
