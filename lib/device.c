@@ -170,6 +170,7 @@ DPAK_API int dpak_dev_info(struct dpak_dev *dev, struct dpak_dev_info *info)
 	i.item_types = dev->ops->item_types;
 	i.action_types = dpak__dev_action_types(dev); /* what it applies now */
 	i.table_types = dev->ops->table_types;
+	i.max_push_bytes = dev->ops->max_push_bytes;
 	return dpak__out(info, &i, sizeof(i), "dpak_dev_info");
 }
 
