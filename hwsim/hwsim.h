@@ -175,6 +175,7 @@ enum hw_why {
 	HW_WHY_NO_MEMBER,  /* to a bond none of whose members can take it */
 	HW_WHY_BOND_RX,    /* on a bond member that may not receive: dropped */
 	HW_WHY_MTU,        /* longer than the egress port's MTU allows: dropped */
+	HW_WHY_EGRESS_DOWN,/* the egress port's link is down: dropped */
 };
 
 /* Trace a packet through the pipeline without sending it or counting it:

@@ -525,6 +525,7 @@ static void trace_step(void *arg, const struct hw_trace_step *s)
 		[HW_WHY_ACTION] = BK_WHY_ACTION, [HW_WHY_HEADROOM] = BK_WHY_HEADROOM,
 		[HW_WHY_JUMP_BACK] = BK_WHY_JUMP_BACK, [HW_WHY_NO_MEMBER] = BK_WHY_NO_MEMBER,
 		[HW_WHY_BOND_RX] = BK_WHY_BOND_RX, [HW_WHY_MTU] = BK_WHY_MTU,
+		[HW_WHY_EGRESS_DOWN] = BK_WHY_EGRESS_DOWN,
 	};
 	struct trace_ctx *t = arg;
 	struct bk_trace_step b = {
