@@ -226,9 +226,14 @@ ssize_t hw_capture(struct hw_dev *dev, uint32_t port, void *buf, size_t cap);
  * one producer thread. */
 int hw_host_rx_burst(struct hw_dev *dev, uint32_t q, struct hw_pktbuf **b,
 		     unsigned n);
-/* Returns the number taken, or -EINVAL if a buffer is bad (none taken). */
+/* Returns the number taken, or -EINVAL if a buffer is bad (none taken;
+ * hw_host_tx_check tells which and why). */
 int hw_host_tx_burst(struct hw_dev *dev, uint32_t q, struct hw_pktbuf **b,
 		     unsigned n);
+/* Why hw_host_tx_burst refuses a buffer. */
+enum hw_tx_bad { HW_TXB_OK, HW_TXB_NULL, HW_TXB_POOL, HW_TXB_FLAGS, HW_TXB_PORT,
+		 HW_TXB_LEN, HW_TXB_DATA };
+enum hw_tx_bad hw_host_tx_check(const struct hw_dev *dev, const struct hw_pktbuf *p);
 struct hw_pktbuf *hw_pkt_alloc(struct hw_dev *dev);
 void hw_pkt_free(struct hw_dev *dev, struct hw_pktbuf *b);
 int hw_queue_counters(struct hw_dev *dev, uint32_t q,
