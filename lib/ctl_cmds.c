@@ -726,6 +726,15 @@ static void trace_cb(void *arg, const struct bk_trace_step *s)
 				snprintf(what, sizeof(what), "dropped: a bond member that may "
 					 "not receive");
 				break;
+			case BK_WHY_MTU:
+				snprintf(what, sizeof(what), "dropped: %u bytes, longer than "
+					 "port %s's MTU allows", s->len,
+					 port_name(t->dev, s->arg, pn));
+				break;
+			case BK_WHY_EGRESS_DOWN:
+				snprintf(what, sizeof(what), "dropped: the link of port %s "
+					 "is down", port_name(t->dev, s->arg, pn));
+				break;
 			default:
 				snprintf(what, sizeof(what), "dropped");
 			}

@@ -197,8 +197,12 @@ static void sw_encap(const struct dpak_pkt *p)
 	uint8_t *h;
 	uint32_t sum = 0;
 
-	if (!gw.remote_known || p->len + 50 > 2048 || !(c = dpak_pkt_alloc(gw.dev)))
+	if (!gw.remote_known || !(c = dpak_pkt_alloc(gw.dev)))
 		return;
+	if (p->len + 50 > c->buf_len) {
+		dpak_pkt_free(gw.dev, c);
+		return;
+	}
 	h = c->data;
 	memcpy(h + 50, p->data, p->len);
 	memcpy(h, gw.remote_mac, 6);
@@ -320,7 +324,7 @@ static void encap_flow(struct dpak_pkt *p)
  * the remote VTEP; acl could enforce that for the offloaded packets too.) */
 static void decap_flow(struct dpak_pkt *p, int vm)
 {
-	const uint8_t *ip = p->data + 14, *udp = ip + 20;
+	const uint8_t *ip = p->data + 14, *udp = ip + (ip[0] & 0xf) * 4;
 	struct dpak_item_port in = { p->port };
 	struct dpak_item_ipv4 v4 = { 0 };
 	struct dpak_item_ipv4 v4m = { .dst = 0xffffffff };
@@ -417,6 +421,33 @@ static void from_overlay(struct dpak_pkt *p)
 	dpak_pkt_free(gw.dev, p);
 }
 
+/* The inner frame of a VXLAN packet of our VNI from the remote VTEP, or
+ * NULL. The headers' own lengths bound it (IPv4 total length, UDP
+ * length), never the frame's: padding is not part of the inner frame; and a
+ * VXLAN header whose I flag is clear carries no VNI (RFC 7348, 5). */
+static const uint8_t *vxlan_inner(const struct dpak_pkt *p, uint32_t *len)
+{
+	const uint8_t *d = p->data, *ip = d + 14, *udp, *vx;
+	uint32_t ihl, tl, ul;
+
+	if (p->len < 14 + 20 || rd16(d + 12) != 0x0800 || ip[0] >> 4 != 4 || ip[9] != 17 ||
+	    (rd16(ip + 6) & 0x3fff) || rd32(ip + 12) != gw.remote_vtep)
+		return NULL; /* not IPv4/UDP, a fragment, or not from the remote VTEP */
+	ihl = (uint32_t)(ip[0] & 0xf) * 4;
+	tl = rd16(ip + 2);
+	if (ihl < 20 || tl < ihl + 8 || tl > p->len - 14)
+		return NULL;
+	udp = ip + ihl;
+	ul = rd16(udp + 4);
+	if (rd16(udp + 2) != 4789 || ul < 8 + 8 + 14 || ul > tl - ihl)
+		return NULL;
+	vx = udp + 8;
+	if (!(vx[0] & 0x08) || (uint32_t)(vx[4] << 16 | vx[5] << 8 | vx[6]) != gw.vni)
+		return NULL;
+	*len = ul - 16;
+	return vx + 8;
+}
+
 static void from_uplink(struct dpak_pkt *p)
 {
 	const uint8_t *d = p->data;
@@ -442,10 +473,9 @@ static void from_uplink(struct dpak_pkt *p)
 		return;
 	}
 	/* VXLAN of our VNI from the remote VTEP? */
-	if (p->len >= 14 + 20 + 8 + 8 + 14 && rd16(d + 12) == 0x0800 && d[23] == 17 &&
-	    rd16(d + 36) == 4789 && rd32(d + 26) == gw.remote_vtep &&
-	    (uint32_t)(d[46] << 16 | d[47] << 8 | d[48]) == gw.vni) {
-		const uint8_t *inner = d + 50;
+	uint32_t inner_len;
+	const uint8_t *inner = vxlan_inner(p, &inner_len);
+	if (inner) {
 		int vm = vm_of_mac(inner);
 		if (vm > 0) {
 			decap_flow(p, vm);
@@ -457,8 +487,8 @@ static void from_uplink(struct dpak_pkt *p)
 				struct dpak_pkt *c = dpak_pkt_alloc(gw.dev);
 				if (!c)
 					break;
-				memcpy(c->data, inner, p->len - 50);
-				c->len = p->len - 50;
+				memcpy(c->data, inner, inner_len);
+				c->len = inner_len;
 				tx(c, v, DPAK_TX_PORT);
 			}
 		}
