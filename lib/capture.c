@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -365,7 +366,15 @@ int dpak__capture_start(struct dpak_dev *dev, const char *path, uint64_t count,
 	c->left = count;
 	c->until_ns = secs ? dpak__now_ns() + secs * 1000000000ull : 0;
 	c->state = CAP_CAPTURING;
-	if ((err = pthread_create(&c->thread, NULL, writer_main, c))) {
+	/* The writer runs with every signal blocked: a reader that goes
+	 * away makes write() fail with EPIPE, and the SIGPIPE that comes with
+	 * it stays pending on that thread instead of ending the process. */
+	sigset_t all, old_mask;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old_mask);
+	err = pthread_create(&c->thread, NULL, writer_main, c);
+	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+	if (err) {
 		cap_free(c);
 		return dpak__err(err, "capture: no writer thread: %s", strerror(err));
 	}
