@@ -59,7 +59,7 @@ struct dpak_capture {
 	uint64_t left;        /* packets still to take; 0: no count limit */
 	uint64_t taken;       /* packets the capture took (written or dropped) */
 	uint64_t until_ns;    /* monotonic end; 0: none */
-	int ended;            /* no more packets are taken */
+	int ended;            /* no more packets are taken (set under the lock) */
 	/* Atomics read by capture-status. */
 	uint64_t written, dropped;
 	int state;            /* enum cap_state */
@@ -100,7 +100,7 @@ static void ring_get(const struct dpak_capture *c, uint64_t at, void *dst, size_
 /* The capture takes no more packets; the caller holds dev->cap.lock. */
 static void end_locked(struct dpak_dev *dev, struct dpak_capture *c)
 {
-	c->ended = 1;
+	__atomic_store_n(&c->ended, 1, __ATOMIC_RELAXED); /* capture-status reads it */
 	__atomic_store_n(&dev->cap.active, 0, __ATOMIC_RELAXED);
 }
 
@@ -394,8 +394,8 @@ int dpak__capture_end(struct dpak_dev *dev)
 {
 	struct dpak_capture *c = dev->cap.c;
 
-	if (!c || __atomic_load_n(&c->state, __ATOMIC_ACQUIRE) >= CAP_DONE)
-		return dpak__err(ENOENT, "no capture is running");
+	if (!c)
+		return dpak__err(ENOENT, "no capture since the device was opened");
 	pthread_mutex_lock(&dev->cap.lock);
 	end_locked(dev, c);
 	pthread_mutex_unlock(&dev->cap.lock);
@@ -410,6 +410,8 @@ int dpak__capture_status(struct dpak_dev *dev, struct cap_status *st)
 	if (!c)
 		return -ENOENT;
 	st->state = __atomic_load_n(&c->state, __ATOMIC_ACQUIRE);
+	if (st->state == CAP_CAPTURING && __atomic_load_n(&c->ended, __ATOMIC_RELAXED))
+		st->state = CAP_FLUSHING; /* the writer has yet to see it */
 	st->written = __atomic_load_n(&c->written, __ATOMIC_RELAXED);
 	st->dropped = __atomic_load_n(&c->dropped, __ATOMIC_RELAXED);
 	st->err = st->state == CAP_FAILED ? c->err : 0;

@@ -430,7 +430,7 @@ static int c_flows(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_out
 	flt.by_port = !!pv;
 	flt.by_cookie = !!cv;
 	if (lv && mv)
-		return fail(EINVAL, "max= is the older name of limit=: give one");
+		return fail(EINVAL, "give limit= or max=, not both");
 	if ((cv && parse_u64(cv, UINT64_MAX, &flt.cookie, "cookie")) ||
 	    (lv && parse_u64(lv, PAGE_MAX, &limit, "limit")) ||
 	    (mv && parse_u64(mv, PAGE_MAX, &limit, "max")))
@@ -1081,7 +1081,7 @@ static const struct cmd cmds[] = {
 	{ "version", "", "library and protocol version, backend", c_version },
 	{ "list-commands", "", "this list", c_list },
 	{ "set-log-level", "level=err|warn|info|debug", "the library's log level", c_log },
-	{ "flows", "[table=] [port=] [cookie=] [limit=] [start=]",
+	{ "flows", "[table=] [port=] [cookie=] [limit=|max=] [start=]",
 	  "dump flows with counters, a page at a time", c_flows },
 	{ "flow-count", "", "flows per table", c_count },
 	{ "flow-query", "table= id=", "one flow in full", c_query },

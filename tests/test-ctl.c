@@ -563,6 +563,8 @@ static void test_capture_reader_gone(void **state)
 	char buf[8192], fifo[140], rq[300], st[16];
 	uint64_t written, dropped;
 
+	assert_int_equal(ask("DPAK/1 capture-stop\n", buf, sizeof(buf)), ENOENT);
+	assert_int_equal(ask("DPAK/1 capture-status\n", buf, sizeof(buf)), ENOENT);
 	snprintf(fifo, sizeof(fifo), "%s", sock_path);
 	strcpy(strrchr(fifo, '/'), "/fifo");
 	assert_int_equal(mkfifo(fifo, 0600), 0);

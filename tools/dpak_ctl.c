@@ -227,7 +227,7 @@ int main(int argc, char **argv)
 	char *body;
 	atexit(free_answer);
 	if (!strcmp(argv[i], "flows") && !has_arg(argc, argv, i, "start") &&
-	    !has_arg(argc, argv, i, "limit") && !has_arg(argc, argv, i, "max"))
+	    !has_arg(argc, argv, i, "max"))
 		return all_pages(req, o - 1, argv[i], json);
 	int code = ask(req, &body);
 	if (code < 0)
