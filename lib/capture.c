@@ -240,9 +240,11 @@ static void *writer_main(void *arg)
 		if ((err = flush_some(c)))
 			break;
 		int pending = c->out_len > 0;
-		if (ended && !pending &&
-		    __atomic_load_n(&c->head, __ATOMIC_ACQUIRE) == c->tail)
+		int more = __atomic_load_n(&c->head, __ATOMIC_ACQUIRE) != c->tail;
+		if (ended && !pending && !more)
 			break; /* all written */
+		if (!pending && more)
+			continue; /* the sink keeps up: go on */
 		if (ended && now >= drain_until)
 			break; /* the sink is too slow: the rest is dropped */
 		struct pollfd p[2] = { { c->evfd, POLLIN, 0 }, { c->fd, POLLOUT, 0 } };
