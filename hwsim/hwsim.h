@@ -17,7 +17,13 @@
 
 #define HW_MAX_PORTS 64
 #define HW_MAX_TABLES 32
-#define HW_MAX_FRAME 2048   /* largest frame a port accepts */
+/* Frame sizes (docs/DATAPATH.md, "Frame sizes and the MTU"). A port's MTU
+ * is the largest L3 payload it sends: a frame leaves it if its length is at
+ * most MTU + 14 + 4 per VLAN tag it carries (up to two). */
+#define HW_MIN_MTU 68       /* RFC 791: every IPv4 module forwards 68 octets */
+#define HW_MAX_MTU 9202     /* an untagged frame of 9216 bytes */
+#define HW_DEFAULT_MTU 1500 /* RFC 894 Ethernet */
+#define HW_MAX_FRAME 9224   /* largest frame a port takes: HW_MAX_MTU + 14 + 2 tags */
 #define HW_HEADROOM 128     /* room in front of a frame for encapsulation */
 
 struct hw_dev;
@@ -31,6 +37,7 @@ struct hw_dev_cfg {
 	uint32_t n_queues;    /* host queue pairs (receive + transmit) */
 	uint32_t queue_size;  /* entries per host queue, power of two */
 	uint32_t pool_size;   /* host packet buffers */
+	uint32_t mtu;         /* every port's MTU at creation; 0: HW_DEFAULT_MTU */
 	/* Where the device reports trouble (level 0 error, 1 warning); NULL:
 	 * silent. */
 	void (*log)(int level, const char *msg);
@@ -64,6 +71,8 @@ struct hw_table_cfg {
 	uint32_t action_bytes;
 	uint32_t n_fields;
 	uint8_t field[PK_FIELD_MAX];  /* key fields, in key order */
+	uint32_t max_masks;           /* wildcard/LPM: most distinct masks
+				       * (LPM: prefix lengths); 0: 64 */
 };
 
 struct hw_port_counters {
@@ -104,6 +113,10 @@ int hw_port_link(const struct hw_dev *dev, uint32_t port);
 int hw_port_set_link(struct hw_dev *dev, uint32_t port, int up);
 void hw_port_counters(const struct hw_dev *dev, uint32_t port,
 		      struct hw_port_counters *c);
+/* A port's MTU; set it (HW_MIN_MTU .. HW_MAX_MTU, else -ERANGE) at any
+ * time: the pipeline reads it per packet. */
+uint32_t hw_port_mtu(const struct hw_dev *dev, uint32_t port);
+int hw_port_set_mtu(struct hw_dev *dev, uint32_t port, uint32_t mtu);
 
 /* Tables, created in pipeline order before hw_dev_start(). */
 int hw_table_create(struct hw_dev *dev, const struct hw_table_cfg *cfg);
@@ -130,18 +143,42 @@ int hw_entry_replace(struct hw_dev *dev, uint32_t table, uint32_t id,
 int hw_entry_counters(struct hw_dev *dev, uint32_t table, uint32_t id,
 		      struct hw_entry_counters *c);
 uint32_t hw_table_in_use(struct hw_dev *dev, uint32_t table);
+/* Continue an entry's counters from @c (a flow restored after a reset):
+ * packets and bytes add, the later last hit wins. */
+int hw_entry_carry(struct hw_dev *dev, uint32_t table, uint32_t id,
+		   const struct hw_entry_counters *c);
 
 /* Fault injection: the next @count entry operations fail with @err. */
 void hw_fail_ops(struct hw_dev *dev, unsigned count, int err);
 /* Refuse entries whose action block uses op (bit per pk_op); 0: none. */
 void hw_reject_ops(struct hw_dev *dev, uint64_t ops);
+/* The ops refused now (bit per pk_op). */
+uint64_t hw_rejected_ops(const struct hw_dev *dev);
 /* Reset: every table loses every entry (and its counters), as a device
  * reset would. Returns the number of entries lost. */
 uint64_t hw_dev_reset(struct hw_dev *dev);
 
-/* Trace a packet through the tables without sending it or counting it:
+/* What ended a packet's way through the pipeline, beside its fate. */
+enum hw_why {
+	HW_WHY_NONE,       /* the fate the actions or a table's miss gave */
+	HW_WHY_LINK_DOWN,  /* received on a port whose link is down: dropped */
+	HW_WHY_LACP_CTRL,  /* an LACPDU on a bond member: to the control channel */
+	HW_WHY_PROTO_HOST, /* a protocol frame (an LACPDU) on a bond member: up
+			    * to the host, as the member's */
+	HW_WHY_ACTION,     /* an action needs a layer the packet lacks: dropped */
+	HW_WHY_HEADROOM,   /* an action found no room in front of the frame */
+	HW_WHY_JUMP_BACK,  /* a jump to a table not after this one: dropped */
+	HW_WHY_NO_MEMBER,  /* to a bond none of whose members can take it */
+	HW_WHY_BOND_RX,    /* on a bond member that may not receive: dropped */
+	HW_WHY_MTU,        /* longer than the egress port's MTU allows: dropped */
+};
+
+/* Trace a packet through the pipeline without sending it or counting it:
+ * the pipeline's own code runs, with effects reported instead of done.
  * @cb is called for each table the packet meets, then once with the
- * outcome (table = ~0u). */
+ * outcome (table = ~0u). A packet received on a bond member first gives a
+ * step with table = HW_TRACE_RX. */
+#define HW_TRACE_RX 0xfffffffeu
 struct hw_trace_step {
 	uint32_t table;      /* ~0u: the outcome */
 	int hit;             /* 1: matched entry @id */
@@ -152,6 +189,12 @@ struct hw_trace_step {
 	uint32_t len;        /* the packet's length after the actions */
 	const uint8_t *actions; /* on a hit: the entry's action block */
 	uint32_t act_len;
+	enum hw_why why;     /* outcome: what decided it */
+	uint32_t in_port;    /* the port it is received as (a member's bond) */
+	uint32_t member;     /* fate port a bond: the member it leaves by */
+	uint32_t act_index;  /* HW_WHY_ACTION/HEADROOM: the action (block order) */
+	uint32_t act_op;     /* its op (enum pk_op) */
+	uint32_t missing;    /* HW_WHY_ACTION: the layers it lacked (HW_L_*) */
 };
 int hw_trace(struct hw_dev *dev, uint32_t port, const void *pkt, size_t len,
 	     void (*cb)(void *ctx, const struct hw_trace_step *st), void *ctx);
@@ -187,7 +230,8 @@ int hw_queue_counters(struct hw_dev *dev, uint32_t q,
 		      struct hw_queue_counters *c);
 
 /* Attach a port to a Linux interface (AF_PACKET ring): frames received on
- * the interface enter the port, frames the port sends leave through it. */
+ * the interface enter the port, frames the port sends leave through it.
+ * The port takes the interface's MTU (clamped to HW_MIN_MTU..HW_MAX_MTU). */
 int hw_port_attach(struct hw_dev *dev, uint32_t port, const char *ifname);
 
 /* pcap files. HW_PCAP_HOST as port: the slow-path packets. */
@@ -195,6 +239,15 @@ int hw_port_attach(struct hw_dev *dev, uint32_t port, const char *ifname);
 enum hw_pcap_dir { HW_PCAP_IN, HW_PCAP_OUT };
 int hw_pcap_attach(struct hw_dev *dev, uint32_t port, enum hw_pcap_dir dir,
 		   const char *path);
+/* An attachment's counters: frames read or written, and frames lost
+ * (output: the writer fell behind or the file failed; input: records the
+ * port could not take). -ENOENT if there is no such attachment. */
+struct hw_pcap_counters {
+	uint64_t packets, drops, queued;
+	int error; /* the file's first error (-errno), 0 if none */
+};
+int hw_pcap_counters(struct hw_dev *dev, uint32_t port, enum hw_pcap_dir dir,
+		     struct hw_pcap_counters *c);
 
 /* Run the pipeline in the caller (step mode): returns packets processed,
  * or -EBUSY when the device runs its own engine thread. */

@@ -19,11 +19,14 @@ struct dpak_port_info;
 struct dpak_port_stats;
 struct dpak_pkt;
 struct dpak_queue_stats;
+struct dpak_hwsim_pcap_stats;
 
 /* What the core asks of a device at open, beyond its tables. */
 struct bk_open_cfg {
 	uint32_t queues, queue_size, pool_size;
 };
+
+struct bk_flow_counters;
 
 /* One flow in packed form, as handed to a backend. */
 struct bk_flow {
@@ -32,12 +35,35 @@ struct bk_flow {
 	const uint8_t *actions;  /* packed action block */
 	uint32_t actions_len;
 	uint32_t priority;
+	/* flow_add only, when the core restores a flow after a device reset:
+	 * the counters it had (packets and bytes continue from them, the last
+	 * hit stands until a newer one); NULL otherwise. */
+	const struct bk_flow_counters *carry;
 };
 
 enum bk_fate { BK_FATE_DROP, BK_FATE_PORT, BK_FATE_HOST, BK_FATE_JUMP, BK_FATE_TTL };
 
+/* What decided a traced packet's outcome, beside its fate. */
+enum bk_why {
+	BK_WHY_NONE,       /* the fate the actions or a table's miss gave */
+	BK_WHY_LINK_DOWN,  /* received on a port whose link is down: dropped */
+	BK_WHY_LACP_CTRL,  /* an LACPDU on a bond member: to the library's LACP */
+	BK_WHY_PROTO_HOST, /* a protocol frame (an LACPDU) on a bond member: up to
+			    * the switch, as the member's */
+	BK_WHY_ACTION,     /* action act_index needs a header the packet lacks */
+	BK_WHY_HEADROOM,   /* action act_index found no room before the frame */
+	BK_WHY_JUMP_BACK,  /* a jump to a table not after the current one */
+	BK_WHY_NO_MEMBER,  /* to a bond none of whose members can take it */
+	BK_WHY_BOND_RX,    /* on a bond member that may not receive */
+	BK_WHY_MTU,        /* longer than port arg's MTU allows (docs/DATAPATH.md) */
+};
+
+#define BK_TRACE_RX 0xfffffffeu /* a step's table: how the packet came in */
+
+/* A trace runs the device's own pipeline, counting and sending nothing. */
 struct bk_trace_step {
-	uint32_t table;       /* ~0u: the outcome */
+	uint32_t table;       /* ~0u: the outcome; BK_TRACE_RX: received on
+			       * port arg as port rx_port (a member's bond) */
 	int hit;
 	uint64_t handle;      /* on a hit */
 	int miss;             /* on a miss: enum pk_miss */
@@ -46,6 +72,12 @@ struct bk_trace_step {
 	uint32_t len;
 	const uint8_t *actions;
 	uint32_t act_len;
+	enum bk_why why;      /* the outcome: what decided it */
+	uint32_t rx_port;
+	uint32_t member;      /* fate port a bond: the member it leaves by, or ~0u */
+	uint32_t act_index;   /* BK_WHY_ACTION/HEADROOM: position in the packed block */
+	int act_type;         /* its type (enum dpak_action_type) */
+	const char *missing;  /* BK_WHY_ACTION: the header it needs, in words */
 };
 
 struct bk_flow_counters {
@@ -115,6 +147,19 @@ struct dpak_backend_ops {
 	int (*sim_run)(void *priv, unsigned budget);
 	int (*sim_set_link)(void *priv, uint32_t port, int up);
 	int (*sim_fail_flow_ops)(void *priv, unsigned count, int err);
+
+	/* Optional: the actions the device applies now, a subset of
+	 * action_types (a device may stop applying some); NULL: action_types.
+	 * A device that refuses a flow for one of its actions returns
+	 * -ENOTSUP with dpak_errmsg() naming the action's position in the
+	 * packed block and its type ("action 2 (set_tp_dst): ..."). */
+	uint64_t (*action_types_now)(void *priv);
+	/* Set a port's MTU (bytes of L3 payload; the core checked the port
+	 * exists, the backend checks the range and says it). */
+	int (*port_set_mtu)(void *priv, uint32_t port, uint32_t mtu);
+	/* A pcap attachment's counters (struct dpak_hwsim_pcap_stats). */
+	int (*sim_pcap_stats)(void *priv, uint32_t port, int dir,
+			      struct dpak_hwsim_pcap_stats *st);
 };
 
 extern const struct dpak_backend_ops dpak_backend_hwsim;

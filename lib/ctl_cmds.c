@@ -364,7 +364,8 @@ static void snap_flow(struct dpak_dev *dev, const struct dpak_table *t,
 	memcpy(s->data, f->data, d->type == PK_EXACT ? d->key_bytes : 2u * d->key_bytes);
 	memcpy(s->act, f->act, f->act_len);
 	memset(&s->c, 0, sizeof(s->c));
-	if (!(f->flags & FLOW_F_GONE) && dev->ops->flow_counters)
+	/* A flow a reset lost is in no device entry (FLOW_F_ABSENT). */
+	if (!(f->flags & (FLOW_F_GONE | FLOW_F_ABSENT)) && dev->ops->flow_counters)
 		dev->ops->flow_counters(dev->priv, t->index, f->handle, &s->c);
 }
 
@@ -377,7 +378,8 @@ static void snap_row(struct dpak_dev *dev, const struct dpak_table *t,
 	actions_str(dev, s->act, s->act_len, a, sizeof(a));
 	row(o, 10, t->decl->name, u64s(id, s->id), u64s(ck, s->cookie), u64s(pr, s->priority),
 	    m, a, u64s(pk, s->c.packets), u64s(by, s->c.bytes), u64s(idle, s->idle_ms),
-	    s->flags & FLOW_F_GONE ? "removed" : s->flags & FLOW_F_AGED ? "aged" : "offloaded");
+	    s->flags & FLOW_F_GONE ? "removed" : s->flags & FLOW_F_ABSENT ? "not-restored" :
+	    s->flags & FLOW_F_AGED ? "aged" : "offloaded");
 }
 
 /* With t->lock held: the first flow of @t with id >= @id, stepping at most
@@ -547,7 +549,7 @@ static int c_query(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_out
 	struct dpak_table *t = f->table;
 	struct bk_flow_counters c = { 0 };
 	char id[24], ck[24], pk[24], by[24], lh[24], m[512], a[512];
-	if (!(f->flags & FLOW_F_GONE) && dev->ops->flow_counters)
+	if (!(f->flags & (FLOW_F_GONE | FLOW_F_ABSENT)) && dev->ops->flow_counters)
 		dev->ops->flow_counters(dev->priv, t->index, f->handle, &c);
 	match_str(t->decl, f->data, m, sizeof(m));
 	actions_str(dev, f->act, f->act_len, a, sizeof(a));
@@ -781,21 +783,70 @@ static void trace_cb(void *arg, const struct bk_trace_step *s)
 
 	sprintf(st, "%d", ++t->step);
 	sprintf(len, "%u", s->len);
+	if (s->table == BK_TRACE_RX) {
+		char what[96], pn2[32];
+		snprintf(what, sizeof(what), "on %s, as %s", port_name(t->dev, s->arg, pn),
+			 port_name(t->dev, s->rx_port, pn2));
+		row(t->o, 6, st, "-", "received", "-", what, len);
+		return;
+	}
 	if (s->table == ~0u) {
-		char what[64];
+		char what[192], pn2[32];
 		switch (s->fate) {
 		case BK_FATE_PORT:
-			snprintf(what, sizeof(what), "out of port %s", port_name(t->dev, s->arg, pn));
+			if (s->member != ~0u)
+				snprintf(what, sizeof(what), "out of port %s (member %s)",
+					 port_name(t->dev, s->arg, pn),
+					 port_name(t->dev, s->member, pn2));
+			else
+				snprintf(what, sizeof(what), "out of port %s",
+					 port_name(t->dev, s->arg, pn));
 			break;
 		case BK_FATE_HOST:
-			snprintf(what, sizeof(what), s->arg == ~0u ? "up to the host (miss)" :
-				 "up to host queue %u", s->arg);
+			if (s->why == BK_WHY_LACP_CTRL)
+				snprintf(what, sizeof(what), "to the library's LACP (an "
+					 "LACPDU on a bond member)");
+			else if (s->why == BK_WHY_PROTO_HOST)
+				snprintf(what, sizeof(what), "up to the host (a protocol "
+					 "frame on a bond member)");
+			else
+				snprintf(what, sizeof(what), s->arg == ~0u ?
+					 "up to the host (miss)" : "up to host queue %u", s->arg);
 			break;
 		case BK_FATE_TTL:
 			snprintf(what, sizeof(what), "up to the host (TTL expired)");
 			break;
 		default:
-			snprintf(what, sizeof(what), "dropped");
+			switch (s->why) {
+			case BK_WHY_LINK_DOWN:
+				snprintf(what, sizeof(what), "dropped: the port's link is down");
+				break;
+			case BK_WHY_ACTION:
+				snprintf(what, sizeof(what), "dropped: action %u (%s) needs %s, "
+					 "which the packet lacks",
+					 s->act_index, dpak__action_name(s->act_type),
+					 s->missing ? s->missing : "a header");
+				break;
+			case BK_WHY_HEADROOM:
+				snprintf(what, sizeof(what), "dropped: action %u (%s) found no "
+					 "room in front of the frame", s->act_index,
+					 dpak__action_name(s->act_type));
+				break;
+			case BK_WHY_JUMP_BACK:
+				snprintf(what, sizeof(what), "dropped: a jump that does not go "
+					 "forward");
+				break;
+			case BK_WHY_NO_MEMBER:
+				snprintf(what, sizeof(what), "dropped: no member of port %s can "
+					 "take it", port_name(t->dev, s->arg, pn));
+				break;
+			case BK_WHY_BOND_RX:
+				snprintf(what, sizeof(what), "dropped: a bond member that may "
+					 "not receive");
+				break;
+			default:
+				snprintf(what, sizeof(what), "dropped");
+			}
 		}
 		row(t->o, 6, st, "-", "result", "-", what, len);
 		return;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "core.h"
 #include "bond.h"
+#include "event.h"
 
 static const struct dpak_backend_ops *const backends[] = {
 	&dpak_backend_hwsim,
@@ -136,6 +137,7 @@ DPAK_API void dpak_dev_close(struct dpak_dev *dev)
 		return;
 	dpak__ctl_stop(dev); /* no operator request in flight after this */
 	dpak__bonds_fini(dev);
+	dpak__events_fini(dev); /* its thread scans the tables: before they go */
 	dpak__capture_stop(dev);
 	pthread_mutex_destroy(&dev->cap.lock);
 	for (uint32_t i = 0; i < dev->cfg.n_tables; i++) {
@@ -166,7 +168,7 @@ DPAK_API int dpak_dev_info(struct dpak_dev *dev, struct dpak_dev_info *info)
 	i.n_ports = dev->n_ports;
 	i.n_tables = dev->cfg.n_tables;
 	i.item_types = dev->ops->item_types;
-	i.action_types = dev->ops->action_types;
+	i.action_types = dpak__dev_action_types(dev); /* what it applies now */
 	i.table_types = dev->ops->table_types;
 	return dpak__out(info, &i, sizeof(i), "dpak_dev_info");
 }
@@ -315,13 +317,27 @@ DPAK_API int dpak_table_info(struct dpak_table *t, struct dpak_table_info *info)
 	i.name = d->name;
 	i.type = (enum dpak_table_type)d->type;
 	i.capacity = d->capacity;
-	pthread_mutex_lock(&t->lock);
-	i.in_use = t->in_use;
-	pthread_mutex_unlock(&t->lock);
 	i.key_bytes = d->key_bytes;
 	i.action_bytes = d->action_bytes;
 	i.priorities = d->priorities;
 	i.key_fields = d->fields;
-	i.action_types = d->actions & t->dev->ops->action_types;
+	pthread_mutex_lock(&t->lock);
+	dpak__table_info_fill(t, &i); /* occupancy, limits, actions applied now */
+	pthread_mutex_unlock(&t->lock);
 	return dpak__out(info, &i, sizeof(i), "dpak_table_info");
+}
+
+DPAK_API int dpak_port_set_mtu(struct dpak_dev *dev, uint32_t port, uint32_t mtu)
+{
+	int err;
+
+	if (bond_port(dev, port))
+		return dpak__err(EOPNOTSUPP, "port %u is a bond: set the MTU of "
+				 "its members", port);
+	if ((err = check_port(dev, port)))
+		return err;
+	if (!dev->ops->port_set_mtu)
+		return dpak__err(EOPNOTSUPP, "backend %s: the MTU of its ports is "
+				 "fixed", dev->ops->name);
+	return dev->ops->port_set_mtu(dev->priv, port, mtu);
 }

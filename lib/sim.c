@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* <dpak/hwsim.h>: calls only the hwsim backend answers. */
 #include <errno.h>
+#include <stdlib.h>
 #include "core.h"
+#include "event.h"
 
 static int sim_check(struct dpak_dev *dev, const void *op, const char *name)
 {
@@ -61,7 +63,9 @@ DPAK_API int dpak_hwsim_set_link(struct dpak_dev *dev, uint32_t port, int up)
 
 	if (err || (err = port_check(dev, port)))
 		return err;
-	return dev->ops->sim_set_link(dev->priv, port, up);
+	if (!(err = dev->ops->sim_set_link(dev->priv, port, up)))
+		dpak__event_link(dev, port); /* queued before the call returns */
+	return err;
 }
 
 DPAK_API int dpak_hwsim_fail_flow_ops(struct dpak_dev *dev, unsigned int count,
@@ -131,11 +135,15 @@ DPAK_API int dpak_hwsim_reset(struct dpak_dev *dev)
 	 * restores: flow calls wait, packets miss meanwhile. */
 	for (uint32_t i = 0; i < dev->cfg.n_tables; i++)
 		pthread_mutex_lock(&dev->tables[i].lock);
+	/* What the device counted, read just before it forgets: counters and
+	 * last hits continue from these in the restored flows. */
+	void *saved = dpak__dev_save(dev);
 	err = dev->ops->sim_reset(dev->priv, &lost);
 	if (!err) {
 		__atomic_fetch_add(&dev->st.resets, 1, __ATOMIC_RELAXED);
-		restored = dpak__dev_restore(dev);
+		restored = dpak__dev_restore(dev, saved);
 	}
+	free(saved);
 	for (uint32_t i = 0; i < dev->cfg.n_tables; i++)
 		pthread_mutex_unlock(&dev->tables[i].lock);
 	if (err)
@@ -143,4 +151,25 @@ DPAK_API int dpak_hwsim_reset(struct dpak_dev *dev)
 	dpak__log(DPAK_LOG_WARN, "device reset: %llu entries lost, %llu flows restored",
 		  (unsigned long long)lost, (unsigned long long)restored);
 	return (int)restored;
+}
+
+DPAK_API int dpak_hwsim_pcap_stats(struct dpak_dev *dev, uint32_t port,
+				   enum dpak_hwsim_pcap_dir dir,
+				   struct dpak_hwsim_pcap_stats *stats)
+{
+	struct dpak_hwsim_pcap_stats s = { 0 };
+	int err = sim_check(dev, dev ? dev->ops->sim_pcap_stats : NULL,
+			    "dpak_hwsim_pcap_stats");
+
+	if (err)
+		return err;
+	if (port != DPAK_HWSIM_HOST && (err = port_check(dev, port)))
+		return err;
+	if (dir != DPAK_HWSIM_PCAP_IN && dir != DPAK_HWSIM_PCAP_OUT)
+		return dpak__err(EINVAL, "dir %d: DPAK_HWSIM_PCAP_IN or _OUT", (int)dir);
+	if (!stats)
+		return dpak__err(EINVAL, "struct dpak_hwsim_pcap_stats: NULL");
+	if ((err = dev->ops->sim_pcap_stats(dev->priv, port, (int)dir, &s)))
+		return err;
+	return dpak__out(stats, &s, sizeof(s), "dpak_hwsim_pcap_stats");
 }

@@ -260,7 +260,7 @@ static void test_tx_to_port_and_pipeline(void **state)
 	assert_int_equal(rc, -EINVAL);
 	assert_non_null(strstr(dpak_errmsg(), "none sent"));
 	bad->port = VF1;
-	bad->len = 5000;
+	bad->len = 9225; /* one past the largest frame */
 	assert_int_equal(dpak_tx_burst(dev, 0, &bad, 1), -EINVAL);
 	struct dpak_pkt fake = { .data = f, .len = (uint32_t)len, .port = VF1 };
 	struct dpak_pkt *fp = &fake;
@@ -313,7 +313,7 @@ static void test_grown_frame_to_host(void **state)
 	struct dpak_action acts[] = { { DPAK_ACTION_VLAN_PUSH, &vp }, { DPAK_ACTION_VLAN_PUSH, &vp },
 				      { DPAK_ACTION_QUEUE, &q }, { DPAK_ACTION_END, NULL } };
 	struct dpak_flow *fl;
-	static uint8_t big[2048];
+	static uint8_t big[9224]; /* the largest frame */
 	struct dpak_queue_stats st = { .sz = sizeof(st) };
 	struct dpak_pkt *p[2];
 

@@ -2,7 +2,7 @@
 /*
  * The hwsim backend: thin glue from the backend ops to the device model in
  * hwsim/. Devspec arguments: uplinks=N, pfs=N, vfs=N, ring=N (slots per port
- * ring, a power of two), engine=step|thread.
+ * ring, a power of two), engine=step|thread, mtu=N (every port's MTU).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,11 +12,10 @@
 #include "hwsim.h"
 #include "packet.h"
 
-#define HW_PORT_MTU 1500
-
 static int parse_args(const char *args, struct hw_dev_cfg *cfg)
 {
 	char buf[256], *save = NULL, *tok;
+	int have_mtu = 0;
 
 	*cfg = (struct hw_dev_cfg){ .n_uplinks = 2, .n_pfs = 1, .n_vfs = 4,
 				    .ring_size = 256 };
@@ -44,16 +43,18 @@ static int parse_args(const char *args, struct hw_dev_cfg *cfg)
 				: !strcmp(tok, "pfs")   ? &cfg->n_pfs
 				: !strcmp(tok, "vfs")   ? &cfg->n_vfs
 				: !strcmp(tok, "ring")  ? &cfg->ring_size
+				: !strcmp(tok, "mtu")   ? &cfg->mtu
 							: NULL;
 		if (!dst)
 			return dpak__err(EINVAL, "hwsim argument '%s' unknown (uplinks, "
-					 "pfs, vfs, ring, engine)", tok);
+					 "pfs, vfs, ring, engine, mtu)", tok);
 		errno = 0;
 		v = strtoul(eq, &end, 10);
 		if (errno || !*eq || *end || v > 65536)
 			return dpak__err(EINVAL, "hwsim argument %s=%s: not a number "
 					 "up to 65536", tok, eq);
 		*dst = (uint32_t)v;
+		have_mtu |= dst == &cfg->mtu;
 	}
 	if (cfg->n_uplinks + cfg->n_pfs + cfg->n_vfs == 0 ||
 	    cfg->n_uplinks + cfg->n_pfs + cfg->n_vfs > HW_MAX_PORTS)
@@ -63,6 +64,9 @@ static int parse_args(const char *args, struct hw_dev_cfg *cfg)
 	if (cfg->ring_size < 2 || (cfg->ring_size & (cfg->ring_size - 1)))
 		return dpak__err(EINVAL, "hwsim argument ring=%u: a power of two "
 				 "from 2", cfg->ring_size);
+	if (have_mtu && (cfg->mtu < HW_MIN_MTU || cfg->mtu > HW_MAX_MTU))
+		return dpak__err(EINVAL, "hwsim argument mtu=%u: the MTU of a port "
+				 "is %d to %d bytes", cfg->mtu, HW_MIN_MTU, HW_MAX_MTU);
 	return 0;
 }
 
@@ -91,7 +95,7 @@ static int sim_open(const char *args, const struct ci_config *cfg,
 		struct hw_table_cfg tc = {
 			.type = t->type, .miss = t->miss, .capacity = t->capacity,
 			.key_bytes = t->key_bytes, .action_bytes = t->action_bytes,
-			.n_fields = t->n_fields,
+			.n_fields = t->n_fields, .max_masks = t->max_masks,
 		};
 		memcpy(tc.field, t->field, t->n_fields);
 		if ((err = hw_table_create(dev, &tc))) {
@@ -133,9 +137,22 @@ static int sim_port_info(void *priv, uint32_t port, struct dpak_port_info *i)
 	i->type = type[t];
 	snprintf(i->name, sizeof(i->name), "%s%u", kind[t], port - first);
 	hw_port_mac(dev, port, i->mac);
-	i->mtu = HW_PORT_MTU;
+	i->mtu = (uint16_t)hw_port_mtu(dev, port);
 	i->link_up = hw_port_link(dev, port);
+	i->min_mtu = HW_MIN_MTU;
+	i->max_mtu = HW_MAX_MTU;
 	return 0;
+}
+
+static int sim_port_set_mtu(void *priv, uint32_t port, uint32_t mtu)
+{
+	int err = hw_port_set_mtu(priv, port, mtu);
+
+	if (err == -ERANGE)
+		return dpak__err(EINVAL, "port %u: MTU %u out of range: hwsim ports "
+				 "take %d to %d bytes", port, mtu, HW_MIN_MTU,
+				 HW_MAX_MTU);
+	return err ? dpak__err(-err, "port %u: MTU %u", port, mtu) : 0;
 }
 
 static int sim_port_stats(void *priv, uint32_t port, struct dpak_port_stats *s)
@@ -173,6 +190,23 @@ static int entry_err(int err, uint32_t table, const char *what)
 	}
 }
 
+/* A flow the device refused for one of its actions (it was told to
+ * refuse them: dpak_hwsim_reject_action): name the action by its position
+ * in the packed block and its type. */
+static int refused_err(void *priv, uint32_t table, const uint8_t *act,
+		       uint32_t len, const char *what)
+{
+	uint64_t rej = hw_rejected_ops(priv);
+	unsigned n = 0;
+
+	for (uint32_t o = 0; o + 2 <= len && act[o + 1] >= 2; o += act[o + 1], n++)
+		if (act[o] < 64 && (rej & (1ull << act[o])))
+			return dpak__err(ENOTSUP, "action %u (%s): refused by the "
+					 "device (table %u)", n,
+					 dpak__action_name(act[o]), table);
+	return entry_err(-ENOTSUP, table, what);
+}
+
 static int sim_flow_add(void *priv, uint32_t table, const struct bk_flow *f,
 			uint64_t *handle)
 {
@@ -180,8 +214,15 @@ static int sim_flow_add(void *priv, uint32_t table, const struct bk_flow *f,
 	int err = hw_entry_add(priv, table, f->key, f->mask, f->priority,
 			       f->actions, f->actions_len, &id);
 
+	if (err == -ENOTSUP)
+		return refused_err(priv, table, f->actions, f->actions_len, "flow");
 	if (err)
 		return entry_err(err, table, "flow");
+	if (f->carry) {
+		struct hw_entry_counters c = { f->carry->packets, f->carry->bytes,
+					       f->carry->last_hit_ns };
+		hw_entry_carry(priv, table, id, &c); /* the entry is live */
+	}
 	*handle = id;
 	return 0;
 }
@@ -206,8 +247,10 @@ static int sim_flow_add_batch(void *priv, uint32_t table, const struct bk_flow *
 		for (unsigned i = 0; i < k; i++) {
 			if (results[done + i]) {
 				if (!reported++)
-					results[done + i] = entry_err(results[done + i],
-								      table, "flow");
+					results[done + i] = results[done + i] == -ENOTSUP ?
+						refused_err(priv, table, f[done + i].actions,
+							    f[done + i].actions_len, "flow") :
+						entry_err(results[done + i], table, "flow");
 				continue;
 			}
 			handles[done + i] = ids[i];
@@ -231,6 +274,8 @@ static int sim_flow_replace(void *priv, uint32_t table, uint64_t handle,
 	uint32_t id;
 	int err = hw_entry_replace(priv, table, (uint32_t)handle, act, len, &id);
 
+	if (err == -ENOTSUP)
+		return refused_err(priv, table, act, len, "replace");
 	if (err)
 		return entry_err(err, table, "replace");
 	*new_handle = id;
@@ -386,18 +431,50 @@ static int sim_pcap(void *priv, uint32_t port, int dir, const char *path)
 	case -EINVAL:
 		return dpak__err(EINVAL, "%s: %s", path, port == HW_PCAP_HOST ?
 				 "the slow path takes only an output file" :
-				 "not a pcap file");
+				 "not a pcap or pcapng file");
 	case -EPROTONOSUPPORT:
 		return dpak__err(EPROTONOSUPPORT, "%s: link type is not Ethernet", path);
+	case -ESPIPE:
+		return dpak__err(EINVAL, "%s: not a regular file (the device reads "
+				 "its input files as it goes, and may not wait on a "
+				 "pipe)", path);
 	default:
 		return dpak__err(-err, "%s: %s", path, dpak_strerror(err));
 	}
+}
+
+static int sim_pcap_stats(void *priv, uint32_t port, int dir,
+			  struct dpak_hwsim_pcap_stats *st)
+{
+	struct hw_pcap_counters c;
+	int err = hw_pcap_counters(priv, port, (enum hw_pcap_dir)dir, &c);
+
+	if (err == -ENOENT) {
+		char name[32] = "the slow path";
+		if (port != HW_PCAP_HOST)
+			snprintf(name, sizeof(name), "port %u", port);
+		return dpak__err(ENOENT, "%s has no pcap %s file", name,
+				 dir == HW_PCAP_IN ? "input" : "output");
+	}
+	if (err)
+		return dpak__err(-err, "pcap counters: %s", dpak_strerror(err));
+	st->packets = c.packets;
+	st->drops = c.drops;
+	st->queued = c.queued;
+	st->error = c.error;
+	return 0;
 }
 
 static int sim_reject(void *priv, uint64_t types)
 {
 	hw_reject_ops(priv, types); /* pk_op values are the action types */
 	return 0;
+}
+
+/* What the device applies now: every action but those it refuses. */
+static uint64_t sim_action_types_now(void *priv)
+{
+	return dpak_backend_hwsim.action_types & ~hw_rejected_ops(priv);
 }
 
 static int sim_reset(void *priv, uint64_t *lost)
@@ -411,6 +488,26 @@ struct trace_ctx {
 	void *ctx;
 };
 
+/* The header a layer mask names, in words. */
+static const char *layer_words(uint32_t l)
+{
+	if (l & HW_L_NEVER)
+		return "a header this action list never gives it";
+	if (l & HW_L_VLAN)
+		return "a vlan tag";
+	if (l & HW_L_VLAN2)
+		return "a second vlan tag";
+	if (l & HW_L_IPV4)
+		return "an ipv4 header";
+	if (l & HW_L_IP)
+		return "an ipv4 or ipv6 header";
+	if (l & HW_L_PORTS)
+		return "a tcp or udp header";
+	if (l & HW_L_VXLAN)
+		return "a vxlan header";
+	return "a header";
+}
+
 static void trace_step(void *arg, const struct hw_trace_step *s)
 {
 	static const enum bk_fate fate[] = {
@@ -418,11 +515,21 @@ static void trace_step(void *arg, const struct hw_trace_step *s)
 		[HW_FATE_HOST] = BK_FATE_HOST, [HW_FATE_JUMP] = BK_FATE_JUMP,
 		[HW_FATE_TTL] = BK_FATE_TTL,
 	};
+	static const enum bk_why why[] = {
+		[HW_WHY_NONE] = BK_WHY_NONE, [HW_WHY_LINK_DOWN] = BK_WHY_LINK_DOWN,
+		[HW_WHY_LACP_CTRL] = BK_WHY_LACP_CTRL, [HW_WHY_PROTO_HOST] = BK_WHY_PROTO_HOST,
+		[HW_WHY_ACTION] = BK_WHY_ACTION, [HW_WHY_HEADROOM] = BK_WHY_HEADROOM,
+		[HW_WHY_JUMP_BACK] = BK_WHY_JUMP_BACK, [HW_WHY_NO_MEMBER] = BK_WHY_NO_MEMBER,
+		[HW_WHY_BOND_RX] = BK_WHY_BOND_RX, [HW_WHY_MTU] = BK_WHY_MTU,
+	};
 	struct trace_ctx *t = arg;
 	struct bk_trace_step b = {
-		.table = s->table, .hit = s->hit, .handle = s->id, .miss = s->miss,
-		.fate = fate[s->fate], .arg = s->arg, .len = s->len,
-		.actions = s->actions, .act_len = s->act_len,
+		.table = s->table == HW_TRACE_RX ? BK_TRACE_RX : s->table, .hit = s->hit,
+		.handle = s->id, .miss = s->miss, .fate = fate[s->fate], .arg = s->arg,
+		.len = s->len, .actions = s->actions, .act_len = s->act_len,
+		.why = why[s->why], .rx_port = s->in_port, .member = s->member,
+		.act_index = s->act_index, .act_type = (int)s->act_op, /* pk_op values */
+		.missing = s->why == HW_WHY_ACTION ? layer_words(s->missing) : NULL,
 	};
 	t->cb(t->ctx, &b);
 }
@@ -525,4 +632,7 @@ const struct dpak_backend_ops dpak_backend_hwsim = {
 	.sim_run = sim_run,
 	.sim_set_link = sim_set_link,
 	.sim_fail_flow_ops = sim_fail_flow_ops,
+	.action_types_now = sim_action_types_now,
+	.port_set_mtu = sim_port_set_mtu,
+	.sim_pcap_stats = sim_pcap_stats,
 };
