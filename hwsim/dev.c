@@ -416,7 +416,7 @@ int hw_inject(struct hw_dev *dev, uint32_t port, const void *pkt, size_t len)
 	if (len < 14 || len > HW_MAX_FRAME)
 		return -EINVAL;
 	p = &dev->ports[port];
-	if (LOAD_ACQ(&p->netdev) || p->pcap_in)
+	if (LOAD_ACQ(&p->netdev) || LOAD_ACQ(&p->pcap_in))
 		return -EBUSY; /* the attachment is the port's only input */
 	s = ring_prod(&p->rx);
 	if (!s) {

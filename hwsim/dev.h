@@ -196,9 +196,10 @@ void hw_process_burst(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk,
 		      unsigned n, uint64_t now);
 void hw_emit(struct hw_dev *dev, uint32_t drop_port, uint32_t out,
 	     const uint8_t *data, uint32_t len);
-/* Does a finished frame fit port @out's MTU (the rule hw_emit applies)? */
-int hw_emit_fits(const struct hw_dev *dev, uint32_t out, const uint8_t *data,
-		 uint32_t len);
+/* What the egress does with a finished frame (link down, MTU): the rule
+ * hw_emit applies, for trace too. */
+enum hw_why hw_egress_check(const struct hw_dev *dev, uint32_t out, const uint8_t *data,
+			    uint32_t len);
 
 /* Bonds (bond.c): the member a packet leaves by, or ~0u if none can take
  * it; and the frames of the control channel. */

@@ -196,6 +196,24 @@ int hw_host_rx_burst(struct hw_dev *dev, uint32_t qi, struct hw_pktbuf **b,
 	return (int)i;
 }
 
+enum hw_tx_bad hw_host_tx_check(const struct hw_dev *dev, const struct hw_pktbuf *p)
+{
+	if (!p)
+		return HW_TXB_NULL;
+	if (!pool_owns(&dev->pool, p))
+		return HW_TXB_POOL;
+	if (p->tx_flags > HW_TX_PIPELINE)
+		return HW_TXB_FLAGS;
+	if (p->port >= dev->n_ports + (p->tx_flags == HW_TX_PORT ? HW_MAX_BONDS : 0))
+		return HW_TXB_PORT;
+	if (p->len < 14 || p->len > HW_MAX_FRAME)
+		return HW_TXB_LEN;
+	if (p->data < pool_buf_start(&dev->pool, p) ||
+	    p->data + p->len > pool_buf_end(&dev->pool, p))
+		return HW_TXB_DATA;
+	return HW_TXB_OK;
+}
+
 int hw_host_tx_burst(struct hw_dev *dev, uint32_t qi, struct hw_pktbuf **b,
 		     unsigned n)
 {
@@ -204,15 +222,9 @@ int hw_host_tx_burst(struct hw_dev *dev, uint32_t qi, struct hw_pktbuf **b,
 
 	if (qi >= dev->cfg.n_queues)
 		return -EINVAL;
-	for (i = 0; i < n; i++) {
-		const struct hw_pktbuf *p = b[i];
-		if (!p || !pool_owns(&dev->pool, p) ||
-		    p->port >= dev->n_ports + (p->tx_flags == HW_TX_PORT ? HW_MAX_BONDS : 0) ||
-		    p->tx_flags > HW_TX_PIPELINE || p->len < 14 ||
-		    p->len > HW_MAX_FRAME || p->data < pool_buf_start(&dev->pool, p) ||
-		    p->data + p->len > pool_buf_end(&dev->pool, p))
+	for (i = 0; i < n; i++)
+		if (hw_host_tx_check(dev, b[i]) != HW_TXB_OK)
 			return -EINVAL;
-	}
 	r = &dev->hostq[qi].tx;
 	for (i = 0; i < n && !pring_put(r, b[i]); i++)
 		;

@@ -73,6 +73,10 @@ struct hw_table_cfg {
 	uint8_t field[PK_FIELD_MAX];  /* key fields, in key order */
 	uint32_t max_masks;           /* wildcard/LPM: most distinct masks
 				       * (LPM: prefix lengths); 0: 64 */
+	/* Exact tables: the bits of the key the table keys on (a packet's
+	 * key is taken under this mask), when has_key_mask. */
+	uint8_t has_key_mask;
+	uint8_t key_mask[PK_MAX_KEY];
 };
 
 struct hw_port_counters {
@@ -171,6 +175,7 @@ enum hw_why {
 	HW_WHY_NO_MEMBER,  /* to a bond none of whose members can take it */
 	HW_WHY_BOND_RX,    /* on a bond member that may not receive: dropped */
 	HW_WHY_MTU,        /* longer than the egress port's MTU allows: dropped */
+	HW_WHY_EGRESS_DOWN,/* the egress port's link is down: dropped */
 };
 
 /* Trace a packet through the pipeline without sending it or counting it:
@@ -221,9 +226,14 @@ ssize_t hw_capture(struct hw_dev *dev, uint32_t port, void *buf, size_t cap);
  * one producer thread. */
 int hw_host_rx_burst(struct hw_dev *dev, uint32_t q, struct hw_pktbuf **b,
 		     unsigned n);
-/* Returns the number taken, or -EINVAL if a buffer is bad (none taken). */
+/* Returns the number taken, or -EINVAL if a buffer is bad (none taken;
+ * hw_host_tx_check tells which and why). */
 int hw_host_tx_burst(struct hw_dev *dev, uint32_t q, struct hw_pktbuf **b,
 		     unsigned n);
+/* Why hw_host_tx_burst refuses a buffer. */
+enum hw_tx_bad { HW_TXB_OK, HW_TXB_NULL, HW_TXB_POOL, HW_TXB_FLAGS, HW_TXB_PORT,
+		 HW_TXB_LEN, HW_TXB_DATA };
+enum hw_tx_bad hw_host_tx_check(const struct hw_dev *dev, const struct hw_pktbuf *p);
 struct hw_pktbuf *hw_pkt_alloc(struct hw_dev *dev);
 void hw_pkt_free(struct hw_dev *dev, struct hw_pktbuf *b);
 int hw_queue_counters(struct hw_dev *dev, uint32_t q,

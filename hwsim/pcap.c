@@ -85,8 +85,10 @@ static void set_error(struct hw_pcap *pc, int err)
 				 "reading; closed without the frames still queued",
 				 pc->path);
 		else
-			snprintf(msg, sizeof(msg), "hwsim: pcap %s: %s; frames are no "
-				 "longer written", pc->path, strerror(-err));
+			snprintf(msg, sizeof(msg), pc->dir == HW_PCAP_IN ?
+				 "hwsim: pcap %s: %s; no more frames are read from it" :
+				 "hwsim: pcap %s: %s; frames are no longer written",
+				 pc->path, strerror(-err));
 		pc->log(1, msg);
 	}
 }

@@ -56,6 +56,7 @@ enum bk_why {
 	BK_WHY_NO_MEMBER,  /* to a bond none of whose members can take it */
 	BK_WHY_BOND_RX,    /* on a bond member that may not receive */
 	BK_WHY_MTU,        /* longer than port arg's MTU allows (docs/DATAPATH.md) */
+	BK_WHY_EGRESS_DOWN,/* port arg's link is down */
 };
 
 #define BK_TRACE_RX 0xfffffffeu /* a step's table: how the packet came in */

@@ -98,6 +98,10 @@ static int sim_open(const char *args, const struct ci_config *cfg,
 			.n_fields = t->n_fields, .max_masks = t->max_masks,
 		};
 		memcpy(tc.field, t->field, t->n_fields);
+		if (t->has_key_mask) {
+			tc.has_key_mask = 1;
+			memcpy(tc.key_mask, t->key_mask, sizeof(tc.key_mask));
+		}
 		if ((err = hw_table_create(dev, &tc))) {
 			hw_dev_destroy(dev);
 			return dpak__err(-err, "hwsim: cannot create table %s",
@@ -366,12 +370,38 @@ static int sim_tx_burst(void *priv, uint16_t q, struct dpak_pkt **pkts, uint16_t
 {
 	int r = hw_host_tx_burst(priv, q, (struct hw_pktbuf **)pkts, n);
 
-	if (r == -EINVAL)
-		return dpak__err(EINVAL, "tx_burst: a packet has a bad port, length "
-				 "(14-%d), tx_flags, or data outside its buffer, or "
-				 "is not from this device's pool; none sent",
-				 HW_MAX_FRAME);
-	return r;
+	if (r != -EINVAL)
+		return r;
+	for (unsigned i = 0; i < n; i++) {
+		const struct hw_pktbuf *b = (const struct hw_pktbuf *)pkts[i];
+		switch (hw_host_tx_check(priv, b)) {
+		case HW_TXB_OK:
+			continue;
+		case HW_TXB_NULL:
+			return dpak__err(EINVAL, "tx_burst: packet %u is NULL; none sent", i);
+		case HW_TXB_POOL:
+			return dpak__err(EINVAL, "tx_burst: packet %u is not from this "
+					 "device's pool (dpak_pkt_alloc or dpak_rx_burst); "
+					 "none sent", i);
+		case HW_TXB_FLAGS:
+			return dpak__err(EINVAL, "tx_burst: packet %u: tx_flags %u is not "
+					 "DPAK_TX_PORT or DPAK_TX_PIPELINE; none sent", i,
+					 b->tx_flags);
+		case HW_TXB_PORT:
+			return dpak__err(EINVAL, "tx_burst: packet %u: port %u does not "
+					 "exist%s; none sent", i, b->port,
+					 b->tx_flags == HW_TX_PIPELINE ?
+					 " (the pipeline takes packets on ports, not bonds)" : "");
+		case HW_TXB_LEN:
+			return dpak__err(EINVAL, "tx_burst: packet %u: length %u is not in "
+					 "14-%d bytes; none sent", i, b->len, HW_MAX_FRAME);
+		case HW_TXB_DATA:
+			return dpak__err(EINVAL, "tx_burst: packet %u: its data (len %u) "
+					 "lies outside its buffer (buf_len %u); none sent",
+					 i, b->len, b->buf_len);
+		}
+	}
+	return dpak__err(EINVAL, "tx_burst: a packet was refused; none sent");
 }
 
 static struct dpak_pkt *sim_pkt_alloc(void *priv)
@@ -521,6 +551,7 @@ static void trace_step(void *arg, const struct hw_trace_step *s)
 		[HW_WHY_ACTION] = BK_WHY_ACTION, [HW_WHY_HEADROOM] = BK_WHY_HEADROOM,
 		[HW_WHY_JUMP_BACK] = BK_WHY_JUMP_BACK, [HW_WHY_NO_MEMBER] = BK_WHY_NO_MEMBER,
 		[HW_WHY_BOND_RX] = BK_WHY_BOND_RX, [HW_WHY_MTU] = BK_WHY_MTU,
+		[HW_WHY_EGRESS_DOWN] = BK_WHY_EGRESS_DOWN,
 	};
 	struct trace_ctx *t = arg;
 	struct bk_trace_step b = {
