@@ -33,6 +33,10 @@ struct dpak_table {
 	uint8_t *masks;
 	uint32_t *mask_refs;
 	uint32_t n_masks;
+	/* dpak-ctl's place in a walk it does in chunks (the control thread's
+	 * only): unlinking that flow moves it to the next. Under lock. */
+	struct dpak_flow *ctl_mark;
+	uint64_t ctl_mark_id;      /* the id a paged dump resumes at there */
 };
 
 struct dpak_dev {
@@ -52,13 +56,10 @@ struct dpak_dev {
 		uint64_t prev_adds, prev_dels, prev_ns; /* dpak-ctl's last look */
 		uint64_t opened_ns;
 	} st;
-	struct {               /* slow-path capture (dpak-ctl capture) */
-		pthread_mutex_t lock;
+	struct {               /* slow-path capture (dpak-ctl capture, capture.c) */
+		pthread_mutex_t lock;    /* rx_burst copying; held for copies only */
 		int active;              /* read without the lock by rx_burst */
-		void *file;              /* FILE * */
-		uint64_t left, written;  /* packets still to write; written */
-		uint64_t until_ns;       /* stop time; 0: none */
-		char path[256];
+		struct dpak_capture *c;  /* the last capture, or NULL */
 	} cap;
 	struct ci_config cfg;
 	struct dpak_table tables[CI_MAX_TABLES];
@@ -100,7 +101,7 @@ uint64_t dpak__dev_restore(struct dpak_dev *dev, void *saved);
 /* Remove a flow from the device but keep its record (dpak-ctl); the caller
  * holds its table's lock. */
 int dpak__flow_remove_keep_locked(struct dpak_flow *f);
-/* Capture of received slow-path packets (queue.c). */
+/* Capture of received slow-path packets (capture.c). */
 void dpak__capture_pkts(struct dpak_dev *dev, struct dpak_pkt **pkts, int n);
 void dpak__capture_stop(struct dpak_dev *dev);
 /* Bonds (bond.c). */

@@ -4,8 +4,11 @@
  * and poll(). One request per connection. A client may send at most one
  * line of CTL_MAX_REQ bytes, within CTL_TIMEOUT_MS; one that sends more, or
  * too slowly, or does not read its answer, is answered with an error (when
- * it can be) and dropped. Nothing here touches the data path; a client can
- * only hold up itself.
+ * it can be) and dropped. A peer of another user and a client beyond the
+ * CTL_CLIENTS slots get their error answer at once and hold no slot. Every
+ * answer goes out before the connection closes, and a close never resets
+ * it (the input is shut and drained first). Nothing here touches the data
+ * path; a client can only hold up itself.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +33,6 @@ struct client {
 	char *out;
 	size_t out_len, out_off;
 	uint64_t deadline_ns;
-	int refused;  /* another user: its request is read, then refused */
 };
 
 struct dpak_ctl {
@@ -41,19 +43,45 @@ struct dpak_ctl {
 	struct client c[CTL_CLIENTS];
 };
 
+/* Nothing more is read from @fd: the peer's further writes fail (EPIPE)
+ * instead of queueing; what it sent before is read and thrown away, so
+ * that close() does not reset the connection (a reset could cost the
+ * client the answer it has not read yet). */
+static void drain_input(int fd)
+{
+	char junk[4096];
+
+	shutdown(fd, SHUT_RD);
+	while (read(fd, junk, sizeof(junk)) > 0)
+		; /* bounded: nothing arrives after SHUT_RD */
+}
+
 static void client_close(struct client *c)
 {
 	if (c->fd >= 0) {
-		/* Unread input would make close() reset the connection, and
-		 * the client could lose the answer it is reading. */
-		char junk[4096];
-		for (int i = 0; i < 16 && read(c->fd, junk, sizeof(junk)) > 0; i++)
-			;
+		drain_input(c->fd);
 		close(c->fd);
 	}
 	free(c->out);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
+}
+
+/* A connection that gets one short answer and no slot: the answer fits an
+ * empty socket buffer, so it is sent at once; then the write side is shut
+ * (the client reads the answer, then end of file), the input drained, and
+ * the connection closed. */
+static void answer_and_close(int fd, int code, const char *msg)
+{
+	char buf[256];
+	size_t ml = strlen(msg);
+	int n = snprintf(buf, sizeof(buf), "%s %d %zu\n%s\n", CTL_PROTO, code, ml + 1, msg);
+
+	if (n > 0 && send(fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		(void)0; /* the client has gone: nothing to deliver */
+	shutdown(fd, SHUT_WR);
+	drain_input(fd);
+	close(fd);
 }
 
 /* Queue a response: header and body. */
@@ -73,6 +101,7 @@ static void respond(struct client *c, int code, const char *body, long len)
 	c->out_len = (size_t)h + (size_t)len;
 	c->out_off = 0;
 	c->deadline_ns = dpak__now_ns() + CTL_TIMEOUT_MS * 1000000ull;
+	shutdown(c->fd, SHUT_RD); /* one request: nothing more is read */
 }
 
 static void respond_err(struct client *c, int code, const char *msg)
@@ -90,11 +119,6 @@ static void handle_request(struct dpak_ctl *ctl, struct client *c, size_t len)
 	long blen = 0;
 	int code, err;
 
-	if (c->refused) {
-		respond_err(c, EACCES, "connection refused: not the owner of the "
-			    "control socket");
-		return;
-	}
 	err = ctl_parse(c->in, len, &req);
 	if (err) {
 		respond_err(c, -err, req.err);
@@ -119,7 +143,6 @@ static void on_readable(struct dpak_ctl *ctl, struct client *c)
 	c->in_len += (size_t)n;
 	if ((nl = memchr(c->in, '\n', c->in_len))) {
 		handle_request(ctl, c, (size_t)(nl - c->in) + 1);
-		shutdown(c->fd, SHUT_RD);
 	} else if (c->in_len == sizeof(c->in)) {
 		char msg[80];
 		snprintf(msg, sizeof(msg), "request longer than %d bytes", CTL_MAX_REQ - 1);
@@ -138,39 +161,42 @@ static void on_writable(struct client *c)
 		return;
 	}
 	c->out_off += (size_t)n;
-	if (c->out_off == c->out_len)
-		client_close(c); /* one request per connection */
+	if (c->out_off == c->out_len) { /* one request per connection */
+		shutdown(c->fd, SHUT_WR); /* the answer, then end of file */
+		client_close(c);
+	}
 }
 
+/* Accept what is waiting. A peer of another user, and a client beyond
+ * CTL_CLIENTS, is answered at once and closed: it never holds a slot. */
 static void on_accept(struct dpak_ctl *ctl)
 {
-	struct ucred cred;
-	socklen_t cl = sizeof(cred);
-	int fd = accept4(ctl->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	struct client *c = NULL;
+	for (;;) {
+		struct ucred cred;
+		socklen_t cl = sizeof(cred);
+		int fd = accept4(ctl->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct client *c = NULL;
 
-	if (fd < 0)
-		return;
-	for (int i = 0; i < CTL_CLIENTS && !c; i++)
-		if (ctl->c[i].fd < 0)
-			c = &ctl->c[i];
-	if (!c) { /* full: say so, without waiting for the client */
-		char msg[96];
-		int n = snprintf(msg, sizeof(msg), "%s %d 18\ntoo many clients.\n",
-				 CTL_PROTO, EBUSY);
-		if (send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-			(void)0;
-		close(fd);
-		return;
-	}
-	c->fd = fd;
-	c->in_len = 0;
-	c->deadline_ns = dpak__now_ns() + CTL_TIMEOUT_MS * 1000000ull;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) ||
-	    (cred.uid != geteuid() && cred.uid != 0)) {
-		dpak__log(DPAK_LOG_WARN, "control socket: refused a connection from "
-			  "uid %u", (unsigned)cred.uid);
-		c->refused = 1;
+		if (fd < 0)
+			return;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) ||
+		    (cred.uid != geteuid() && cred.uid != 0)) {
+			dpak__log(DPAK_LOG_WARN, "control socket: refused a connection from "
+				  "uid %u", (unsigned)cred.uid);
+			answer_and_close(fd, EACCES, "connection refused: not the owner of "
+					 "the control socket");
+			continue;
+		}
+		for (int i = 0; i < CTL_CLIENTS && !c; i++)
+			if (ctl->c[i].fd < 0)
+				c = &ctl->c[i];
+		if (!c) {
+			answer_and_close(fd, EBUSY, "too many clients");
+			continue;
+		}
+		c->fd = fd;
+		c->in_len = 0;
+		c->deadline_ns = dpak__now_ns() + CTL_TIMEOUT_MS * 1000000ull;
 	}
 }
 
@@ -216,12 +242,10 @@ static void *ctl_main(void *arg)
 			struct client *c = &ctl->c[i];
 			if (c->fd < 0 || now < c->deadline_ns)
 				continue;
-			if (c->out) {
-				client_close(c);
-			} else {
+			if (c->out)
+				client_close(c); /* its answer unread for 5 s */
+			else
 				respond_err(c, ETIMEDOUT, "request not completed within 5 s");
-				shutdown(c->fd, SHUT_RD);
-			}
 		}
 	}
 	return NULL;

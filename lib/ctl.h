@@ -45,6 +45,10 @@ void ctl_out_row(struct ctl_out *o, const char *const *cells);
 /* A line of text after the table (text form) / a "note" (JSON). */
 void ctl_out_note(struct ctl_out *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Where the next page of a paged answer starts: a token the client sends
+ * back as start=TOKEN. Text: a last line "more: start=TOKEN"; JSON: a
+ * "next" member. */
+void ctl_out_next(struct ctl_out *o, const char *token);
 /* Render; the caller frees *body. Returns its length, or -ENOMEM. */
 long ctl_out_render(struct ctl_out *o, char **body);
 
@@ -53,5 +57,21 @@ struct dpak_dev;
  * a message in *body. */
 int ctl_run(struct dpak_dev *dev, const struct ctl_req *req, char **body,
 	    long *len);
+
+/* Slow-path capture (capture.c): start one into @path (count packets
+ * and/or secs seconds; 0: no limit of that kind), end it early, read its
+ * state. 0 or a negative errno with the detail message set. */
+enum cap_state { CAP_CAPTURING, CAP_FLUSHING, CAP_DONE, CAP_FAILED };
+struct cap_status {
+	int state;                /* enum cap_state */
+	int err;                  /* CAP_FAILED: the write error */
+	uint64_t written;         /* packets written to the file whole */
+	uint64_t dropped;         /* taken but not written: the sink was slow */
+	char path[256];
+};
+int dpak__capture_start(struct dpak_dev *dev, const char *path, uint64_t count,
+			uint64_t secs);
+int dpak__capture_end(struct dpak_dev *dev);
+int dpak__capture_status(struct dpak_dev *dev, struct cap_status *st);
 
 #endif

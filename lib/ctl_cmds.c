@@ -13,8 +13,6 @@
 #include "core.h"
 #include "ctl.h"
 
-#define DEFAULT_MAX_FLOWS 1000
-
 struct cmd {
 	const char *name, *args, *help;
 	int (*run)(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_out *o);
@@ -178,9 +176,8 @@ static void field_str(int f, const uint8_t *v, const uint8_t *m, char *out, size
 		snprintf(out, n, "%s=%s/%s", pk_field_names[f], val, msk);
 }
 
-static void match_str(const struct dpak_flow *f, char *out, size_t n)
+static void match_str(const struct ci_table *d, const uint8_t *data, char *out, size_t n)
 {
-	const struct ci_table *d = f->table->decl;
 	static const uint8_t ones[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 					  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	size_t o = 0;
@@ -188,10 +185,10 @@ static void match_str(const struct dpak_flow *f, char *out, size_t n)
 	out[0] = 0;
 	for (unsigned i = 0; i < d->n_fields && o < n; i++) {
 		int fld = d->field[i];
-		const uint8_t *v = f->data + d->field_off[fld];
+		const uint8_t *v = data + d->field_off[fld];
 		/* exact tables: every bit, or the bits the table keys on */
 		const uint8_t *m = d->type != PK_EXACT ?
-				   f->data + d->key_bytes + d->field_off[fld] :
+				   data + d->key_bytes + d->field_off[fld] :
 				   d->has_key_mask ? d->key_mask + d->field_off[fld] : ones;
 		int any = 0;
 		char one[192];
@@ -308,64 +305,198 @@ static int c_log(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_out *
 	return 0;
 }
 
-/* The flows a dump or query selects: all of a table, or every table. */
+/*
+ * Walking a table's flows without holding up the flow path. A table's lock
+ * is what dpak_flow_add and dpak_flow_del take, so a walk holds it for one
+ * chunk at a time and leaves its place in t->ctl_mark, which unlinking that
+ * flow moves on to the next. The list is in id order (ids are handed out
+ * increasing and flows are appended), so "the first flow with id >= N" is
+ * a place in the list too.
+ */
+#define SNAP_CHUNK 128      /* flows copied per hold of a table's lock */
+#define SEEK_CHUNK 4096     /* flows stepped over per hold, when seeking */
+#define PAGE_DEFAULT 1000   /* flows in one answer of "flows" */
+#define PAGE_MAX 10000
+#define PAGE_SCAN 65536     /* flows one answer looks at, at most */
+#define MARK_NONE UINT64_MAX
+
+/* A flow as the dump shows it, copied under the lock, rendered after. */
+struct flow_snap {
+	uint32_t id, priority, idle_ms;
+	uint8_t flags, act_len;
+	uint64_t cookie;
+	struct bk_flow_counters c;
+	uint8_t data[2 * PK_MAX_KEY];
+	uint8_t act[PK_MAX_ACTIONS];
+};
+
+struct flow_filter {
+	int by_port, by_cookie;
+	uint32_t port;
+	uint64_t cookie;
+};
+
+static int flow_selected(const struct dpak_table *t, const struct dpak_flow *f,
+			 const struct flow_filter *flt)
+{
+	const struct ci_table *d = t->decl;
+
+	if (flt->by_cookie && f->cookie != flt->cookie)
+		return 0;
+	if (flt->by_port) {
+		int off = (d->fields >> PK_IN_PORT) & 1 ? d->field_off[PK_IN_PORT] : -1;
+		if (off < 0 || (uint32_t)(f->data[off] << 8 | f->data[off + 1]) != flt->port ||
+		    (d->type != PK_EXACT && f->data[d->key_bytes + off + 1] != 0xff))
+			return 0;
+	}
+	return 1;
+}
+
+static void snap_flow(struct dpak_dev *dev, const struct dpak_table *t,
+		      const struct dpak_flow *f, struct flow_snap *s)
+{
+	const struct ci_table *d = t->decl;
+
+	s->id = f->id;
+	s->priority = f->priority;
+	s->idle_ms = f->idle_ms;
+	s->flags = f->flags;
+	s->cookie = f->cookie;
+	s->act_len = f->act_len;
+	memcpy(s->data, f->data, d->type == PK_EXACT ? d->key_bytes : 2u * d->key_bytes);
+	memcpy(s->act, f->act, f->act_len);
+	memset(&s->c, 0, sizeof(s->c));
+	/* A flow a reset lost is in no device entry (FLOW_F_ABSENT). */
+	if (!(f->flags & (FLOW_F_GONE | FLOW_F_ABSENT)) && dev->ops->flow_counters)
+		dev->ops->flow_counters(dev->priv, t->index, f->handle, &s->c);
+}
+
+static void snap_row(struct dpak_dev *dev, const struct dpak_table *t,
+		     const struct flow_snap *s, struct ctl_out *o)
+{
+	char id[24], ck[24], pr[24], pk[24], by[24], idle[24], m[512], a[512];
+
+	match_str(t->decl, s->data, m, sizeof(m));
+	actions_str(dev, s->act, s->act_len, a, sizeof(a));
+	row(o, 10, t->decl->name, u64s(id, s->id), u64s(ck, s->cookie), u64s(pr, s->priority),
+	    m, a, u64s(pk, s->c.packets), u64s(by, s->c.bytes), u64s(idle, s->idle_ms),
+	    s->flags & FLOW_F_GONE ? "removed" : s->flags & FLOW_F_ABSENT ? "not-restored" :
+	    s->flags & FLOW_F_AGED ? "aged" : "offloaded");
+}
+
+/* With t->lock held: the first flow of @t with id >= @id, stepping at most
+ * SEEK_CHUNK flows per hold of the lock. @resume: start at t->ctl_mark if a
+ * page left it there for @id. Returns with the lock held. */
+static struct dpak_flow *seek_locked(struct dpak_table *t, uint64_t id, int resume)
+{
+	struct dpak_flow *f;
+	unsigned n = 0;
+
+	if (resume && t->ctl_mark && t->ctl_mark_id == id)
+		return t->ctl_mark;
+	for (f = t->head; f && f->id < id; f = f->next) {
+		if (++n % SEEK_CHUNK)
+			continue;
+		t->ctl_mark = f;
+		t->ctl_mark_id = MARK_NONE;
+		pthread_mutex_unlock(&t->lock);
+		pthread_mutex_lock(&t->lock);
+		if (!(f = t->ctl_mark))
+			break;
+		if (f->id >= id)
+			break;
+	}
+	return f;
+}
+
+/*
+ * flows: one page. Tables in order, flows in id order within a table; at
+ * most limit= rows and PAGE_SCAN flows looked at per answer; the answer
+ * names where the next page starts (start=TABLE:ID), and a walk that
+ * follows the pages sees every flow present throughout exactly once.
+ */
 static int c_flows(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_out *o)
 {
 	const char *tv = ctl_arg(r, "table"), *pv = ctl_arg(r, "port"),
-		   *cv = ctl_arg(r, "cookie"), *mv = ctl_arg(r, "max");
-	uint64_t cookie = 0, max = DEFAULT_MAX_FLOWS, shown = 0, total = 0;
-	uint32_t port = 0;
-	struct dpak_table *only_t = NULL;
+		   *cv = ctl_arg(r, "cookie"), *lv = ctl_arg(r, "limit"),
+		   *mv = ctl_arg(r, "max"), *sv = ctl_arg(r, "start");
+	uint64_t limit = PAGE_DEFAULT, shown = 0, scanned = 0, start_id = 0;
+	struct dpak_table *only_t = NULL, *start_t = NULL;
+	struct flow_filter flt = { 0 };
+	int e;
 
-	if (only(r, "table port cookie max"))
+	if (only(r, "table port cookie limit max start"))
 		return EINVAL;
 	if ((tv && !(only_t = table_arg(dev, tv))))
 		return ENOENT;
-	int e;
-	if (pv && (e = port_arg(dev, pv, &port)))
+	if (pv && (e = port_arg(dev, pv, &flt.port)))
 		return e;
-	if ((cv && parse_u64(cv, UINT64_MAX, &cookie, "cookie")) ||
-	    (mv && parse_u64(mv, 1000000, &max, "max")))
+	flt.by_port = !!pv;
+	flt.by_cookie = !!cv;
+	if (lv && mv)
+		return fail(EINVAL, "give limit= or max=, not both");
+	if ((cv && parse_u64(cv, UINT64_MAX, &flt.cookie, "cookie")) ||
+	    (lv && parse_u64(lv, PAGE_MAX, &limit, "limit")) ||
+	    (mv && parse_u64(mv, PAGE_MAX, &limit, "max")))
 		return EINVAL;
+	if (!limit)
+		return fail(EINVAL, "%s=0: at least 1", lv ? "limit" : "max");
+	if (sv) { /* TABLE:ID, or ID with table= */
+		const char *colon = strrchr(sv, ':');
+		char tn[64];
+		if (colon) {
+			snprintf(tn, sizeof(tn), "%.*s", (int)(colon - sv), sv);
+			if (!(start_t = table_arg(dev, tn)))
+				return ENOENT;
+			if (only_t && start_t != only_t)
+				return fail(EINVAL, "start=%s: not in table=%s", sv, tv);
+		} else if (!(start_t = only_t)) {
+			return fail(EINVAL, "start=%s: TABLE:ID (or ID with table=)", sv);
+		}
+		if (parse_u64(colon ? colon + 1 : sv, UINT32_MAX, &start_id, "start"))
+			return EINVAL;
+	}
 	COLS(o, "table", "id", "cookie", "priority", "match", "actions", "packets", "bytes",
 	     "idle_ms", "state");
-	for (uint32_t i = 0; i < dev->cfg.n_tables; i++) {
-		struct dpak_table *t = &dev->tables[i];
-		const struct ci_table *d = t->decl;
+
+	static __thread struct flow_snap snap[SNAP_CHUNK]; /* ~50 KiB: not on the stack */
+	uint32_t ti = start_t ? start_t->index : only_t ? only_t->index : 0;
+	for (; ti < dev->cfg.n_tables; ti++) {
+		struct dpak_table *t = &dev->tables[ti];
 		if (only_t && t != only_t)
 			continue;
+		int first = t == start_t;
 		pthread_mutex_lock(&t->lock);
-		for (struct dpak_flow *f = t->head; f; f = f->next) {
-			if (cv && f->cookie != cookie)
-				continue;
-			if (pv) {
-				int off = (d->fields >> PK_IN_PORT) & 1 ? d->field_off[PK_IN_PORT] : -1;
-				if (off < 0 || (uint32_t)(f->data[off] << 8 | f->data[off + 1]) != port ||
-				    (d->type != PK_EXACT && f->data[d->key_bytes + off + 1] != 0xff))
-					continue;
+		struct dpak_flow *f = first ? seek_locked(t, start_id, 1) : t->head;
+		for (;;) {
+			unsigned k = 0, n = 0;
+			/* One chunk under the lock: copy what is shown. */
+			for (; f && k < SNAP_CHUNK && n < SEEK_CHUNK && shown + k < limit &&
+			       scanned < PAGE_SCAN; f = f->next, n++, scanned++)
+				if (flow_selected(t, f, &flt))
+					snap_flow(dev, t, f, &snap[k++]);
+			uint64_t next_id = f ? f->id : 0;
+			t->ctl_mark = f;
+			t->ctl_mark_id = f ? f->id : MARK_NONE;
+			pthread_mutex_unlock(&t->lock);
+			/* Render without it. */
+			for (unsigned i = 0; i < k; i++)
+				snap_row(dev, t, &snap[i], o);
+			shown += k;
+			if (!f)
+				break; /* this table is done */
+			if (shown == limit || scanned >= PAGE_SCAN) {
+				char tok[96];
+				snprintf(tok, sizeof(tok), "%s:%llu", t->decl->name,
+					 (unsigned long long)next_id);
+				ctl_out_next(o, tok);
+				return 0;
 			}
-			total++;
-			if (shown >= max)
-				continue;
-			char id[24], ck[24], pr[24], pk[24], by[24], idle[24];
-			char m[512], a[512];
-			struct bk_flow_counters c = { 0 };
-			match_str(f, m, sizeof(m));
-			actions_str(dev, f->act, f->act_len, a, sizeof(a));
-			if (!(f->flags & FLOW_F_GONE) && dev->ops->flow_counters)
-				dev->ops->flow_counters(dev->priv, t->index, f->handle, &c);
-			row(o, 10, d->name, u64s(id, f->id), u64s(ck, f->cookie),
-			    u64s(pr, f->priority), m, a, u64s(pk, c.packets), u64s(by, c.bytes),
-			    u64s(idle, f->idle_ms),
-			    f->flags & FLOW_F_GONE ? "removed" :
-			    f->flags & FLOW_F_AGED ? "aged" : "offloaded");
-			shown++;
+			pthread_mutex_lock(&t->lock);
+			if (!(f = t->ctl_mark))
+				break; /* the rest was deleted meanwhile */
 		}
-		pthread_mutex_unlock(&t->lock);
 	}
-	if (shown < total)
-		ctl_out_note(o, "(%llu of %llu flows shown; max=N shows more)",
-			     (unsigned long long)shown, (unsigned long long)total);
 	return 0;
 }
 
@@ -383,7 +514,8 @@ static int c_count(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_out
 	return 0;
 }
 
-/* The flow named by table= and id=; its table locked on success. */
+/* The flow named by table= and id=; its table locked on success. Found
+ * in chunks: no O(n) walk under the lock. */
 static struct dpak_flow *flow_arg(struct dpak_dev *dev, const struct ctl_req *r, int *err)
 {
 	const char *tv, *iv;
@@ -399,9 +531,9 @@ static struct dpak_flow *flow_arg(struct dpak_dev *dev, const struct ctl_req *r,
 		return NULL;
 	}
 	pthread_mutex_lock(&t->lock);
-	for (struct dpak_flow *f = t->head; f; f = f->next)
-		if (f->id == id)
-			return f;
+	struct dpak_flow *f = seek_locked(t, id, 0);
+	if (f && f->id == id)
+		return f;
 	pthread_mutex_unlock(&t->lock);
 	*err = fail(ENOENT, "table %s has no flow %llu", tv, (unsigned long long)id);
 	return NULL;
@@ -419,9 +551,9 @@ static int c_query(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_out
 	struct dpak_table *t = f->table;
 	struct bk_flow_counters c = { 0 };
 	char id[24], ck[24], pk[24], by[24], lh[24], m[512], a[512];
-	if (!(f->flags & FLOW_F_GONE) && dev->ops->flow_counters)
+	if (!(f->flags & (FLOW_F_GONE | FLOW_F_ABSENT)) && dev->ops->flow_counters)
 		dev->ops->flow_counters(dev->priv, t->index, f->handle, &c);
-	match_str(f, m, sizeof(m));
+	match_str(t->decl, f->data, m, sizeof(m));
 	actions_str(dev, f->act, f->act_len, a, sizeof(a));
 	COLS(o, "table", "id", "cookie", "match", "actions", "packets", "bytes",
 	     "last_hit_ago_ms", "counted");
@@ -874,13 +1006,15 @@ static int c_trace(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_out
 	return 0;
 }
 
-/* capture */
+/* capture: rx_burst copies into a bounded ring, a writer thread of the
+ * capture writes the file without blocking (capture.c). Nothing here
+ * waits on the file. */
 
 static int c_capture(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_out *o)
 {
 	const char *f, *cv = ctl_arg(r, "count"), *sv = ctl_arg(r, "seconds");
 	uint64_t count = 0, secs = 0;
-	uint32_t hdr[6] = { 0xa1b2c3d4, 2 | 4 << 16, 0, 0, 65535, 1 };
+	int err;
 
 	if (only(r, "file count seconds") || need(r, "file", &f) ||
 	    (cv && parse_u64(cv, UINT32_MAX, &count, "count")) ||
@@ -890,50 +1024,46 @@ static int c_capture(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_o
 		return fail(EINVAL, "give count=N or seconds=S (or both)");
 	if (f[0] != '/')
 		return fail(EINVAL, "file=%s: an absolute path (the library writes it)", f);
-	pthread_mutex_lock(&dev->cap.lock);
-	if (dev->cap.active) {
-		pthread_mutex_unlock(&dev->cap.lock);
-		return fail(EBUSY, "a capture to %s is running", dev->cap.path);
-	}
-	FILE *fp = fopen(f, "wb");
-	if (!fp || fwrite(hdr, sizeof(hdr), 1, fp) != 1) {
-		int e = errno;
-		if (fp)
-			fclose(fp);
-		pthread_mutex_unlock(&dev->cap.lock);
-		return fail(e, "file=%s: %s", f, strerror(e));
-	}
-	fflush(fp);
-	dev->cap.file = fp;
-	dev->cap.left = count;
-	dev->cap.written = 0;
-	dev->cap.until_ns = secs ? dpak__now_ns() + secs * 1000000000ull : 0;
-	snprintf(dev->cap.path, sizeof(dev->cap.path), "%s", f);
-	__atomic_store_n(&dev->cap.active, 1, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&dev->cap.lock);
+	if ((err = dpak__capture_start(dev, f, count, secs)))
+		return fail(-err, "%s", dpak_errmsg());
 	COLS(o, "file", "state");
 	row(o, 2, f, "capturing");
 	return 0;
 }
 
+static int capture_row(struct dpak_dev *dev, struct ctl_out *o)
+{
+	static const char *const states[] = { "capturing", "flushing", "done", "failed" };
+	struct cap_status st;
+	char b[2][24];
+
+	COLS(o, "file", "state", "packets", "dropped");
+	if (dpak__capture_status(dev, &st)) {
+		row(o, 4, "-", "none", "0", "0"); /* none since the device was opened */
+		return 0;
+	}
+	row(o, 4, st.path, states[st.state], u64s(b[0], st.written), u64s(b[1], st.dropped));
+	if (st.err)
+		ctl_out_note(o, "writing stopped: %s", strerror(st.err));
+	return 0;
+}
+
 static int c_capture_status(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_out *o)
 {
-	char b[24];
+	if (only(r, ""))
+		return EINVAL;
+	return capture_row(dev, o);
+}
+
+static int c_capture_stop(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_out *o)
+{
+	int err;
 
 	if (only(r, ""))
 		return EINVAL;
-	pthread_mutex_lock(&dev->cap.lock);
-	/* A time limit also ends a capture that sees no packet. */
-	if (dev->cap.active && dev->cap.until_ns && dpak__now_ns() >= dev->cap.until_ns) {
-		__atomic_store_n(&dev->cap.active, 0, __ATOMIC_RELAXED);
-		fclose(dev->cap.file);
-		dev->cap.file = NULL;
-	}
-	COLS(o, "file", "state", "packets");
-	row(o, 3, dev->cap.path[0] ? dev->cap.path : "-",
-	    dev->cap.active ? "capturing" : "done", u64s(b, dev->cap.written));
-	pthread_mutex_unlock(&dev->cap.lock);
-	return 0;
+	if ((err = dpak__capture_end(dev)))
+		return fail(-err, "%s", dpak_errmsg());
+	return capture_row(dev, o);
 }
 
 /* hwsim faults */
@@ -1027,7 +1157,8 @@ static const struct cmd cmds[] = {
 	{ "version", "", "library and protocol version, backend", c_version },
 	{ "list-commands", "", "this list", c_list },
 	{ "set-log-level", "level=err|warn|info|debug", "the library's log level", c_log },
-	{ "flows", "[table=] [port=] [cookie=] [max=]", "dump flows with counters", c_flows },
+	{ "flows", "[table=] [port=] [cookie=] [limit=|max=] [start=]",
+	  "dump flows with counters, a page at a time", c_flows },
 	{ "flow-count", "", "flows per table", c_count },
 	{ "flow-query", "table= id=", "one flow in full", c_query },
 	{ "flow-del", "table= id=", "remove a flow from the device", c_del },
@@ -1040,7 +1171,9 @@ static const struct cmd cmds[] = {
 	{ "trace", "port= (hex= | eth_dst= ipv4_dst= proto= ...)",
 	  "where a packet would go, without sending it", c_trace },
 	{ "capture", "file= (count= | seconds=)", "write slow-path packets to pcap", c_capture },
-	{ "capture-status", "", "state of the last capture", c_capture_status },
+	{ "capture-status", "", "state of the last capture: written, dropped", c_capture_status },
+	{ "capture-stop", "", "end the running capture (what is buffered is written)",
+	  c_capture_stop },
 	{ "hwsim-fail", "count= [err=EIO]", "fail the next flow operations", c_fail },
 	{ "hwsim-reject", "action=NAME|none", "refuse flows with an action type", c_reject },
 	{ "hwsim-link", "port= state=up|down", "take a port's link down or up", c_link },

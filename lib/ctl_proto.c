@@ -107,6 +107,7 @@ struct ctl_out {
 	size_t n_rows, cap_rows;
 	char *notes;
 	size_t notes_len;
+	char *next;
 	int oom;
 };
 
@@ -131,7 +132,15 @@ void ctl_out_free(struct ctl_out *o)
 		free(o->cells[i]);
 	free(o->cells);
 	free(o->notes);
+	free(o->next);
 	free(o);
+}
+
+void ctl_out_next(struct ctl_out *o, const char *token)
+{
+	free(o->next);
+	if (!(o->next = strdup(token)))
+		o->oom = 1;
 }
 
 void ctl_out_cols(struct ctl_out *o, unsigned n, const char *const *names)
@@ -289,6 +298,10 @@ long ctl_out_render(struct ctl_out *o, char **body)
 			puts_(&b, "}");
 		}
 		puts_(&b, o->n_rows ? "\n]" : "]");
+		if (o->next) {
+			puts_(&b, ", \"next\": ");
+			json_str(&b, o->next);
+		}
 		if (o->notes) {
 			puts_(&b, ", \"notes\": ");
 			o->notes[o->notes_len - 1] = 0; /* no final newline */
@@ -330,6 +343,11 @@ long ctl_out_render(struct ctl_out *o, char **body)
 	}
 	if (!o->json && o->notes)
 		put(&b, o->notes, o->notes_len);
+	if (!o->json && o->next) {
+		puts_(&b, "more: start=");
+		puts_(&b, o->next);
+		puts_(&b, "\n");
+	}
 	if (b.oom || o->oom) {
 		free(b.p);
 		return -ENOMEM;

@@ -546,6 +546,8 @@ DPAK_API int dpak_flow_add_batch(struct dpak_table *t,
 
 static void unlink_flow(struct dpak_table *t, struct dpak_flow *f)
 {
+	if (t->ctl_mark == f) /* a dpak-ctl walk resumes at the next */
+		t->ctl_mark = f->next;
 	if (f->prev)
 		f->prev->next = f->next;
 	else

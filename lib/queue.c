@@ -2,8 +2,6 @@
 /* <dpak/queue.h>: host queues, dispatched to the backend. These are data
  * path calls: argument checks are cheap and nothing else happens here. */
 #include <errno.h>
-#include <stdio.h>
-#include <time.h>
 #include "core.h"
 
 DPAK_API int dpak_rx_burst(struct dpak_dev *dev, uint16_t queue,
@@ -16,47 +14,11 @@ DPAK_API int dpak_rx_burst(struct dpak_dev *dev, uint16_t queue,
 		return dpak__err(EOPNOTSUPP, "backend %s has no host queues",
 				 dev->ops->name);
 	int got = dev->ops->rx_burst(dev->priv, queue, pkts, n);
+	/* dpak-ctl capture: a copy into a bounded ring (capture.c), no I/O. */
 	if (__builtin_expect(__atomic_load_n(&dev->cap.active, __ATOMIC_RELAXED), 0) &&
 	    got > 0)
 		dpak__capture_pkts(dev, pkts, got);
 	return got;
-}
-
-/* Slow-path capture for dpak-ctl: pcap records of what rx_burst hands to
- * the switch. Only while a capture runs does rx_burst take the lock. */
-void dpak__capture_pkts(struct dpak_dev *dev, struct dpak_pkt **pkts, int n)
-{
-	struct timespec ts;
-
-	pthread_mutex_lock(&dev->cap.lock);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	for (int i = 0; i < n && dev->cap.active; i++) {
-		uint32_t rec[4] = { (uint32_t)ts.tv_sec, (uint32_t)(ts.tv_nsec / 1000),
-				    pkts[i]->len, pkts[i]->len };
-		if (fwrite(rec, sizeof(rec), 1, dev->cap.file) == 1 &&
-		    fwrite(pkts[i]->data, pkts[i]->len, 1, dev->cap.file) == 1)
-			dev->cap.written++;
-		if (dev->cap.left && !--dev->cap.left)
-			__atomic_store_n(&dev->cap.active, 0, __ATOMIC_RELAXED);
-	}
-	if (dev->cap.active && dev->cap.until_ns && dpak__now_ns() >= dev->cap.until_ns)
-		__atomic_store_n(&dev->cap.active, 0, __ATOMIC_RELAXED);
-	if (!dev->cap.active && dev->cap.file) {
-		fclose(dev->cap.file);
-		dev->cap.file = NULL;
-	}
-	pthread_mutex_unlock(&dev->cap.lock);
-}
-
-void dpak__capture_stop(struct dpak_dev *dev)
-{
-	pthread_mutex_lock(&dev->cap.lock);
-	__atomic_store_n(&dev->cap.active, 0, __ATOMIC_RELAXED);
-	if (dev->cap.file) {
-		fclose(dev->cap.file);
-		dev->cap.file = NULL;
-	}
-	pthread_mutex_unlock(&dev->cap.lock);
 }
 
 DPAK_API int dpak_tx_burst(struct dpak_dev *dev, uint16_t queue,

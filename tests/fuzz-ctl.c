@@ -65,8 +65,10 @@ static const char *const seeds[] = {
 	"DPAK/1 flow-query table=l2 id=0\n", "DPAK/1 tables json=1\n",
 	"DPAK/1 offload-stats\n", "DPAK/1 ports\n", "DPAK/1 queues\n",
 	"DPAK/1 flows port=vf0 cookie=7\n", "DPAK/1 list-commands json=1\n",
+	"DPAK/1 flows table=l2 limit=2 start=l2:1 json=1\n", "DPAK/1 flows start=acl:0 max=1\n",
+	"DPAK/1 flows start=7 table=conn\n", "DPAK/1 capture-status\n", "DPAK/1 capture-stop\n",
 };
-static const char dict[] = "DPAK/1 =:x0 9vfjsontablehexportid\n\t\xff";
+static const char dict[] = "DPAK/1 =:x0 9vfjsontablehexportidstartlimit\n\t\xff";
 
 int main(void)
 {

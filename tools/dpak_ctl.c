@@ -52,7 +52,11 @@ static int ask(const char *req, char **body)
 			"ctl_path set? see -s)" : "");
 		return -1;
 	}
-	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+	/* The server may answer before reading (another user, too many
+	 * clients) and shut its reading side: then sending fails with EPIPE,
+	 * and the answer is there to read all the same. */
+	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req) &&
+	    errno != EPIPE) {
 		fprintf(stderr, "dpak-ctl: %s: %s\n", sock_path, strerror(errno));
 		return -1;
 	}
@@ -72,7 +76,12 @@ static int ask(const char *req, char **body)
 		ssize_t n = read(fd, buf + len, cap - len - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n < 0) {
+			fprintf(stderr, "dpak-ctl: %s: %s\n", sock_path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (n == 0)
 			break;
 		len += (size_t)n;
 	}
@@ -93,6 +102,95 @@ static int ask(const char *req, char **body)
 static void free_answer(void)
 {
 	free(answer_buf);
+}
+
+/* Whether the command's arguments name @name=. */
+static int has_arg(int argc, char **argv, int cmd, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (int k = cmd + 1; k < argc; k++)
+		if (!strncmp(argv[k], name, n) && argv[k][n] == '=')
+			return 1;
+	return 0;
+}
+
+/*
+ * flows: the server answers a page at a time and names where the next one
+ * starts ("more: start=TOKEN" as the last line; "next" in JSON). Follow the
+ * pages and print them as one answer: the text header once, one JSON array.
+ * Each page is printed as it arrives, so memory stays one page.
+ */
+static int all_pages(const char *req, size_t req_len, const char *cmd, int json)
+{
+	char token[160] = "", page[4300];
+	int first = 1, rows = 0;
+
+	for (;;) {
+		char *body;
+		int n = snprintf(page, sizeof(page), "%.*s%s%s\n", (int)req_len, req,
+				 token[0] ? " start=" : "", token);
+		if (n < 0 || (size_t)n >= sizeof(page)) {
+			fprintf(stderr, "dpak-ctl: request longer than %zu bytes\n", sizeof(page));
+			return 2;
+		}
+		int code = ask(page, &body);
+		if (code < 0)
+			return 1;
+		if (code) {
+			fprintf(stderr, "dpak-ctl: %s: %s", cmd, body);
+			return code > 125 ? 1 : code;
+		}
+		char *next = NULL, *end;
+		token[0] = 0;
+		if (json) {
+			/* {"flows": [\n  {row},\n  {row}\n], "next": "T", ...}\n */
+			char *open = strchr(body, '['), *close = NULL;
+			if (open)
+				close = open[1] == ']' ? open + 1 : strstr(open, "\n]");
+			if (!close) {
+				fprintf(stderr, "dpak-ctl: %s: malformed answer\n", sock_path);
+				return 1;
+			}
+			if ((next = strstr(close, "\"next\": \""))) {
+				next += 9;
+				if (!(end = strchr(next, '"')) || end - next >= (long)sizeof(token))
+					return fprintf(stderr, "dpak-ctl: malformed next\n"), 1;
+				snprintf(token, sizeof(token), "%.*s", (int)(end - next), next);
+			}
+			char *rows_at = open + 1;
+			if (first)
+				fwrite(body, 1, (size_t)(rows_at - body), stdout);
+			if (close > rows_at) { /* this page has rows */
+				if (rows)
+					fputs(",", stdout);
+				fwrite(rows_at, 1, (size_t)(close - rows_at), stdout);
+				rows++;
+			}
+			if (!token[0]) {
+				fputs(rows ? "\n]}\n" : "]}\n", stdout);
+				return 0;
+			}
+		} else {
+			/* The last line says where to go on: "more: start=T". */
+			char *m = strstr(body, "\nmore: start=");
+			char *from = body;
+			if (m) {
+				next = m + 13;
+				if (!(end = strchr(next, '\n')) || end - next >= (long)sizeof(token))
+					return fprintf(stderr, "dpak-ctl: malformed next\n"), 1;
+				snprintf(token, sizeof(token), "%.*s", (int)(end - next), next);
+				m[1] = 0;
+			}
+			if (!first && (from = strchr(body, '\n')))
+				from++; /* the column header once */
+			if (from)
+				fputs(from, stdout);
+			if (!token[0])
+				return 0;
+		}
+		first = 0;
+	}
 }
 
 int main(int argc, char **argv)
@@ -127,8 +225,11 @@ int main(int argc, char **argv)
 	req[o] = 0;
 
 	char *body;
-	int code = ask(req, &body);
 	atexit(free_answer);
+	if (!strcmp(argv[i], "flows") && !has_arg(argc, argv, i, "start") &&
+	    !has_arg(argc, argv, i, "max"))
+		return all_pages(req, o - 1, argv[i], json);
+	int code = ask(req, &body);
 	if (code < 0)
 		return 1;
 	if (code) {
@@ -136,7 +237,8 @@ int main(int argc, char **argv)
 		return code > 125 ? 1 : code;
 	}
 	fputs(body, stdout);
-	/* capture runs in the application: wait for it to end, then say so. */
+	/* capture runs in the application: wait for it to end (its buffered
+	 * packets written or counted as dropped), then say so. */
 	if (!strcmp(argv[i], "capture")) {
 		char st[64];
 		snprintf(st, sizeof(st), "%s capture-status%s\n", PROTO, json ? " json=1" : "");
@@ -145,7 +247,7 @@ int main(int argc, char **argv)
 			nanosleep(&ts, NULL);
 			if ((code = ask(st, &body)) != 0)
 				return code < 0 ? 1 : code;
-			if (!strstr(body, "capturing")) {
+			if (!strstr(body, "capturing") && !strstr(body, "flushing")) {
 				fputs(body, stdout);
 				break;
 			}
