@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #define CTL_PROTO "DPAK/1"
-#define CTL_MAX_REQ 4096
+#define CTL_MAX_REQ 20480 /* room for a 9224-byte frame in hex (trace) */
 #define CTL_MAX_ARGS 16
 
 struct ctl_req {

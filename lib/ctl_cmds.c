@@ -788,6 +788,37 @@ struct trace_out {
 	int step;
 };
 
+/* The flow of @t the device knows by @handle, written as "id N cookie C"
+ * into @out (left as it is if there is none): a walk in chunks like
+ * seek_locked's, never O(n) under the lock the flow path takes. */
+static void find_handle(struct dpak_table *t, uint64_t handle, char *out, size_t n)
+{
+	unsigned k = 0;
+
+	pthread_mutex_lock(&t->lock);
+	for (struct dpak_flow *f = t->head; f; f = f->next) {
+		if (f->handle == handle && !(f->flags & (FLOW_F_GONE | FLOW_F_ABSENT))) {
+			snprintf(out, n, "id %u cookie %llu", f->id,
+				 (unsigned long long)f->cookie);
+			break;
+		}
+		if (++k % SEEK_CHUNK)
+			continue;
+		t->ctl_mark = f;
+		t->ctl_mark_id = MARK_NONE;
+		pthread_mutex_unlock(&t->lock);
+		pthread_mutex_lock(&t->lock);
+		if (!(f = t->ctl_mark))
+			break;
+		if (f->handle == handle && !(f->flags & (FLOW_F_GONE | FLOW_F_ABSENT))) {
+			snprintf(out, n, "id %u cookie %llu", f->id,
+				 (unsigned long long)f->cookie);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
 static void trace_cb(void *arg, const struct bk_trace_step *s)
 {
 	static const char *const miss[] = { "miss: up to the host", "miss: next table",
@@ -876,12 +907,7 @@ static void trace_cb(void *arg, const struct bk_trace_step *s)
 	}
 	const struct dpak_table *tb = &t->dev->tables[s->table];
 	if (s->hit) {
-		for (struct dpak_flow *f = tb->head; f; f = f->next)
-			if (f->handle == s->handle && !(f->flags & FLOW_F_GONE)) {
-				snprintf(fl, sizeof(fl), "id %u cookie %llu", f->id,
-					 (unsigned long long)f->cookie);
-				break;
-			}
+		find_handle((struct dpak_table *)tb, s->handle, fl, sizeof(fl));
 		actions_str(t->dev, s->actions, s->act_len, acts, sizeof(acts));
 	}
 	row(t->o, 6, st, tb->decl->name, s->hit ? "hit" : miss[s->miss], fl, acts, len);
@@ -976,7 +1002,7 @@ static int spec_frame(const struct ctl_req *r, uint8_t *b, size_t *len)
 
 static int c_trace(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_out *o)
 {
-	uint8_t frame[2048];
+	uint8_t frame[9224]; /* the largest frame a port takes */
 	size_t len;
 	uint32_t port;
 	const char *pv, *hex;
@@ -994,12 +1020,10 @@ static int c_trace(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_out
 		return EINVAL;
 	COLS(o, "step", "table", "result", "flow", "actions", "length");
 	struct trace_out t = { dev, o, 0 };
-	/* Flow records are read while tracing: hold the table locks. */
-	for (uint32_t i = 0; i < dev->cfg.n_tables; i++)
-		pthread_mutex_lock(&dev->tables[i].lock);
+	/* No table lock of the core's is held across the trace: the device
+	 * copies what it reports (action blocks included), and each hit's
+	 * flow record is found in chunks (find_handle). */
 	err = dev->ops->trace(dev->priv, port, frame, len, trace_cb, &t);
-	for (uint32_t i = 0; i < dev->cfg.n_tables; i++)
-		pthread_mutex_unlock(&dev->tables[i].lock);
 	if (err)
 		return fail(-err, "%s", dpak_errmsg());
 	ctl_out_note(o, "(traced, not sent: no counter moved)");

@@ -83,7 +83,7 @@ static void test_parse(void **state)
 	char *big = malloc(CTL_MAX_REQ + 10);
 	memset(big, 'a', CTL_MAX_REQ + 10);
 	memcpy(big, "DPAK/1 ", 7);
-	parse_bad(big, CTL_MAX_REQ + 10, E2BIG, "longer than 4095");
+	parse_bad(big, CTL_MAX_REQ + 10, E2BIG, "longer than 20479");
 	free(big);
 }
 
@@ -247,7 +247,7 @@ static void test_malformed(void **state)
 
 	/* Oversized: no newline within the limit. */
 	fd = conn();
-	char big[6000];
+	static char big[CTL_MAX_REQ + 2000];
 	memset(big, 'x', sizeof(big));
 	ssize_t w = write(fd, big, sizeof(big));
 	assert_true(w > 0);

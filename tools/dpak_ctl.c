@@ -15,6 +15,7 @@
 #include <sys/un.h>
 
 #define PROTO "DPAK/1"
+#define CTL_REQ_MAX 20480 /* the library's request limit (lib/ctl.h), newline included */
 #define DEFAULT_SOCKET "/run/dpak/dpak.sock"
 #define TIMEOUT_MS 10000
 
@@ -123,7 +124,7 @@ static int has_arg(int argc, char **argv, int cmd, const char *name)
  */
 static int all_pages(const char *req, size_t req_len, const char *cmd, int json)
 {
-	char token[160] = "", page[4300];
+	char token[160] = "", page[CTL_REQ_MAX + 200];
 	int first = 1, rows = 0;
 
 	for (;;) {
@@ -195,7 +196,7 @@ static int all_pages(const char *req, size_t req_len, const char *cmd, int json)
 
 int main(int argc, char **argv)
 {
-	char req[4096];
+	char req[CTL_REQ_MAX];
 	int json = 0, i = 1;
 	size_t o;
 
