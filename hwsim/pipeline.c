@@ -63,12 +63,27 @@ void hw_process_burst(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk,
 		uint32_t bi = LOAD_ACQ(&in->bond);
 		if (bi) {
 			/* A bond member: LACPDUs go to whoever runs LACP;
-			 * everything else is received as on the bond. */
+			 * everything else is received as on the bond, if
+			 * the member may receive (IEEE 802.1AX-2020 6.4.15:
+			 * a port that is not collecting discards; active-
+			 * backup: only the active member). On one that may
+			 * not, protocol frames go up as the member's and the
+			 * rest is dropped and counted. */
 			if (hw_bond_is_lacpdu(&pk[i])) {
 				if (dev->bonds[bi - 1].lacp == HW_LACP_CTRL)
 					hw_ctrl_deliver(dev, port, &pk[i]);
 				else
 					hostq_deliver(dev, &pk[i], HW_HOST_PROTO, 0, ~0u);
+				at[i] = HW_MAX_TABLES;
+				continue;
+			}
+			if (!hw_bond_may_rx(dev, bi - 1, port)) {
+				if (hw_bond_is_protocol(&pk[i])) {
+					hostq_deliver(dev, &pk[i], HW_HOST_PROTO, 0, ~0u);
+				} else {
+					STAT_ADD(in->drops, 1);
+					STAT_ADD(in->drops_bond_rx, 1);
+				}
 				at[i] = HW_MAX_TABLES;
 				continue;
 			}

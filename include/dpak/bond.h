@@ -32,12 +32,23 @@ enum dpak_bond_mode {
 	DPAK_BOND_8023AD = 2,        /**< LACP: members that are collecting and distributing, by hash */
 };
 
-/** What the member choice hashes (balance and 802.3ad). */
+/**
+ * What the member choice hashes (balance and 802.3ad).
+ *
+ * The value 0 in struct dpak_bond_opts: since 0.2.0 it means the default,
+ * L34 (DPAK_BOND_HASH_DEFAULT), so that DPAK_OPTS() without .hash gets the
+ * default; the MAC hash is asked for with DPAK_BOND_HASH_MAC. A struct
+ * from 0.1.0 (its sz ends at no_failback) keeps 0 = the MAC hash, as 0.1.0
+ * applied it. Outputs (struct dpak_bond_info) report the hash in use and
+ * never "default": there 0 (DPAK_BOND_HASH_L2) is the MAC hash.
+ */
 enum dpak_bond_hash {
-	DPAK_BOND_HASH_L2 = 0,    /**< source and destination MAC */
+	DPAK_BOND_HASH_L2 = 0,    /**< source and destination MAC (in options: see above) */
 	DPAK_BOND_HASH_L23 = 1,   /**< MACs and IP addresses */
 	DPAK_BOND_HASH_L34 = 2,   /**< IP addresses, protocol and L4 ports */
 	DPAK_BOND_HASH_INNER = 3, /**< L34 of the inner packet of VXLAN, else L34 */
+	DPAK_BOND_HASH_MAC = 4,   /**< since 0.2.0, options: source and destination MAC */
+	DPAK_BOND_HASH_DEFAULT = 0, /**< since 0.2.0, options: the default (L34) */
 };
 
 /** Who runs LACP for an 802.3ad bond. */
@@ -46,15 +57,25 @@ enum dpak_bond_lacp {
 	DPAK_LACP_SWITCH = 1,  /**< LACPDUs go to the slow path; the switch sets member states */
 };
 
-/** Options for dpak_bond_create(); declare with DPAK_OPTS(). */
+/**
+ * Options for dpak_bond_create(); declare with DPAK_OPTS(). Every field's
+ * zero value is its default.
+ */
 struct dpak_bond_opts {
 	size_t sz;                 /**< sizeof(struct dpak_bond_opts) */
-	enum dpak_bond_mode mode;  /**< default active-backup */
-	enum dpak_bond_hash hash;  /**< default L34 */
-	enum dpak_bond_lacp lacp;  /**< 802.3ad only; default the library */
-	int lacp_slow;             /**< 802.3ad: 1 for the slow rate (30 s), else fast (1 s) */
+	enum dpak_bond_mode mode;  /**< default (0) active-backup */
+	enum dpak_bond_hash hash;  /**< default (0, DPAK_BOND_HASH_DEFAULT) L34; the MAC
+				        hash is DPAK_BOND_HASH_MAC (see enum dpak_bond_hash) */
+	enum dpak_bond_lacp lacp;  /**< 802.3ad only; default (0) the library */
+	int lacp_slow;             /**< 802.3ad: 1 sets our LACP_Timeout long: the partner
+				        sends every 30 s and its information lasts 90 s;
+				        default (0) short: every 1 s, lasting 3 s */
 	int no_failback;           /**< active-backup: 1 keeps traffic on the backup when
 				        the first member comes back; default: it returns */
+	/* Since 0.2.0. */
+	uint8_t lacp_system[6];    /**< 802.3ad with the library's LACP: our system id
+				        (IEEE 802.1AX Actor_System), a unicast MAC address;
+				        default (all zero) one the library makes per bond */
 };
 
 /**

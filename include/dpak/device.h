@@ -88,6 +88,10 @@ struct dpak_dev_info {
 	uint64_t item_types;    /**< bit (1 << enum dpak_item_type) per item it matches */
 	uint64_t action_types;  /**< bit (1 << enum dpak_action_type) per action it applies */
 	uint32_t table_types;   /**< bit (1 << enum dpak_table_type) per table type */
+	/* Since 0.2.0 (a caller whose sz ends before them does not get them). */
+	uint32_t max_bonds;     /**< bonds the device can hold: bond port ids are
+				 *   n_ports .. n_ports + max_bonds - 1; 0: no bonds */
+	uint32_t n_bonds;       /**< bonds that exist now */
 };
 
 /**
