@@ -82,6 +82,10 @@ int dpak__port_lookup(struct dpak_dev *dev, const char *name);
 /* 1 if @port is a member of a bond (its packets are received as on the
  * bond), filling @bond; else 0. */
 int dpak__port_bond_member(struct dpak_dev *dev, uint32_t port, uint32_t *bond);
+/* A flow's in_port: 0, or an error naming item @idx if @port is a bond
+ * member (a member's packets are received as on its bond: such a flow
+ * could never hit). */
+int dpak__in_port_check(struct dpak_dev *dev, unsigned idx, uint32_t port);
 /* Run the bond monitor once now, in the caller (after a link change). */
 void dpak__bonds_poll(struct dpak_dev *dev);
 /* Count flows forwarding to bonds, from a packed action block: +1 checks

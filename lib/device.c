@@ -298,6 +298,29 @@ int dpak__port_bond_member(struct dpak_dev *dev, uint32_t port, uint32_t *bond)
 	return found;
 }
 
+int dpak__in_port_check(struct dpak_dev *dev, unsigned idx, uint32_t port)
+{
+	struct dpak_bonds *bs;
+	int err = 0;
+
+	if (port >= dev->n_ports || !(bs = bonds_locked(dev)))
+		return 0;
+	for (int i = 0; i < DPAK_MAX_BONDS && !err; i++)
+		for (uint32_t k = 0; bs->b[i].used && k < bs->b[i].n; k++)
+			if (bs->b[i].m[k].port == port) {
+				struct dpak_port_info pi = { 0 };
+				dev->ops->port_info(dev->priv, port, &pi);
+				err = dpak__err(EINVAL, "item %u (port): port %u (%s) is a "
+						"member of bond %s, whose packets are "
+						"received as on the bond: match in_port = "
+						"%s (port %u)", idx, port, pi.name,
+						bs->b[i].name, bs->b[i].name, bs->b[i].port);
+				break;
+			}
+	pthread_mutex_unlock(&bs->lock);
+	return err;
+}
+
 DPAK_API int dpak_port_by_name(struct dpak_dev *dev, const char *name)
 {
 	int p;

@@ -61,7 +61,11 @@ DPAK_API int dpak_hwsim_set_link(struct dpak_dev *dev, uint32_t port, int up)
 
 	if (err || (err = port_check(dev, port)))
 		return err;
-	return dev->ops->sim_set_link(dev->priv, port, up);
+	if ((err = dev->ops->sim_set_link(dev->priv, port, up)))
+		return err;
+	/* Bonds react now: their events are queued when this returns. */
+	dpak__bonds_poll(dev);
+	return 0;
 }
 
 DPAK_API int dpak_hwsim_fail_flow_ops(struct dpak_dev *dev, unsigned int count,
@@ -133,8 +137,11 @@ DPAK_API int dpak_hwsim_reset(struct dpak_dev *dev)
 		pthread_mutex_lock(&dev->tables[i].lock);
 	err = dev->ops->sim_reset(dev->priv, &lost);
 	if (!err) {
+		struct dpak__errsave es; /* a flow not restored is logged, not the caller's error */
 		__atomic_fetch_add(&dev->st.resets, 1, __ATOMIC_RELAXED);
+		dpak__err_save(&es);
 		restored = dpak__dev_restore(dev);
+		dpak__err_restore(&es);
 	}
 	for (uint32_t i = 0; i < dev->cfg.n_tables; i++)
 		pthread_mutex_unlock(&dev->tables[i].lock);
