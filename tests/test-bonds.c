@@ -886,7 +886,7 @@ static void test_lacp_two_partner_systems(void **state)
  * forwards to the bond. Once dpak_bond_member_del() returns, no packet
  * leaves by the removed member. (Run under ThreadSanitizer in CI.) */
 static struct dpak_dev *tdev;
-static volatile int tstop;
+static int tstop;
 
 static void *churn(void *arg)
 {
@@ -905,7 +905,7 @@ static void *churn(void *arg)
 static void *lookups(void *arg)
 {
 	(void)arg;
-	while (!tstop) {
+	while (!__atomic_load_n(&tstop, __ATOMIC_ACQUIRE)) {
 		struct dpak_dev_info di = { .sz = sizeof(di) };
 		assert_int_equal(dpak_dev_info(tdev, &di), 0);
 		int p = dpak_port_by_name(tdev, "bx");
@@ -939,7 +939,7 @@ static void test_concurrent(void **state)
 	struct dpak_flow *f;
 	assert_int_equal(dpak_flow_add(dpak_table_get(tdev, "acl"), it, a, NULL, &f), 0);
 	pthread_t t1, t2;
-	tstop = 0;
+	__atomic_store_n(&tstop, 0, __ATOMIC_RELEASE);
 	assert_int_equal(pthread_create(&t1, NULL, churn, NULL), 0);
 	assert_int_equal(pthread_create(&t2, NULL, lookups, NULL), 0);
 	uint8_t fr[128], out[256];
@@ -976,7 +976,7 @@ static void test_concurrent(void **state)
 		assert_true(dpak_hwsim_capture(tdev, U1, out, sizeof(out)) <= 0);
 		assert_int_equal(dpak_bond_member_add(tdev, b, U1), 0);
 	}
-	tstop = 1;
+	__atomic_store_n(&tstop, 1, __ATOMIC_RELEASE);
 	pthread_join(t1, NULL);
 	pthread_join(t2, NULL);
 	dpak_dev_close(tdev);

@@ -4,17 +4,35 @@
  * @brief Bonds: link aggregation done by the device.
  *
  * A bond groups uplink ports. It is a port itself (its id follows the
- * device's own ports): flows forward to it with DPAK_ACTION_PORT, the slow
- * path sends to it with dpak_tx_burst(), and packets received on any member
- * are matched as received on the bond. The device picks the member of each
- * packet (the active one, or by a hash of the flow) and moves traffic off a
- * member whose link goes down by itself; the switch is told through events.
+ * device's own ports: n_ports .. n_ports + max_bonds - 1 of
+ * dpak_dev_info(), where dpak_port_info() finds it): flows forward to it
+ * with DPAK_ACTION_PORT, the slow path sends to it with dpak_tx_burst(),
+ * and packets received on a member are matched as received on the bond
+ * while that member may receive. A flow matching in_port = a member is
+ * refused (-EINVAL): it could never hit. The device picks the member of
+ * each packet (the active one, or by a hash of the flow) and moves traffic
+ * off a member whose link goes down by itself; the switch is told through
+ * events.
+ *
+ * What a member receives: in active-backup only the active member's frames
+ * are the bond's; in 802.3ad only a collecting member's (IEEE 802.1AX-2020
+ * 6.4.15); in balance every member's. A member that may not receive
+ * discards its frames and counts them in drops and drops_bond_rx
+ * (dpak_port_stats()), except protocol frames, which are the member's own:
+ * LACPDUs go to whoever runs LACP, other slow-protocol frames (EtherType
+ * 0x8809) and frames to 01:80:c2:00:00:00-0f reach the host queues with
+ * reason DPAK_RX_PROTOCOL and the member as port.
  *
  * LACP (IEEE 802.1AX) for DPAK_BOND_8023AD bonds runs either in the library
  * (DPAK_LACP_LIBRARY, for switches without LACP of their own) or in the
  * switch (DPAK_LACP_SWITCH: LACPDUs reach the host queues with reason
  * DPAK_RX_PROTOCOL and the switch sets each member's state with
- * dpak_bond_member_set_state()).
+ * dpak_bond_member_set_state()). The library's LACP keeps a partner's
+ * information for as long as its own LACP_Timeout says (3 s fast, 90 s
+ * with lacp_slow; IEEE 802.1AX-2020 6.4.7) and sends periodically at the
+ * rate the partner's timeout bit asks for (1 s or 30 s); only members whose
+ * partners share one system and key are aggregated together (selection,
+ * 6.4.14.1), the others stay unselected and unused.
  */
 #ifndef DPAK_BOND_H
 #define DPAK_BOND_H
@@ -233,6 +251,12 @@ DPAK_API int dpak_bond_event_next(struct dpak_dev *dev,
 /**
  * A file descriptor that becomes readable when bond events are waiting,
  * for poll() or epoll; read it (8 bytes) to clear it.
+ *
+ * A switch waits for bond events by polling it for POLLIN; once readable it
+ * reads it, then calls dpak_bond_event_next() until that returns 0. The
+ * library queues the events of a link change within 20 ms of the device's
+ * own reaction; dpak_hwsim_set_link() returns only once the events of the
+ * change are queued (in step mode too).
  *
  * @return the descriptor (owned by the library, valid until
  *         dpak_dev_close()), or -EINVAL.

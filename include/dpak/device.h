@@ -117,8 +117,8 @@ enum dpak_port_type {
 /** A port's description (see dpak_port_info()). */
 struct dpak_port_info {
 	size_t sz;                 /**< set by the caller */
-	uint32_t id;               /**< port id, 0 .. n_ports-1 */
-	enum dpak_port_type type;  /**< uplink, PF or VF */
+	uint32_t id;               /**< port id */
+	enum dpak_port_type type;  /**< uplink, PF, VF or bond */
 	char name[16];             /**< e.g. "uplink0", "pf0", "vf3" */
 	uint8_t mac[6];            /**< the port's MAC address */
 	uint16_t mtu;              /**< MTU in bytes */
@@ -129,11 +129,14 @@ struct dpak_port_info {
  * Describe a port.
  *
  * @param dev  the device.
- * @param port a port id, 0 .. n_ports-1 (see dpak_dev_info()).
+ * @param port a port id, 0 .. n_ports-1, or a bond's, n_ports ..
+ *             n_ports + max_bonds - 1 (see dpak_dev_info()); looping over
+ *             all these ids enumerates every port, bonds included.
  * @param info filled; the caller sets info->sz first.
- * @return 0, -EINVAL (NULL argument, sz too small) or -ENOENT (no such port).
+ * @return 0, -EINVAL (NULL argument, sz too small) or -ENOENT (no such port,
+ *         or a bond id no bond holds now).
  * @par Thread safety
- * Safe from any thread.
+ * Safe from any thread, also while other threads create or destroy bonds.
  */
 DPAK_API int dpak_port_info(struct dpak_dev *dev, uint32_t port,
 			    struct dpak_port_info *info);
@@ -142,10 +145,10 @@ DPAK_API int dpak_port_info(struct dpak_dev *dev, uint32_t port,
  * Find a port by name.
  *
  * @param dev  the device.
- * @param name the port's name, e.g. "vf0".
+ * @param name the port's name, e.g. "vf0", or a bond's.
  * @return the port id (>= 0), -ENOENT, or -EINVAL (NULL argument).
  * @par Thread safety
- * Safe from any thread.
+ * Safe from any thread, also while other threads create or destroy bonds.
  */
 DPAK_API int dpak_port_by_name(struct dpak_dev *dev, const char *name);
 
