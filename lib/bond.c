@@ -47,6 +47,25 @@ static struct dpak_bonds *bonds_of(struct dpak_dev *dev)
 	return __atomic_load_n(&dev->bonds, __ATOMIC_ACQUIRE);
 }
 
+int dpak__bond_members(struct dpak_dev *dev, uint32_t bond, uint32_t *ports, char *name)
+{
+	struct dpak_bonds *bs = bonds_of(dev);
+	struct dpak_bond *b;
+	int n = -ENOENT;
+
+	if (!bs)
+		return n;
+	pthread_mutex_lock(&bs->lock);
+	if ((b = bond_at(dev, bond))) {
+		for (uint32_t k = 0; k < b->n; k++)
+			ports[k] = b->m[k].port;
+		n = (int)b->n;
+		snprintf(name, 16, "%s", b->name);
+	}
+	pthread_mutex_unlock(&bs->lock);
+	return n;
+}
+
 int dpak__port_exists(struct dpak_dev *dev, uint32_t port)
 {
 	struct dpak_bonds *bs;

@@ -86,6 +86,9 @@ int dpak__port_bond_member(struct dpak_dev *dev, uint32_t port, uint32_t *bond);
  * member (a member's packets are received as on its bond: such a flow
  * could never hit). */
 int dpak__in_port_check(struct dpak_dev *dev, unsigned idx, uint32_t port);
+/* A bond's member ports (16 at most) and name: returns their number, or
+ * -ENOENT (sets no error) if @bond is not a bond. */
+int dpak__bond_members(struct dpak_dev *dev, uint32_t bond, uint32_t *ports, char *name);
 /* Run the bond monitor once now, in the caller (after a link change). */
 void dpak__bonds_poll(struct dpak_dev *dev);
 /* Count flows forwarding to bonds, from a packed action block: +1 checks

@@ -103,7 +103,7 @@ static int port_arg(struct dpak_dev *dev, const char *v, uint32_t *port)
 	if (v[0] >= '0' && v[0] <= '9') {
 		if (parse_u64(v, UINT32_MAX, &n, "port"))
 			return EINVAL;
-		if (n >= dev->n_ports)
+		if (n >= dev->n_ports && (n > UINT32_MAX || !dpak__port_exists(dev, (uint32_t)n)))
 			return fail(ENOENT, "port %llu does not exist (device has %u)",
 				    (unsigned long long)n, dev->n_ports);
 		*port = (uint32_t)n;

@@ -600,6 +600,32 @@ static void test_events_ready_on_return(void **state)
 	assert_int_equal(up, 1);
 }
 
+/* Capturing on a bond: what the bond sent, whichever member carried it. */
+static void test_capture_on_bond(void **state)
+{
+	(void)state;
+	uint32_t b;
+	uint8_t fr[128], out[256];
+	assert_int_equal(dpak_bond_create(dev, "ab", NULL, &b), 0);
+	assert_int_equal(dpak_bond_member_add(dev, b, U0), 0);
+	assert_int_equal(dpak_bond_member_add(dev, b, U1), 0);
+	to_port(b);
+	size_t len = udp(fr, 7);
+	assert_int_equal(dpak_hwsim_capture(dev, b, out, sizeof(out)), -EAGAIN);
+	assert_int_equal(dpak_hwsim_inject(dev, VF0, fr, len), 0);
+	assert_int_equal(dpak_hwsim_run(dev, 0), 1);
+	assert_int_equal(dpak_hwsim_capture(dev, b, out, sizeof(out)), (ssize_t)len);
+	assert_memory_equal(out, fr, len);
+	assert_int_equal(dpak_hwsim_set_link(dev, U0, 0), 0);
+	assert_int_equal(dpak_hwsim_inject(dev, VF0, fr, len), 0);
+	assert_int_equal(dpak_hwsim_run(dev, 0), 1);
+	assert_int_equal(dpak_hwsim_capture(dev, b, out, sizeof(out)), (ssize_t)len);
+	assert_int_equal(dpak_hwsim_capture(dev, b, out, sizeof(out)), -EAGAIN);
+	/* Calls that act on one port name the bond's members instead. */
+	expect(dpak_hwsim_inject(dev, b, fr, len), EINVAL, "is bond ab");
+	expect(dpak_hwsim_pcap(dev, b, DPAK_HWSIM_PCAP_OUT, "/tmp/x.pcap"), EINVAL, "is bond ab");
+}
+
 /* Two devices, their uplinks 0 and 1 wired back to back, each with an
  * 802.3ad bond whose LACP the library runs: both must reach collecting
  * and distributing on both links, and traffic must then cross. */
@@ -997,6 +1023,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bonds_enumerable, up, down),
 		cmocka_unit_test_setup_teardown(test_flow_on_member_refused, up, down),
 		cmocka_unit_test_setup_teardown(test_events_ready_on_return, up, down),
+		cmocka_unit_test_setup_teardown(test_capture_on_bond, up, down),
 		cmocka_unit_test_setup_teardown(test_lacp_slow_us_fast_partner, up, down),
 		cmocka_unit_test_setup_teardown(test_lacp_fast_us_slow_partner, up, down),
 		cmocka_unit_test_setup_teardown(test_lacp_two_partner_systems, up, down),
