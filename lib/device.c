@@ -237,9 +237,8 @@ static int bond_port_info(struct dpak_dev *dev, uint32_t port, struct dpak_port_
 	}
 	if (bs)
 		pthread_mutex_unlock(&bs->lock);
-	return b ? 0 : dpak__err(ENOENT, "port %u does not exist (device has %u ports; "
-				 "bonds %u to %u, not this one)", port, dev->n_ports,
-				 dev->n_ports, dev->n_ports + DPAK_MAX_BONDS - 1);
+	return b ? 0 : dpak__err(ENOENT, "port %u does not exist (device has %u ports): "
+				 "no bond holds this id", port, dev->n_ports);
 }
 
 DPAK_API int dpak_port_info(struct dpak_dev *dev, uint32_t port,
@@ -359,7 +358,7 @@ DPAK_API int dpak_port_stats(struct dpak_dev *dev, uint32_t port,
 			pthread_mutex_unlock(&bs->lock);
 		if (!b)
 			return dpak__err(ENOENT, "port %u does not exist (device has %u "
-					 "ports; no bond has this id)", port, dev->n_ports);
+					 "ports): no bond holds this id", port, dev->n_ports);
 		if (!dev->ops->port_stats)
 			return dpak__err(EOPNOTSUPP, "backend %s does not report port "
 					 "counters", dev->ops->name);
