@@ -65,7 +65,9 @@ struct hw_port {
  * writer fills the other, publishes it, and waits for the pipeline (hw_sync)
  * before it may write the first again (RCU-style, no lock on the data
  * path). Members are in the order they were added; enabled (LACP:
- * collecting and distributing) changes in place. */
+ * collecting and distributing) changes in place. Readers (hw_bond_pick,
+ * hw_bond_may_rx) run inside a pipeline burst (dev->reader odd) or under
+ * bond_lock. */
 struct hw_bond_members {
 	uint32_t n;
 	uint32_t member[HW_BOND_MEMBERS];

@@ -63,7 +63,7 @@ ovs-vswitchd "unix:$tmp/db.sock" --pidfile="$tmp/vswitchd.pid" --detach \
 appctl="ovs-appctl -t $tmp/ovs-vswitchd.$(cat "$tmp/vswitchd.pid").ctl"
 $vsctl add-br "ob$id" -- set bridge "ob$id" datapath_type=netdev
 $vsctl add-bond "ob$id" bond0 "lo${id}0" "lo${id}1" lacp=active bond_mode=balance-tcp \
-	-- set port bond0 other_config:lacp-time=fast
+	-- set port bond0 other_config:lacp-time=fast other_config:bond-rebalance-interval=1000
 $vsctl add-port "ob$id" "lh$id"
 # OVS takes links that were up when added as down: bounce them.
 for i in 0 1; do ip link set "lo$id$i" down; ip link set "lo$id$i" up; done
@@ -76,7 +76,7 @@ start_peer() {
 	log="$tmp/peer$n_peer.log"
 	"$top_builddir/tests/lacp_peer" "la${id}0" "la${id}1" "$tmp/ctl.sock" "$1" > "$log" 2>&1 &
 	peer=$!
-	for _ in $(seq 50); do grep -q ready "$log" && return 0; sleep 0.1; done
+	for _ in $(seq 50); do grep -qs ready "$log" && return 0; sleep 0.1; done
 	fail "lacp_peer did not start"
 }
 ovs_time() { $vsctl set port bond0 other_config:lacp-time="$1"; }
@@ -117,8 +117,9 @@ traffic() {
 	echo "ok: $1: traffic crosses the bond ($d packets)"
 }
 
-# 1. Both fast. OVS may take a moment after negotiating before it balances
-# onto a new member: rounds of 200 flows until both links carried some.
+# 1. Both fast. OVS puts new flows on one member and moves some to the
+# other when it rebalances (every second here): rounds of 200 flows until
+# both links carried some.
 start_peer fast
 wait_up "fast/fast"
 $ctl bonds
