@@ -220,6 +220,11 @@ void hw_reject_ops(struct hw_dev *dev, uint64_t ops)
 	STORE_REL(&dev->reject_ops, ops);
 }
 
+uint64_t hw_rejected_ops(const struct hw_dev *dev)
+{
+	return LOAD_ACQ(&dev->reject_ops);
+}
+
 /* Is an action block well formed (known ops of their exact size, ending
  * with a fate) and made of ops the device was not told to refuse? */
 static int rejected(struct hw_dev *dev, const uint8_t *act, uint32_t len)
@@ -360,6 +365,21 @@ int hw_entry_counters(struct hw_dev *dev, uint32_t table, uint32_t id,
 		c->bytes = e->carry_bytes + LOAD_RLX(&e->bytes);
 		c->last_hit_ns = LOAD_RLX(&e->last_hit_ns);
 	}
+	pthread_mutex_unlock(&t->wlock);
+	return err;
+}
+
+int hw_entry_carry(struct hw_dev *dev, uint32_t table, uint32_t id,
+		   const struct hw_entry_counters *c)
+{
+	struct hw_table *t;
+	int err;
+
+	if (table >= dev->n_tables)
+		return -ENOENT;
+	t = dev->tables[table];
+	pthread_mutex_lock(&t->wlock);
+	err = hw_table_carry(t, id, c->packets, c->bytes, c->last_hit_ns);
 	pthread_mutex_unlock(&t->wlock);
 	return err;
 }

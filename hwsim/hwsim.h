@@ -64,6 +64,8 @@ struct hw_table_cfg {
 	uint32_t action_bytes;
 	uint32_t n_fields;
 	uint8_t field[PK_FIELD_MAX];  /* key fields, in key order */
+	uint32_t max_masks;           /* wildcard/LPM: most distinct masks
+				       * (LPM: prefix lengths); 0: 64 */
 };
 
 struct hw_port_counters {
@@ -130,11 +132,17 @@ int hw_entry_replace(struct hw_dev *dev, uint32_t table, uint32_t id,
 int hw_entry_counters(struct hw_dev *dev, uint32_t table, uint32_t id,
 		      struct hw_entry_counters *c);
 uint32_t hw_table_in_use(struct hw_dev *dev, uint32_t table);
+/* Continue an entry's counters from @c (a flow restored after a reset):
+ * packets and bytes add, the later last hit wins. */
+int hw_entry_carry(struct hw_dev *dev, uint32_t table, uint32_t id,
+		   const struct hw_entry_counters *c);
 
 /* Fault injection: the next @count entry operations fail with @err. */
 void hw_fail_ops(struct hw_dev *dev, unsigned count, int err);
 /* Refuse entries whose action block uses op (bit per pk_op); 0: none. */
 void hw_reject_ops(struct hw_dev *dev, uint64_t ops);
+/* The ops refused now (bit per pk_op). */
+uint64_t hw_rejected_ops(const struct hw_dev *dev);
 /* Reset: every table loses every entry (and its counters), as a device
  * reset would. Returns the number of entries lost. */
 uint64_t hw_dev_reset(struct hw_dev *dev);

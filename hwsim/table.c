@@ -253,6 +253,10 @@ int hw_table_init(struct hw_table *t, const struct hw_table_cfg *cfg)
 	    cfg->capacity == 0 || cfg->n_fields > PK_FIELD_MAX)
 		return -EINVAL;
 	t->cfg = *cfg;
+	if (!t->cfg.max_masks)
+		t->cfg.max_masks = HW_DEFAULT_MASKS;
+	if (t->cfg.max_masks > HW_MAX_MASKS)
+		return -EINVAL;
 	for (uint32_t i = 0; i < cfg->n_fields; i++) {
 		uint8_t f = cfg->field[i];
 		if (f >= PK_FIELD_MAX)
@@ -457,7 +461,7 @@ static int sub_for_mask(struct hw_table *t, const uint8_t *mask,
 		memcpy(s->mask, mask, t->cfg.key_bytes);
 		return (int)free_sub;
 	}
-	if (t->n_subs == HW_MAX_MASKS)
+	if (t->n_subs == t->cfg.max_masks)
 		return -ENOSPC;
 	struct hw_sub *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -638,5 +642,25 @@ int hw_table_swap_actions(struct hw_table *t, uint32_t id, const uint8_t *act,
 					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 	t->free_list[t->n_free++] = id; /* readers have moved on */
 	*new_id = (uint32_t)n;
+	return 0;
+}
+
+int hw_table_carry(struct hw_table *t, uint32_t id, uint64_t packets,
+		   uint64_t bytes, uint64_t last_hit_ns)
+{
+	struct hw_entry *e;
+	uint64_t cur;
+
+	if (!hw_table_valid(t, id))
+		return -ENOENT;
+	e = hw_entry_at(t, id);
+	e->carry_packets += packets;
+	e->carry_bytes += bytes;
+	/* The pipeline may store a newer hit meanwhile: never go back. */
+	cur = LOAD_RLX(&e->last_hit_ns);
+	while (cur < last_hit_ns &&
+	       !__atomic_compare_exchange_n(&e->last_hit_ns, &cur, last_hit_ns, 0,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
 	return 0;
 }

@@ -12,7 +12,8 @@
  * Wildcard and LPM tables: tuple-space search. Each distinct mask has its
  * own cuckoo hash of masked keys; a lookup probes every mask and keeps the
  * hit with the best (lowest) priority. LPM entries get priority from their
- * prefix length.
+ * prefix length. A table holds at most cfg.max_masks distinct masks (an
+ * LPM table: one per prefix length of its prefix field, 129 for IPv6).
  *
  * Concurrency: one writer at a time per table (its mutex); the pipeline
  * reads without locks. Entry slots are never reused while a reader may
@@ -28,7 +29,8 @@
 #include "hwsim.h"
 
 #define HW_BUCKET_SLOTS 8
-#define HW_MAX_MASKS 64
+#define HW_MAX_MASKS 256      /* distinct masks a table may be given */
+#define HW_DEFAULT_MASKS 64
 
 struct hw_bucket {
 	uint16_t sig[HW_BUCKET_SLOTS];
@@ -53,7 +55,7 @@ struct hw_entry {
 	uint32_t h32;   /* low bits of the key's hash: its first bucket */
 	uint16_t sig;   /* the key's signature (high bits of the hash) */
 	uint16_t act_len;
-	uint8_t sub;    /* wildcard: index of its mask */
+	uint8_t sub;    /* wildcard/LPM: index of its mask (< HW_MAX_MASKS) */
 	uint8_t live;   /* 1 from insert until remove */
 	uint8_t data[]; /* key[key_bytes], then actions[action_bytes] */
 };
@@ -135,6 +137,11 @@ int hw_table_swap_actions(struct hw_table *t, uint32_t id, const uint8_t *act,
 			  void (*sync)(void *), void *sync_arg);
 /* Remove every entry (a device reset); returns how many there were. */
 uint64_t hw_table_clear(struct hw_table *t, void (*sync)(void *), void *sync_arg);
+/* Continue a live entry's counters from earlier ones (a flow restored
+ * after a reset): add @packets and @bytes, and take @last_hit_ns if it is
+ * later than the entry's own last hit. */
+int hw_table_carry(struct hw_table *t, uint32_t id, uint64_t packets,
+		   uint64_t bytes, uint64_t last_hit_ns);
 /* Is @id a live entry? */
 int hw_table_valid(const struct hw_table *t, uint32_t id);
 

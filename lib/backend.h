@@ -25,6 +25,8 @@ struct bk_open_cfg {
 	uint32_t queues, queue_size, pool_size;
 };
 
+struct bk_flow_counters;
+
 /* One flow in packed form, as handed to a backend. */
 struct bk_flow {
 	const uint8_t *key;      /* table key_bytes */
@@ -32,6 +34,10 @@ struct bk_flow {
 	const uint8_t *actions;  /* packed action block */
 	uint32_t actions_len;
 	uint32_t priority;
+	/* flow_add only, when the core restores a flow after a device reset:
+	 * the counters it had (packets and bytes continue from them, the last
+	 * hit stands until a newer one); NULL otherwise. */
+	const struct bk_flow_counters *carry;
 };
 
 enum bk_fate { BK_FATE_DROP, BK_FATE_PORT, BK_FATE_HOST, BK_FATE_JUMP, BK_FATE_TTL };
@@ -115,6 +121,13 @@ struct dpak_backend_ops {
 	int (*sim_run)(void *priv, unsigned budget);
 	int (*sim_set_link)(void *priv, uint32_t port, int up);
 	int (*sim_fail_flow_ops)(void *priv, unsigned count, int err);
+
+	/* Optional: the actions the device applies now, a subset of
+	 * action_types (a device may stop applying some); NULL: action_types.
+	 * A device that refuses a flow for one of its actions returns
+	 * -ENOTSUP with dpak_errmsg() naming the action's position in the
+	 * packed block and its type ("action 2 (set_tp_dst): ..."). */
+	uint64_t (*action_types_now)(void *priv);
 };
 
 extern const struct dpak_backend_ops dpak_backend_hwsim;

@@ -2,7 +2,7 @@
 /*
  * configinfo parser. One declaration per line, "kind attr=value ...":
  *
- *   device key-sizes=10,26,42,58 max-action-bytes=128 max-exact-tables=12
+ *   device key-sizes=10,26,42,58 max-action-bytes=128 max-exact-tables=12 max-masks=64
  *   table name=l2 type=exact capacity=65536 key=in_port,eth_dst actions=port,drop
  *
  * '#' starts a comment. Every mistake is reported as "origin:line: message".
@@ -178,6 +178,8 @@ static int parse_device(struct ctx *c, char *rest)
 			err = parse_u32(c, a, v, 8, PK_MAX_ACTIONS, &cfg->max_action_bytes);
 		} else if (!strcmp(a, "max-exact-tables")) {
 			err = parse_u32(c, a, v, 1, CI_MAX_TABLES, &cfg->max_exact_tables);
+		} else if (!strcmp(a, "max-masks")) {
+			err = parse_u32(c, a, v, 1, CI_MAX_MASKS, &cfg->max_masks);
 		} else if (!strcmp(a, "exclusive-actions")) {
 			cfg->exclusive_actions = 0;
 			err = for_list(c, a, v, add_action, &cfg->exclusive_actions);
@@ -198,7 +200,7 @@ static int parse_table(struct ctx *c, char *rest)
 	uint32_t seen = 0;
 	int err = 0, have_prio = 0, have_ab = 0;
 	static const char *const attrs[] = { "name", "type", "capacity", "key",
-		"actions", "action-bytes", "priorities", "miss" };
+		"actions", "action-bytes", "priorities", "miss", "masks" };
 
 	if (cfg->n_tables == CI_MAX_TABLES)
 		return FAIL(c, "more than %d tables", CI_MAX_TABLES);
@@ -215,7 +217,7 @@ static int parse_table(struct ctx *c, char *rest)
 		if (k == sizeof(attrs) / sizeof(attrs[0]))
 			return FAIL(c, "table: unknown attribute '%s' (name, type, "
 				    "capacity, key, actions, action-bytes, "
-				    "priorities, miss)", a);
+				    "priorities, miss, masks)", a);
 		if (!v || !*v)
 			return FAIL(c, "table: '%s' needs a value (attr=value)", a);
 		if (seen & (1u << k))
@@ -273,6 +275,9 @@ static int parse_table(struct ctx *c, char *rest)
 			else
 				return FAIL(c, "miss=%s: not host, next or drop", v);
 			break;
+		case 8:
+			err = parse_u32(c, a, v, 1, CI_MAX_MASKS, &t->max_masks);
+			break;
 		}
 		if (err)
 			return err;
@@ -290,6 +295,9 @@ static int parse_table(struct ctx *c, char *rest)
 	}
 	if (!have_ab)
 		t->action_bytes = 0; /* device maximum, set once it is known */
+	if (t->type == PK_EXACT && t->max_masks > 1)
+		return FAIL(c, "table %s: masks apply to wildcard and lpm tables "
+			    "only", t->name);
 	cfg->n_tables++;
 	return 0;
 }
@@ -325,6 +333,27 @@ static int finish(struct ctx *c)
 			return FAIL(c, "table %s: action-bytes=%u exceeds the device's "
 				    "max-action-bytes=%u", t->name, t->action_bytes,
 				    cfg->max_action_bytes);
+		if (t->type == PK_WILDCARD) {
+			if (!t->max_masks)
+				t->max_masks = cfg->max_masks;
+			if (t->max_masks > cfg->max_masks)
+				return FAIL(c, "table %s: masks=%u exceeds the device's "
+					    "max-masks=%u", t->name, t->max_masks,
+					    cfg->max_masks);
+		} else if (t->type == PK_LPM) {
+			/* one mask per prefix length of the last key field */
+			uint32_t lens = 8u * pk_field_len[t->field[t->n_fields - 1]] + 1;
+			if (!t->max_masks)
+				t->max_masks = lens;
+			if (t->max_masks > lens)
+				return FAIL(c, "table %s: masks=%u, but its prefix "
+					    "field %s has only %u prefix lengths (0-%u)",
+					    t->name, t->max_masks,
+					    pk_field_names[t->field[t->n_fields - 1]],
+					    lens, lens - 1);
+		} else {
+			t->max_masks = 1;
+		}
 		if (t->miss == PK_MISS_NEXT && i + 1 == cfg->n_tables)
 			return FAIL(c, "table %s: miss=next on the last table",
 				    t->name);
@@ -355,6 +384,7 @@ int ci_parse(const char *text, const char *origin, struct ci_config *out)
 	cfg->n_key_sizes = 4;
 	cfg->max_action_bytes = 128;
 	cfg->max_exact_tables = CI_MAX_TABLES;
+	cfg->max_masks = CI_DEFAULT_MASKS;
 
 	while (*p && !err) {
 		const char *nl = strchr(p, '\n');

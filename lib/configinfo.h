@@ -9,6 +9,8 @@
 #define CI_MAX_TABLES 32
 #define CI_NAME_MAX 32
 #define CI_MAX_KEY_SIZES 8
+#define CI_MAX_MASKS 256 /* distinct masks a table may declare */
+#define CI_DEFAULT_MASKS 64
 
 struct ci_table {
 	char name[CI_NAME_MAX];
@@ -24,6 +26,7 @@ struct ci_table {
 	uint8_t field_off[PK_FIELD_MAX]; /* offset in the key, by field id */
 	uint32_t key_used;        /* bytes the fields take */
 	uint32_t key_bytes;       /* key_used rounded up to a device key size */
+	uint32_t max_masks;       /* most distinct masks (LPM: prefix lengths) */
 	int line;
 };
 
@@ -33,6 +36,7 @@ struct ci_config {
 	uint32_t max_action_bytes;
 	uint32_t max_exact_tables;
 	uint64_t exclusive_actions; /* ops that must stand alone in a flow */
+	uint32_t max_masks;       /* most distinct masks of a wildcard table */
 	uint32_t n_tables;
 	struct ci_table tables[CI_MAX_TABLES];
 };

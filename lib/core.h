@@ -24,6 +24,15 @@ struct dpak_table {
 	uint32_t rec_size, act_inline;
 	void *free_recs;
 	void *chunks;
+	/* Flows a device reset lost and the restore could not re-add yet
+	 * (FLOW_F_ABSENT; not in in_use), with what they had counted. */
+	struct dpak_absent *absent;
+	uint32_t n_absent;
+	/* Distinct masks of the table's flows (wildcard, LPM): max_masks
+	 * slots of key_bytes, made with the first flow; refs 0: a free slot. */
+	uint8_t *masks;
+	uint32_t *mask_refs;
+	uint32_t n_masks;
 };
 
 struct dpak_dev {
@@ -56,7 +65,20 @@ struct dpak_dev {
 };
 
 enum { FLOW_F_COUNT = 1, FLOW_F_AGED = 2, FLOW_F_ACT_HEAP = 4,
-       FLOW_F_GONE = 8 /* removed from the device by the operator */ };
+       FLOW_F_GONE = 8 /* removed from the device by the operator */,
+       FLOW_F_ABSENT = 16 /* lost in a device reset, not restored yet */ };
+
+/* The actions the device applies now (capabilities). */
+static inline uint64_t dpak__dev_action_types(const struct dpak_dev *dev)
+{
+	return dev->ops->action_types_now ?
+		dev->ops->action_types & dev->ops->action_types_now(dev->priv) :
+		dev->ops->action_types;
+}
+struct dpak_table_info;
+/* The limits and state dpak_table_info() reports beyond the declaration
+ * (flow.c); the caller holds the table's lock. */
+void dpak__table_info_fill(struct dpak_table *t, struct dpak_table_info *i);
 
 /* Statistics. */
 static inline void dpak__stat_fail(struct dpak_dev *dev, int err)
@@ -66,9 +88,13 @@ static inline void dpak__stat_fail(struct dpak_dev *dev, int err)
 	__atomic_fetch_add(&dev->st.err[e < 136 ? e : 0], 1, __ATOMIC_RELAXED);
 }
 void dpak__stat_latency(struct dpak_dev *dev, uint64_t ns);
-/* Restore every flow the core holds into the device (after a reset); the
- * caller holds every table's lock. */
-uint64_t dpak__dev_restore(struct dpak_dev *dev);
+/* Across a device reset (the caller holds every table's lock): save what
+ * the device counted for every flow it holds, before the reset; then
+ * restore every flow the core holds into the device, counters continuing
+ * from @saved (may be NULL). Flows that cannot be re-added are kept as
+ * FLOW_F_ABSENT and retried by later restores. */
+void *dpak__dev_save(struct dpak_dev *dev);
+uint64_t dpak__dev_restore(struct dpak_dev *dev, void *saved);
 /* Remove a flow from the device but keep its record (dpak-ctl); the caller
  * holds its table's lock. */
 int dpak__flow_remove_keep_locked(struct dpak_flow *f);

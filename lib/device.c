@@ -168,7 +168,7 @@ DPAK_API int dpak_dev_info(struct dpak_dev *dev, struct dpak_dev_info *info)
 	i.n_ports = dev->n_ports;
 	i.n_tables = dev->cfg.n_tables;
 	i.item_types = dev->ops->item_types;
-	i.action_types = dev->ops->action_types;
+	i.action_types = dpak__dev_action_types(dev); /* what it applies now */
 	i.table_types = dev->ops->table_types;
 	if (dev->ops->bond_create) {
 		struct dpak_bonds *bs = bonds_locked(dev);
@@ -414,13 +414,12 @@ DPAK_API int dpak_table_info(struct dpak_table *t, struct dpak_table_info *info)
 	i.name = d->name;
 	i.type = (enum dpak_table_type)d->type;
 	i.capacity = d->capacity;
-	pthread_mutex_lock(&t->lock);
-	i.in_use = t->in_use;
-	pthread_mutex_unlock(&t->lock);
 	i.key_bytes = d->key_bytes;
 	i.action_bytes = d->action_bytes;
 	i.priorities = d->priorities;
 	i.key_fields = d->fields;
-	i.action_types = d->actions & t->dev->ops->action_types;
+	pthread_mutex_lock(&t->lock);
+	dpak__table_info_fill(t, &i); /* occupancy, limits, actions applied now */
+	pthread_mutex_unlock(&t->lock);
 	return dpak__out(info, &i, sizeof(i), "dpak_table_info");
 }

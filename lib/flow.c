@@ -5,6 +5,7 @@
  * to that table; the device's data path never takes it.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,19 +38,104 @@ static int pack(const struct dpak_table *t, const struct dpak_item *items,
 	return 0;
 }
 
+static size_t match_bytes(const struct dpak_table *t)
+{
+	return t->decl->key_bytes * (t->decl->type == PK_EXACT ? 1u : 2u);
+}
+
+/*
+ * The table's distinct masks (wildcard, LPM): the device holds at most
+ * max_masks of them (configinfo masks=), so the core counts them and
+ * refuses one more at validation, before the device would. The caller
+ * holds t->lock.
+ */
+static int mask_find(const struct dpak_table *t, const uint8_t *mask)
+{
+	uint32_t kb = t->decl->key_bytes;
+
+	if (!t->masks)
+		return -1;
+	for (uint32_t i = 0; i < t->decl->max_masks; i++)
+		if (t->mask_refs[i] && !memcmp(t->masks + (size_t)i * kb, mask, kb))
+			return (int)i;
+	return -1;
+}
+
+static int mask_ref(struct dpak_table *t, const uint8_t *mask)
+{
+	const struct ci_table *d = t->decl;
+	int i;
+
+	if (d->type == PK_EXACT)
+		return 0;
+	if (!t->masks) {
+		t->masks = calloc(d->max_masks, d->key_bytes);
+		t->mask_refs = calloc(d->max_masks, sizeof(uint32_t));
+		if (!t->masks || !t->mask_refs) {
+			free(t->masks);
+			free(t->mask_refs);
+			t->masks = NULL;
+			t->mask_refs = NULL;
+			return dpak__err(ENOMEM, "out of memory for table %s's "
+					 "masks", d->name);
+		}
+	}
+	if ((i = mask_find(t, mask)) < 0) {
+		for (i = 0; t->mask_refs[i]; i++)
+			; /* a free slot: the caller checked the room */
+		memcpy(t->masks + (size_t)i * d->key_bytes, mask, d->key_bytes);
+		t->n_masks++;
+	}
+	t->mask_refs[i]++;
+	return 0;
+}
+
+static void mask_unref(struct dpak_table *t, const uint8_t *mask)
+{
+	int i;
+
+	if (t->decl->type == PK_EXACT || (i = mask_find(t, mask)) < 0)
+		return;
+	if (!--t->mask_refs[i])
+		t->n_masks--;
+}
+
+/* Room for one more flow, beyond @pending ones accepted but not counted
+ * yet: the table's capacity and its distinct masks. Validation and adds
+ * share it, so they refuse alike. The caller holds t->lock. */
+static int room_check(const struct dpak_table *t, const struct packed *pk,
+		      uint32_t pending)
+{
+	const struct ci_table *d = t->decl;
+
+	if (t->in_use + pending >= d->capacity)
+		return dpak__err(ENOSPC, "table %s is full (%u flows)", d->name,
+				 d->capacity);
+	if (d->type != PK_EXACT && t->n_masks >= d->max_masks &&
+	    mask_find(t, pk->mask) < 0)
+		return dpak__err(ENOSPC, "table %s holds %u distinct %s, its limit "
+				 "(configinfo masks=%u): a flow with another %s "
+				 "does not fit", d->name, t->n_masks,
+				 d->type == PK_LPM ? "prefix lengths" : "masks",
+				 d->max_masks,
+				 d->type == PK_LPM ? "prefix length" : "mask");
+	return 0;
+}
+
 DPAK_API int dpak_flow_validate(struct dpak_table *t,
 				const struct dpak_item *items,
 				const struct dpak_action *actions,
 				const struct dpak_flow_opts *opts)
 {
 	struct packed pk;
+	int err = pack(t, items, actions, opts, &pk);
 
-	return pack(t, items, actions, opts, &pk);
-}
-
-static size_t match_bytes(const struct dpak_table *t)
-{
-	return t->decl->key_bytes * (t->decl->type == PK_EXACT ? 1u : 2u);
+	if (err)
+		return err;
+	pthread_mutex_lock(&t->lock);
+	err = room_check(t, &pk, 0);
+	pthread_mutex_unlock(&t->lock);
+	return err;
 }
 
 #define RECS_PER_CHUNK 256
@@ -64,8 +150,74 @@ void dpak__table_recs_init(struct dpak_table *t)
 	t->chunks = NULL;
 }
 
+/* A flow lost in a device reset and not restored yet: what it had counted
+ * and why the device refused it again. */
+struct dpak_absent {
+	struct dpak_absent *next;
+	struct dpak_flow *f;
+	struct bk_flow_counters c;
+	int err;
+};
+
+static struct dpak_absent *absent_of(const struct dpak_table *t,
+				     const struct dpak_flow *f)
+{
+	struct dpak_absent *a;
+
+	for (a = t->absent; a && a->f != f; a = a->next)
+		;
+	return a;
+}
+
+/* The device lost @f and could not take it back (err): keep it, with its
+ * counters @c, out of in_use. The caller holds t->lock. */
+static void absent_add(struct dpak_table *t, struct dpak_flow *f,
+		       const struct bk_flow_counters *c, int err)
+{
+	struct dpak_absent *a = calloc(1, sizeof(*a));
+
+	if (a) {
+		a->f = f;
+		a->c = *c;
+		a->err = err;
+		a->next = t->absent;
+		t->absent = a;
+	} else {
+		dpak__log(DPAK_LOG_WARN, "table %s: out of memory: the counters "
+			  "of a flow not restored are lost", t->decl->name);
+	}
+	f->flags |= FLOW_F_ABSENT;
+	f->handle = ~0ull; /* names no device entry */
+	t->in_use--;
+	t->n_absent++;
+}
+
+/* @f is in the device again, or deleted. */
+static void absent_del(struct dpak_table *t, struct dpak_flow *f, int back)
+{
+	struct dpak_absent **pp, *a;
+
+	for (pp = &t->absent; (a = *pp); pp = &a->next)
+		if (a->f == f) {
+			*pp = a->next;
+			free(a);
+			break;
+		}
+	f->flags &= (uint8_t)~FLOW_F_ABSENT;
+	t->n_absent--;
+	if (back && ++t->in_use > t->high_water)
+		t->high_water = t->in_use;
+}
+
 void dpak__table_recs_fini(struct dpak_table *t)
 {
+	while (t->absent) {
+		struct dpak_absent *a = t->absent;
+		t->absent = a->next;
+		free(a);
+	}
+	free(t->masks);
+	free(t->mask_refs);
 	while (t->chunks) {
 		void *next = *(void **)t->chunks;
 		free(t->chunks);
@@ -156,9 +308,11 @@ static struct bk_flow bk_of(const struct dpak_table *t, const struct packed *pk)
 	};
 }
 
-/* Add an already packed flow; the caller holds t->lock. */
+/* Add an already packed flow, beyond @pending flows accepted but not
+ * counted yet; the caller holds t->lock. */
 static int add_locked(struct dpak_table *t, const struct packed *pk,
-		      const struct dpak_flow_opts *opts, struct dpak_flow **out)
+		      const struct dpak_flow_opts *opts, uint32_t pending,
+		      struct dpak_flow **out)
 {
 	const struct ci_table *d = t->decl;
 	struct dpak_dev *dev = t->dev;
@@ -167,9 +321,8 @@ static int add_locked(struct dpak_table *t, const struct packed *pk,
 	uint64_t handle;
 	int err;
 
-	if (t->in_use >= d->capacity)
-		return dpak__err(ENOSPC, "table %s is full (%u flows)", d->name,
-				 d->capacity);
+	if ((err = room_check(t, pk, pending)))
+		return err;
 	if (!dev->ops->flow_add)
 		return no_op(dev, "flow_add");
 	f = rec_get(t);
@@ -178,7 +331,13 @@ static int add_locked(struct dpak_table *t, const struct packed *pk,
 			rec_put(t, f);
 		return dpak__err(ENOMEM, "out of memory for a flow record");
 	}
+	if ((err = mask_ref(t, pk->mask))) {
+		rec_put(t, f);
+		free(heap);
+		return err;
+	}
 	if ((err = dpak__bond_ref(dev, pk->act, pk->act_len, 1))) {
+		mask_unref(t, pk->mask);
 		rec_put(t, f);
 		free(heap);
 		return err;
@@ -186,6 +345,7 @@ static int add_locked(struct dpak_table *t, const struct packed *pk,
 	struct bk_flow bf = bk_of(t, pk);
 	err = dev->ops->flow_add(dev->priv, t->index, &bf, &handle);
 	if (err) {
+		mask_unref(t, pk->mask);
 		dpak__bond_ref(dev, pk->act, pk->act_len, -1);
 		f->flags = 0;
 		rec_put(t, f);
@@ -225,7 +385,7 @@ DPAK_API int dpak_flow_add(struct dpak_table *t, const struct dpak_item *items,
 		t0 = dpak__now_ns();
 	if (!(err = pack(t, items, actions, opts, &pk))) {
 		pthread_mutex_lock(&t->lock);
-		err = add_locked(t, &pk, opts, flow);
+		err = add_locked(t, &pk, opts, 0, flow);
 		pthread_mutex_unlock(&t->lock);
 	}
 	if (err) {
@@ -240,11 +400,31 @@ DPAK_API int dpak_flow_add(struct dpak_table *t, const struct dpak_item *items,
 
 #define BATCH_CHUNK 32
 
+/* The message of a batch's first failed entry (lowest index), whatever
+ * the stage it failed at: validation, room, or the device. */
+struct batch_first {
+	size_t index;          /* SIZE_MAX: none yet */
+	int err;
+	char msg[512];
+};
+
+static void note_fail(struct dpak_dev *dev, struct batch_first *bf, int *res,
+		      size_t base, size_t i, int err, const char *msg)
+{
+	res[i] = err;
+	dpak__stat_fail(dev, err);
+	if (base + i < bf->index) {
+		bf->index = base + i;
+		bf->err = err;
+		snprintf(bf->msg, sizeof(bf->msg), "entry %zu: %s", base + i, msg);
+	}
+}
+
 /* One chunk of a batch: pack outside the lock, then one lock and one
  * device call for all that packed. */
 static int add_chunk(struct dpak_table *t, const struct dpak_flow_req *reqs,
 		     size_t base, size_t n, struct dpak_flow **flows, int *results,
-		     int *first_err, char *first_msg, size_t msg_len)
+		     struct batch_first *first)
 {
 	struct packed pk[BATCH_CHUNK];
 	struct bk_flow bf[BATCH_CHUNK];
@@ -253,18 +433,8 @@ static int add_chunk(struct dpak_table *t, const struct dpak_flow_req *reqs,
 	int res[BATCH_CHUNK], dres[BATCH_CHUNK];
 	size_t idx[BATCH_CHUNK], k = 0;
 	struct dpak_dev *dev = t->dev;
-	int added = 0;
-
-#define NOTE(i, e)                                                             \
-	do {                                                                   \
-		res[i] = (e);                                                  \
-		dpak__stat_fail(dev, (e));                                     \
-		if (!*first_err) {                                             \
-			*first_err = (e);                                      \
-			dpak__err_prefix("entry %zu", base + (i));             \
-			snprintf(first_msg, msg_len, "%s", dpak_errmsg());     \
-		}                                                              \
-	} while (0)
+	char dmsg[512] = "";
+	int added = 0, dfirst = -1;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct dpak_flow_req *r = &reqs[base + i];
@@ -272,51 +442,72 @@ static int add_chunk(struct dpak_table *t, const struct dpak_flow_req *reqs,
 		res[i] = 0;
 		flows[base + i] = NULL;
 		if (err)
-			NOTE(i, err);
+			note_fail(dev, first, res, base, i, err, dpak_errmsg());
 	}
 	pthread_mutex_lock(&t->lock);
 	for (size_t i = 0; i < n; i++) {
+		int err;
+
 		if (res[i])
 			continue;
-		if (t->in_use + k >= t->decl->capacity) {
-			NOTE(i, dpak__err(ENOSPC, "table %s is full (%u flows)",
-					  t->decl->name, t->decl->capacity));
+		if ((err = room_check(t, &pk[i], (uint32_t)k))) {
+			note_fail(dev, first, res, base, i, err, dpak_errmsg());
 			continue;
 		}
 		if (pk[i].act_len > t->act_inline || !(rec[k] = rec_get(t))) {
 			/* rare: actions too long for a slot, or no memory:
 			 * the one-by-one path */
-			int err = add_locked(t, &pk[i], reqs[base + i].opts, &flows[base + i]);
+			err = add_locked(t, &pk[i], reqs[base + i].opts, (uint32_t)k,
+					 &flows[base + i]);
 			if (err)
-				NOTE(i, err);
+				note_fail(dev, first, res, base, i, err, dpak_errmsg());
 			else
 				added++;
 			continue;
 		}
-		int err = dpak__bond_ref(dev, pk[i].act, pk[i].act_len, 1);
-		if (err) { /* its bond went away since it was checked */
+		if ((err = mask_ref(t, pk[i].mask))) {
 			rec_put(t, rec[k]);
-			NOTE(i, err);
+			note_fail(dev, first, res, base, i, err, dpak_errmsg());
+			continue;
+		}
+		if ((err = dpak__bond_ref(dev, pk[i].act, pk[i].act_len, 1))) {
+			/* its bond went away since it was checked */
+			mask_unref(t, pk[i].mask);
+			rec_put(t, rec[k]);
+			note_fail(dev, first, res, base, i, err, dpak_errmsg());
 			continue;
 		}
 		bf[k] = bk_of(t, &pk[i]);
 		idx[k++] = i;
 	}
 	if (k && dev->ops->flow_add_batch) {
+		/* The device sets the message of its first failure. */
 		dev->ops->flow_add_batch(dev->priv, t->index, bf, (unsigned)k, handles, dres);
+		for (size_t j = 0; j < k && dfirst < 0; j++)
+			if (dres[j]) {
+				dfirst = (int)j;
+				snprintf(dmsg, sizeof(dmsg), "%s", dpak_errmsg());
+			}
 	} else {
-		for (size_t j = 0; j < k; j++)
+		for (size_t j = 0; j < k; j++) {
 			dres[j] = dev->ops->flow_add ?
 				dev->ops->flow_add(dev->priv, t->index, &bf[j], &handles[j]) :
 				no_op(dev, "flow_add");
+			if (dres[j] && dfirst < 0) {
+				dfirst = (int)j;
+				snprintf(dmsg, sizeof(dmsg), "%s", dpak_errmsg());
+			}
+		}
 	}
 	for (size_t j = 0; j < k; j++) {
 		size_t i = idx[j];
 		if (dres[j]) {
+			mask_unref(t, pk[i].mask);
 			dpak__bond_ref(dev, pk[i].act, pk[i].act_len, -1);
 			rec[j]->flags = 0;
 			rec_put(t, rec[j]);
-			NOTE(i, dres[j]);
+			note_fail(dev, first, res, base, i, dres[j],
+				  (int)j == dfirst ? dmsg : dpak_strerror(dres[j]));
 			continue;
 		}
 		rec_fill(t, rec[j], &pk[i], reqs[base + i].opts, handles[j], NULL);
@@ -327,7 +518,6 @@ static int add_chunk(struct dpak_table *t, const struct dpak_flow_req *reqs,
 	if (results)
 		memcpy(results + base, res, n * sizeof(int));
 	__atomic_fetch_add(&dev->st.adds, (uint64_t)added, __ATOMIC_RELAXED);
-#undef NOTE
 	return added;
 }
 
@@ -335,18 +525,17 @@ DPAK_API int dpak_flow_add_batch(struct dpak_table *t,
 				 const struct dpak_flow_req *reqs, size_t n,
 				 struct dpak_flow **flows, int *results)
 {
-	int added = 0, first_err = 0;
-	char first_msg[512] = "";
+	struct batch_first first = { .index = SIZE_MAX };
+	int added = 0;
 
 	if (!t || (n && (!reqs || !flows)))
 		return dpak__err(EINVAL, "table, reqs or flows: NULL");
 	for (size_t base = 0; base < n; base += BATCH_CHUNK) {
 		size_t k = n - base < BATCH_CHUNK ? n - base : BATCH_CHUNK;
-		added += add_chunk(t, reqs, base, k, flows, results, &first_err,
-				   first_msg, sizeof(first_msg));
+		added += add_chunk(t, reqs, base, k, flows, results, &first);
 	}
-	if (first_err)
-		dpak__err(-first_err, "%s", first_msg);
+	if (first.index != SIZE_MAX)
+		dpak__err(-first.err, "%s", first.msg);
 	return added;
 }
 
@@ -360,7 +549,12 @@ static void unlink_flow(struct dpak_table *t, struct dpak_flow *f)
 		f->next->prev = f->prev;
 	else
 		t->tail = f->prev;
-	t->in_use--;
+	if (f->flags & FLOW_F_ABSENT)
+		absent_del(t, f, 0);
+	else
+		t->in_use--;
+	if (t->decl->type != PK_EXACT)
+		mask_unref(t, f->data + t->decl->key_bytes);
 	dpak__bond_ref(t->dev, f->act, f->act_len, -1);
 	rec_put(t, f);
 }
@@ -370,7 +564,8 @@ static int del_locked(struct dpak_table *t, struct dpak_flow *f)
 	struct dpak_dev *dev = t->dev;
 	int err;
 
-	if (!(f->flags & FLOW_F_GONE)) { /* else the device holds it no more */
+	/* A removed or absent flow: the device holds it no more. */
+	if (!(f->flags & (FLOW_F_GONE | FLOW_F_ABSENT))) {
 		if (!dev->ops->flow_del)
 			return no_op(dev, "flow_del");
 		err = dev->ops->flow_del(dev->priv, t->index, f->handle);
@@ -384,6 +579,16 @@ static int del_locked(struct dpak_table *t, struct dpak_flow *f)
 	return 0;
 }
 
+static int absent_err(const struct dpak_table *t, const struct dpak_flow *f)
+{
+	const struct dpak_absent *a = absent_of(t, f);
+
+	return dpak__err(ENOENT, "flow is not in the device: a device reset lost "
+			 "it and the restore could not add it back (%s); it is "
+			 "retried (see dpak_flow_restore)",
+			 a ? dpak_strerror(a->err) : "out of memory");
+}
+
 int dpak__flow_remove_keep_locked(struct dpak_flow *f)
 {
 	struct dpak_table *t = f->table;
@@ -392,6 +597,8 @@ int dpak__flow_remove_keep_locked(struct dpak_flow *f)
 
 	if (f->flags & FLOW_F_GONE)
 		err = dpak__err(ENOENT, "flow already removed from the device");
+	else if (f->flags & FLOW_F_ABSENT)
+		err = absent_err(t, f);
 	else if (!dev->ops->flow_del)
 		err = no_op(dev, "flow_del");
 	else if (!(err = dev->ops->flow_del(dev->priv, t->index, f->handle)))
@@ -399,29 +606,130 @@ int dpak__flow_remove_keep_locked(struct dpak_flow *f)
 	return err;
 }
 
-uint64_t dpak__dev_restore(struct dpak_dev *dev)
+static struct bk_flow bk_of_rec(const struct dpak_flow *f)
 {
+	const struct ci_table *d = f->table->decl;
+
+	return (struct bk_flow){
+		.key = f->data,
+		.mask = d->type == PK_EXACT ? NULL : f->data + d->key_bytes,
+		.actions = f->act, .actions_len = f->act_len,
+		.priority = f->priority,
+	};
+}
+
+/* A flow's counters: the device's, or for a flow a reset lost, those it
+ * had then (it has not been hit since). The caller holds its table's lock. */
+static int counters(struct dpak_flow *f, struct bk_flow_counters *c)
+{
+	struct dpak_dev *dev = f->table->dev;
+
+	if (f->flags & FLOW_F_ABSENT) {
+		const struct dpak_absent *a = absent_of(f->table, f);
+		*c = a ? a->c : (struct bk_flow_counters){ 0 };
+		return 0;
+	}
+	if (!dev->ops->flow_counters)
+		return no_op(dev, "flow_counters");
+	return dev->ops->flow_counters(dev->priv, f->table->index, f->handle, c);
+}
+
+void *dpak__dev_save(struct dpak_dev *dev)
+{
+	struct bk_flow_counters *saved;
+	size_t n = 0, i = 0;
+
+	for (uint32_t k = 0; k < dev->cfg.n_tables; k++)
+		n += dev->tables[k].in_use;
+	saved = calloc(n ? n : 1, sizeof(*saved));
+	if (!saved) {
+		dpak__log(DPAK_LOG_WARN, "reset: out of memory: flow counters "
+			  "start again from zero");
+		return NULL;
+	}
+	for (uint32_t k = 0; k < dev->cfg.n_tables; k++)
+		for (struct dpak_flow *f = dev->tables[k].head; f; f = f->next) {
+			if (f->flags & (FLOW_F_GONE | FLOW_F_ABSENT))
+				continue;
+			if (i < n && counters(f, &saved[i]))
+				memset(&saved[i], 0, sizeof(saved[i]));
+			i++;
+		}
+	return saved;
+}
+
+/* Add an absent flow back, with the counters it had; the caller holds
+ * its table's lock. */
+static int absent_retry(struct dpak_table *t, struct dpak_flow *f)
+{
+	struct dpak_dev *dev = t->dev;
+	struct dpak_absent *a = absent_of(t, f);
+	struct bk_flow_counters zero = { 0 };
+	struct bk_flow bf = bk_of_rec(f);
+	uint64_t handle;
+	int err;
+
+	if (!dev->ops->flow_add)
+		return no_op(dev, "flow_add");
+	if (t->in_use >= t->decl->capacity)
+		err = dpak__err(ENOSPC, "table %s is full (%u flows)", t->decl->name,
+				t->decl->capacity);
+	else {
+		bf.carry = a ? &a->c : &zero;
+		err = dev->ops->flow_add(dev->priv, t->index, &bf, &handle);
+	}
+	if (err) {
+		if (a)
+			a->err = err;
+		return err;
+	}
+	f->handle = handle;
+	absent_del(t, f, 1);
+	__atomic_fetch_add(&dev->st.restored, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static void restore_failed(const struct dpak_table *t, const struct dpak_flow *f)
+{
+	dpak__log(DPAK_LOG_ERR, "restore: table %s: flow %u (cookie %llu) is not "
+		  "in the device: %s", t->decl->name, f->id,
+		  (unsigned long long)f->cookie, dpak_errmsg());
+}
+
+uint64_t dpak__dev_restore(struct dpak_dev *dev, void *saved)
+{
+	struct bk_flow_counters *sv = saved;
 	uint64_t n = 0;
+	size_t i = 0;
 
-	for (uint32_t i = 0; i < dev->cfg.n_tables; i++) {
-		struct dpak_table *t = &dev->tables[i];
-		const struct ci_table *d = t->decl;
+	for (uint32_t k = 0; k < dev->cfg.n_tables; k++) {
+		struct dpak_table *t = &dev->tables[k];
+		struct dpak_flow *f, *next;
 
-		for (struct dpak_flow *f = t->head; f; f = f->next) {
+		for (f = t->head; f; f = next) {
+			struct bk_flow_counters zero = { 0 };
+			const struct bk_flow_counters *c;
+			int err;
+
+			next = f->next;
 			if (f->flags & FLOW_F_GONE)
 				continue;
-			struct bk_flow bf = {
-				.key = f->data,
-				.mask = d->type == PK_EXACT ? NULL : f->data + d->key_bytes,
-				.actions = f->act, .actions_len = f->act_len,
-				.priority = f->priority,
-			};
+			if (f->flags & FLOW_F_ABSENT) { /* lost in an earlier reset */
+				if (!absent_retry(t, f))
+					n++;
+				else
+					restore_failed(t, f);
+				continue;
+			}
+			c = sv ? &sv[i] : &zero;
+			i++;
 			/* The record is the packed form: no validation again. */
-			if (dev->ops->flow_add(dev->priv, t->index, &bf, &f->handle)) {
-				dpak__log(DPAK_LOG_ERR, "restore: table %s lost a flow "
-					  "(cookie %llu): %s", d->name,
-					  (unsigned long long)f->cookie, dpak_errmsg());
-				f->flags |= FLOW_F_GONE;
+			struct bk_flow bf = bk_of_rec(f);
+			bf.carry = c;
+			err = dev->ops->flow_add(dev->priv, t->index, &bf, &f->handle);
+			if (err) {
+				restore_failed(t, f);
+				absent_add(t, f, c, err);
 				continue;
 			}
 			n++;
@@ -429,6 +737,76 @@ uint64_t dpak__dev_restore(struct dpak_dev *dev)
 	}
 	__atomic_fetch_add(&dev->st.restored, n, __ATOMIC_RELAXED);
 	return n;
+}
+
+/* Retry the flows of one table a reset lost; the caller holds its lock.
+ * Returns how many are still absent; the first failure's message stays. */
+static uint32_t retry_table(struct dpak_table *t, int *first_err,
+			    char *msg, size_t msg_len)
+{
+	struct dpak_flow *f, *next;
+
+	for (f = t->head; f && t->n_absent; f = next) {
+		next = f->next;
+		if (!(f->flags & FLOW_F_ABSENT))
+			continue;
+		int err = absent_retry(t, f);
+		if (err && !*first_err) {
+			*first_err = err;
+			snprintf(msg, msg_len, "table %s: flow %u (cookie %llu): %s",
+				 t->decl->name, f->id,
+				 (unsigned long long)f->cookie, dpak_errmsg());
+		}
+	}
+	return t->n_absent;
+}
+
+DPAK_API int dpak_flow_restore(struct dpak_dev *dev)
+{
+	uint32_t left = 0;
+	int first_err = 0;
+	char msg[512] = "";
+
+	if (!dev)
+		return dpak__err(EINVAL, "dev: NULL");
+	for (uint32_t k = 0; k < dev->cfg.n_tables; k++) {
+		struct dpak_table *t = &dev->tables[k];
+
+		pthread_mutex_lock(&t->lock);
+		if (t->n_absent)
+			left += retry_table(t, &first_err, msg, sizeof(msg));
+		pthread_mutex_unlock(&t->lock);
+	}
+	if (first_err)
+		dpak__err(-first_err, "%u flows still not in the device; first: %s",
+			  left, msg);
+	return (int)left;
+}
+
+void dpak__table_info_fill(struct dpak_table *t, struct dpak_table_info *i)
+{
+	const struct ci_table *d = t->decl;
+
+	i->in_use = t->in_use;
+	i->action_types = d->actions & dpak__dev_action_types(t->dev);
+	i->exclusive_actions = t->dev->cfg.exclusive_actions & d->actions;
+	i->max_masks = d->max_masks;
+	i->masks_in_use = d->type == PK_EXACT ? (t->in_use + t->n_absent > 0) :
+			  t->n_masks;
+	i->not_restored = t->n_absent;
+}
+
+DPAK_API int dpak_flow_state(const struct dpak_flow *f)
+{
+	int st;
+
+	if (!f)
+		return dpak__err(EINVAL, "flow: NULL");
+	pthread_mutex_lock(&f->table->lock);
+	st = f->flags & FLOW_F_GONE ? DPAK_FLOW_REMOVED :
+	     f->flags & FLOW_F_ABSENT ? DPAK_FLOW_NOT_RESTORED : DPAK_FLOW_OFFLOADED;
+	pthread_mutex_unlock(&f->table->lock);
+	return st;
 }
 
 DPAK_API int dpak_flow_del(struct dpak_flow *f)
@@ -483,6 +861,11 @@ DPAK_API int dpak_flow_replace_actions(struct dpak_flow *f,
 		return dpak__err(ENOENT, "flow was removed from the device by the "
 				 "operator (dpak-ctl)");
 	}
+	if (f->flags & FLOW_F_ABSENT) {
+		err = absent_err(t, f);
+		pthread_mutex_unlock(&t->lock);
+		return err;
+	}
 	if (pk.act_len > f->act_len && !(act = malloc(pk.act_len))) {
 		pthread_mutex_unlock(&t->lock);
 		return dpak__err(ENOMEM, "out of memory for actions");
@@ -516,15 +899,6 @@ DPAK_API int dpak_flow_replace_actions(struct dpak_flow *f,
 			     (pk.counted ? FLOW_F_COUNT : 0));
 	pthread_mutex_unlock(&t->lock);
 	return 0;
-}
-
-static int counters(struct dpak_flow *f, struct bk_flow_counters *c)
-{
-	struct dpak_dev *dev = f->table->dev;
-
-	if (!dev->ops->flow_counters)
-		return no_op(dev, "flow_counters");
-	return dev->ops->flow_counters(dev->priv, f->table->index, f->handle, c);
 }
 
 DPAK_API int dpak_flow_query(struct dpak_flow *f, struct dpak_flow_stats *stats)
@@ -565,6 +939,11 @@ DPAK_API int dpak_flow_aged(struct dpak_dev *dev, struct dpak_flow **flows,
 		struct dpak_table *t = &dev->tables[i];
 
 		pthread_mutex_lock(&t->lock);
+		if (t->n_absent) { /* the polling retries what a reset lost */
+			int first = 0;
+			char msg[8];
+			retry_table(t, &first, msg, sizeof(msg));
+		}
 		for (struct dpak_flow *f = t->head; f && n < max; f = f->next) {
 			struct bk_flow_counters c;
 			uint64_t ref;

@@ -714,6 +714,7 @@ int dpak__pack_actions(const struct dpak_table *t,
 {
 	const struct ci_table *d = t->decl;
 	const struct dpak_dev *dev = t->dev;
+	const uint64_t applied = dpak__dev_action_types(dev); /* now */
 	uint8_t fate[8];
 	uint32_t len = 0, fate_len = 0, n = 0;
 	int fate_at = -1, exclusive_at = -1, err;
@@ -738,6 +739,10 @@ int dpak__pack_actions(const struct dpak_table *t,
 		if (!(dev->ops->action_types & (1ull << type)))
 			return dpak__err(ENOTSUP, "action %u (%s): not supported by "
 					 "backend %s", i, nm, dev->ops->name);
+		if (!(applied & (1ull << type)))
+			return dpak__err(ENOTSUP, "action %u (%s): refused by the "
+					 "device (it does not apply %s now; see "
+					 "dpak_dev_info)", i, nm, nm);
 		if (!(d->actions & (1ull << type)))
 			return dpak__err(ENOTSUP, "action %u (%s): not allowed in "
 					 "table %s (see its actions= in configinfo)",

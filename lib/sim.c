@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* <dpak/hwsim.h>: calls only the hwsim backend answers. */
 #include <errno.h>
+#include <stdlib.h>
 #include "core.h"
 
 static int sim_check(struct dpak_dev *dev, const void *op, const char *name)
@@ -169,14 +170,18 @@ DPAK_API int dpak_hwsim_reset(struct dpak_dev *dev)
 	 * restores: flow calls wait, packets miss meanwhile. */
 	for (uint32_t i = 0; i < dev->cfg.n_tables; i++)
 		pthread_mutex_lock(&dev->tables[i].lock);
+	/* What the device counted, read just before it forgets: counters and
+	 * last hits continue from these in the restored flows. */
+	void *saved = dpak__dev_save(dev);
 	err = dev->ops->sim_reset(dev->priv, &lost);
 	if (!err) {
 		struct dpak__errsave es; /* a flow not restored is logged, not the caller's error */
 		__atomic_fetch_add(&dev->st.resets, 1, __ATOMIC_RELAXED);
 		dpak__err_save(&es);
-		restored = dpak__dev_restore(dev);
+		restored = dpak__dev_restore(dev, saved);
 		dpak__err_restore(&es);
 	}
+	free(saved);
 	for (uint32_t i = 0; i < dev->cfg.n_tables; i++)
 		pthread_mutex_unlock(&dev->tables[i].lock);
 	if (err)

@@ -1023,6 +1023,49 @@ static void test_err_first_error_wins(void **state)
 		   "unknown field 'nope'");
 }
 
+/* Mask limits: the device's max-masks bounds wildcard tables (default 64);
+ * an LPM table holds one mask per prefix length of its prefix field unless
+ * it declares fewer; exact tables have one. */
+static void test_mask_limits(void **state)
+{
+	struct ci_config c;
+
+	(void)state;
+	parse_ok("table name=w type=wildcard capacity=8 key=in_port,eth_dst\n"
+		 "table name=v type=wildcard capacity=8 masks=3 key=in_port\n"
+		 "table name=e type=exact capacity=7 key=eth_dst\n"
+		 "table name=r4 type=lpm capacity=9 key=in_port,ipv4_dst\n"
+		 "table name=r6 type=lpm capacity=9 key=ipv6_dst\n"
+		 "table name=r6s type=lpm capacity=9 masks=65 key=ipv6_dst\n", &c);
+	assert_int_equal(c.max_masks, 64);
+	assert_int_equal(table_named(&c, "w")->max_masks, 64);
+	assert_int_equal(table_named(&c, "v")->max_masks, 3);
+	assert_int_equal(table_named(&c, "e")->max_masks, 1);
+	assert_int_equal(table_named(&c, "r4")->max_masks, 33);
+	assert_int_equal(table_named(&c, "r6")->max_masks, 129);
+	assert_int_equal(table_named(&c, "r6s")->max_masks, 65);
+
+	parse_ok("device max-masks=256\n"
+		 "table name=w type=wildcard capacity=8 key=in_port\n"
+		 "table name=x type=wildcard capacity=8 masks=200 key=in_port\n", &c);
+	assert_int_equal(c.max_masks, 256);
+	assert_int_equal(c.tables[0].max_masks, 256);
+	assert_int_equal(c.tables[1].max_masks, 200);
+
+	expect_err("device max-masks=0\n" TBL, 1, "max-masks=0: out of range (1-256)");
+	expect_err("device max-masks=257\n" TBL, 1, "max-masks=257: out of range (1-256)");
+	expect_err(DEV "table name=t type=wildcard capacity=1 masks=0 key=in_port\n", 2,
+		   "masks=0: out of range (1-256)");
+	expect_err("device max-masks=8\n"
+		   "table name=t type=wildcard capacity=1 masks=9 key=in_port\n", 2,
+		   "table t: masks=9 exceeds the device's max-masks=8");
+	expect_err(DEV "table name=t type=exact capacity=1 masks=2 key=in_port\n", 2,
+		   "table t: masks apply to wildcard and lpm tables only");
+	expect_err(DEV "table name=t type=lpm capacity=1 masks=34 key=ipv4_dst\n", 2,
+		   "table t: masks=34, but its prefix field ipv4_dst has only 33 "
+		   "prefix lengths (0-32)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1033,6 +1076,7 @@ int main(void)
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_explicit_values),
+		cmocka_unit_test(test_mask_limits),
 		cmocka_unit_test(test_key_rounding),
 		cmocka_unit_test(test_device_attr_twice),
 		cmocka_unit_test(test_list_empty_elements),

@@ -292,6 +292,17 @@ static void test_exclusive_queue_on_hw1(void **state)
 	assert_int_equal(ti.key_bytes, 58);
 	assert_int_equal(ti.capacity, 2097152);
 	assert_int_equal(ti.action_bytes, 128);
+	/* the device's limits, as declared */
+	assert_int_equal(ti.exclusive_actions, 1ull << DPAK_ACTION_QUEUE);
+	assert_int_equal(ti.max_masks, 1); /* exact */
+	assert_int_equal(ti.not_restored, 0);
+	/* an older caller's struct stops before the fields of 0.2.0 */
+	struct { struct dpak_table_info i; uint64_t guard; } old;
+	memset(&old, 0xab, sizeof(old));
+	old.i.sz = offsetof(struct dpak_table_info, exclusive_actions);
+	assert_int_equal(dpak_table_info(dpak_table_get(d2, "ipv6_overlay"), &old.i), 0);
+	assert_int_equal(old.i.capacity, 2097152);
+	assert_int_equal(old.i.max_masks, 0xabababab);
 
 	struct dpak_item_port in = { VF0 };
 	struct dpak_item_eth d = { .dst = { 2, 0, 0, 0, 0, 1 } };

@@ -1000,6 +1000,328 @@ static void test_hwsim_io_errors(void **state)
 	assert_int_equal(ps.drops, 300 - 256);
 }
 
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static struct dpak_table_info tinfo(struct dpak_table *t)
+{
+	struct dpak_table_info ti = { .sz = sizeof(ti) };
+	assert_int_equal(dpak_table_info(t, &ti), 0);
+	return ti;
+}
+
+/* A device reset: counters and last hits continue in the restored flows,
+ * so a flow busy until the reset does not age at once, and ages later from
+ * its real last hit. */
+static void test_reset_keeps_counters_and_aging(void **state)
+{
+	struct fx *f = *state;
+	struct dpak_action_port out = { UP0 };
+	struct dpak_action acts[] = {
+		{ DPAK_ACTION_COUNT, NULL }, { DPAK_ACTION_PORT, &out }, { DPAK_ACTION_END, NULL },
+	};
+	struct dpak_item_port port = { VF0 };
+	struct dpak_item_eth e = { 0 }, m = { 0 };
+	struct dpak_item_vlan vl = { 0 };
+	memcpy(e.dst, MAC_B, 6);
+	memcpy(m.dst, ONES6, 6);
+	struct dpak_item items[] = { { DPAK_ITEM_PORT, &port, NULL }, { DPAK_ITEM_ETH, &e, &m },
+				     { DPAK_ITEM_VLAN, &vl, NULL }, { DPAK_ITEM_END, NULL, NULL } };
+	DPAK_OPTS(dpak_flow_opts, o, .idle_timeout_ms = 800, .cookie = 9);
+	struct dpak_flow *fl, *aged[4];
+	struct dpak_flow_stats before = { .sz = sizeof(before) }, after = { .sz = sizeof(after) };
+
+	assert_int_equal(dpak_flow_add(table(f, T_L2), items, acts, &o, &fl), 0);
+	f->len = udp_frame(f->frame, MAC_B, 53, 0);
+	/* busy for longer than its idle timeout */
+	for (int i = 0; i < 12; i++) {
+		inject_run(f, VF0, f->frame, f->len);
+		assert_int_equal(capture(f, UP0), (ssize_t)f->len);
+		sleep_ms(80);
+	}
+	assert_int_equal(dpak_flow_query(fl, &before), 0);
+	assert_int_equal(before.packets, 12);
+	assert_int_equal(dpak_hwsim_reset(f->dev), 1);
+	assert_int_equal(dpak_flow_state(fl), DPAK_FLOW_OFFLOADED);
+	assert_int_equal(dpak_flow_query(fl, &after), 0);
+	assert_int_equal(after.packets, 12);
+	assert_int_equal(after.bytes, 12 * f->len);
+	assert_int_equal(after.last_hit_ns, before.last_hit_ns);
+	assert_int_equal(dpak_flow_aged(f->dev, aged, 4), 0); /* busy: not aged */
+	inject_run(f, VF0, f->frame, f->len);
+	assert_int_equal(capture(f, UP0), (ssize_t)f->len);
+	assert_int_equal(dpak_flow_query(fl, &after), 0);
+	assert_int_equal(after.packets, 13);
+	assert_int_equal(after.bytes, 13 * f->len);
+	assert_true(after.last_hit_ns > before.last_hit_ns);
+	/* a second reset: still counting on */
+	assert_int_equal(dpak_hwsim_reset(f->dev), 1);
+	assert_int_equal(dpak_flow_query(fl, &after), 0);
+	assert_int_equal(after.packets, 13);
+	/* idle from now: ages once its timeout has passed since the last hit */
+	sleep_ms(900);
+	assert_int_equal(dpak_flow_aged(f->dev, aged, 4), 1);
+	assert_ptr_equal(aged[0], fl);
+	assert_int_equal(in_use(table(f, T_L2)), 1);
+}
+
+/* A flow the restore could not add back: reported as not restored (not as
+ * removed by the operator), out of in_use, its counters kept, and added
+ * back by dpak_flow_restore() and by the dpak_flow_aged() poll. */
+static void test_reset_restore_failure(void **state)
+{
+	struct fx *f = *state;
+	struct dpak_action_port out = { UP0 };
+	struct dpak_action acts[] = {
+		{ DPAK_ACTION_COUNT, NULL }, { DPAK_ACTION_PORT, &out }, { DPAK_ACTION_END, NULL },
+	};
+	struct dpak_flow *fa, *fb, *aged[4];
+	struct dpak_flow_stats st = { .sz = sizeof(st) };
+	struct dpak_table *t = table(f, T_L2);
+
+	assert_int_equal(l2_add(f, VF0, MAC_B, acts, &fa), 0);
+	assert_int_equal(l2_add(f, VF0, MAC_C, acts, &fb), 0);
+	f->len = udp_frame(f->frame, MAC_B, 53, 0);
+	inject_run(f, VF0, f->frame, f->len);
+	inject_run(f, VF0, f->frame, f->len);
+	assert_int_equal(capture(f, UP0), (ssize_t)f->len);
+	assert_int_equal(capture(f, UP0), (ssize_t)f->len);
+
+	/* the device refuses the first flow the restore adds (fa) */
+	assert_int_equal(dpak_hwsim_fail_flow_ops(f->dev, 1, -EIO), 0);
+	assert_int_equal(dpak_hwsim_reset(f->dev), 1);
+	assert_int_equal(dpak_flow_state(fa), DPAK_FLOW_NOT_RESTORED);
+	assert_int_equal(dpak_flow_state(fb), DPAK_FLOW_OFFLOADED);
+	assert_int_equal(in_use(t), 1);
+	assert_int_equal(tinfo(t).not_restored, 1);
+	assert_int_equal(dpak_flow_query(fa, &st), 0); /* what it had counted */
+	assert_int_equal(st.packets, 2);
+	inject_run(f, VF0, f->frame, f->len); /* not in the device: a miss */
+	assert_no_output(f);
+	struct dpak_action drop[] = { { DPAK_ACTION_DROP, NULL }, { DPAK_ACTION_END, NULL } };
+	assert_err(dpak_flow_replace_actions(fa, drop), ENOENT, "a device reset lost it");
+	assert_null(strstr(dpak_errmsg(), "operator"));
+
+	/* an explicit retry the device refuses again, then one it takes */
+	assert_int_equal(dpak_hwsim_fail_flow_ops(f->dev, 1, -EBUSY), 0);
+	assert_int_equal(dpak_flow_restore(f->dev), 1); /* one still absent */
+	assert_non_null(strstr(dpak_errmsg(), "table l2: flow 0 (cookie 0)"));
+	assert_int_equal(dpak_flow_state(fa), DPAK_FLOW_NOT_RESTORED);
+	assert_int_equal(dpak_flow_restore(f->dev), 0);
+	assert_int_equal(dpak_flow_state(fa), DPAK_FLOW_OFFLOADED);
+	assert_int_equal(in_use(t), 2);
+	assert_int_equal(tinfo(t).not_restored, 0);
+	inject_run(f, VF0, f->frame, f->len);
+	assert_int_equal(capture(f, UP0), (ssize_t)f->len);
+	assert_int_equal(dpak_flow_query(fa, &st), 0);
+	assert_int_equal(st.packets, 3);
+
+	/* lost again; the aging poll adds it back */
+	assert_int_equal(dpak_hwsim_fail_flow_ops(f->dev, 1, -EIO), 0);
+	assert_int_equal(dpak_hwsim_reset(f->dev), 1);
+	assert_int_equal(in_use(t), 1);
+	assert_int_equal(dpak_flow_aged(f->dev, aged, 4), 0);
+	assert_int_equal(dpak_flow_state(fa), DPAK_FLOW_OFFLOADED);
+	assert_int_equal(in_use(t), 2);
+	assert_int_equal(dpak_flow_query(fa, &st), 0);
+	assert_int_equal(st.packets, 3);
+
+	/* lost once more, then deleted while absent */
+	assert_int_equal(dpak_hwsim_fail_flow_ops(f->dev, 1, -EIO), 0);
+	assert_int_equal(dpak_hwsim_reset(f->dev), 1);
+	assert_int_equal(dpak_flow_del(fa), 0);
+	assert_int_equal(in_use(t), 1);
+	assert_int_equal(tinfo(t).not_restored, 0);
+	assert_int_equal(dpak_flow_restore(f->dev), 0);
+	assert_int_equal(dpak_flow_del(fb), 0);
+	assert_int_equal(in_use(t), 0);
+}
+
+/* Wildcard tables: the distinct masks are a declared limit; validation
+ * refuses the one past it as add does, with the same message. */
+static void test_wildcard_mask_limit_declared(void **state)
+{
+	struct fx *f = *state;
+	struct dpak_table *t = table(f, T_ACL);
+	struct dpak_action acts[] = { { DPAK_ACTION_DROP, NULL }, { DPAK_ACTION_END, NULL } };
+	struct dpak_item_ipv4 ip = { 0 }, ipm = { 0 };
+	struct dpak_item items[] = { { DPAK_ITEM_IPV4, &ip, &ipm }, { DPAK_ITEM_END, NULL, NULL } };
+	struct dpak_flow *fl[64], *extra;
+	struct dpak_table_info ti = tinfo(t);
+	char msg[512];
+
+	assert_int_equal(ti.max_masks, 64);
+	assert_int_equal(ti.masks_in_use, 0);
+	for (int i = 0; i < 64; i++) { /* source prefixes /1 .. /32, then dst ones */
+		ipm.src = i < 32 ? htonl(~0u << (31 - i)) : 0;
+		ipm.dst = i < 32 ? 0 : htonl(~0u << (63 - i));
+		assert_int_equal(dpak_flow_validate(t, items, acts, NULL), 0);
+		assert_int_equal(dpak_flow_add(t, items, acts, NULL, &fl[i]), 0);
+	}
+	assert_int_equal(tinfo(t).masks_in_use, 64);
+	/* another key under a known mask fits */
+	ip.src = htonl(0x80000000);
+	ipm.src = htonl(0x80000000);
+	ipm.dst = 0;
+	assert_int_equal(dpak_flow_validate(t, items, acts, NULL), 0);
+	assert_int_equal(dpak_flow_add(t, items, acts, NULL, &extra), 0);
+	assert_int_equal(dpak_flow_del(extra), 0);
+	/* a 65th mask: validate refuses it as add does */
+	ip.src = 0;
+	ipm.src = htonl(0xffffffff);
+	ipm.dst = htonl(0xffffffff);
+	assert_err(dpak_flow_validate(t, items, acts, NULL), ENOSPC,
+		   "table acl holds 64 distinct masks, its limit (configinfo masks=64)");
+	snprintf(msg, sizeof(msg), "%s", dpak_errmsg());
+	assert_int_equal(dpak_flow_add(t, items, acts, NULL, &extra), -ENOSPC);
+	assert_string_equal(dpak_errmsg(), msg);
+	/* a mask no flow uses any more makes room */
+	assert_int_equal(dpak_flow_del(fl[5]), 0);
+	assert_int_equal(tinfo(t).masks_in_use, 63);
+	assert_int_equal(dpak_flow_validate(t, items, acts, NULL), 0);
+	assert_int_equal(dpak_flow_add(t, items, acts, NULL, &extra), 0);
+	assert_int_equal(tinfo(t).masks_in_use, 64);
+}
+
+/* An IPv6 LPM table holds all 129 prefix lengths (/0 .. /128), and the
+ * longest matching one wins. */
+static void test_ipv6_lpm_all_prefix_lengths(void **state)
+{
+	(void)state;
+	DPAK_OPTS(dpak_dev_opts, o, .configinfo_text =
+		  "table name=route6 type=lpm capacity=1024 key=ipv6_dst\n");
+	struct dpak_dev *dev = dpak_dev_open("hwsim:", &o);
+	assert_non_null(dev);
+	struct dpak_table *t = dpak_table_get(dev, "route6");
+	struct dpak_table_info ti = tinfo(t);
+	static const uint8_t addr[16] = { 0x20, 0x01, 0x0d, 0xb8, 0x12, 0x34, 0x56, 0x78,
+					  0x9a, 0xbc, 0xde, 0xf0, 0x11, 0x22, 0x33, 0x44 };
+	struct dpak_flow *fl[129];
+
+	assert_int_equal(ti.max_masks, 129);
+	for (unsigned len = 0; len <= 128; len++) {
+		struct dpak_item_ipv6 r = { 0 }, m = { 0 };
+		for (unsigned b = 0; b < len; b++)
+			m.dst[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+		for (unsigned k = 0; k < 16; k++)
+			r.dst[k] = addr[k] & m.dst[k];
+		struct dpak_item items[] = { { DPAK_ITEM_IPV6, &r, &m }, { DPAK_ITEM_END, NULL, NULL } };
+		/* /len forwards to port len % 2: uplink0 or uplink1 */
+		struct dpak_action_port p = { len % 2 ? UP1 : UP0 };
+		struct dpak_action acts[] = { { DPAK_ACTION_PORT, &p }, { DPAK_ACTION_END, NULL } };
+		assert_int_equal(dpak_flow_validate(t, items, acts, NULL), 0);
+		if (dpak_flow_add(t, items, acts, NULL, &fl[len]))
+			fail_msg("/%u: %s", len, dpak_errmsg());
+	}
+	ti = tinfo(t);
+	assert_int_equal(ti.in_use, 129);
+	assert_int_equal(ti.masks_in_use, 129);
+
+	uint8_t frame[256], out[256];
+	struct pkt_spec s = { .ipv6 = 1, .proto = 17, .sport = 1, .dport = 2, .payload = 8 };
+	memcpy(s.dst, MAC_B, 6);
+	memcpy(s.dip6, addr, 16);
+	size_t len = pkt_build(frame, &s);
+	assert_int_equal(dpak_hwsim_inject(dev, VF0, frame, len), 0);
+	assert_int_equal(dpak_hwsim_run(dev, 0), 1);
+	assert_int_equal(dpak_hwsim_capture(dev, UP0, out, sizeof(out)), (ssize_t)len); /* /128 */
+	assert_int_equal(dpak_flow_del(fl[128]), 0);
+	assert_int_equal(dpak_hwsim_inject(dev, VF0, frame, len), 0);
+	assert_int_equal(dpak_hwsim_run(dev, 0), 1);
+	assert_int_equal(dpak_hwsim_capture(dev, UP1, out, sizeof(out)), (ssize_t)len); /* /127 */
+	dpak_dev_close(dev);
+}
+
+/* An action the device refuses leaves the capabilities; a flow using it is
+ * refused at validation with the action's index and type; a refusal by the
+ * device itself (restoring an older flow) names them too. */
+static void test_rejected_action_capabilities(void **state)
+{
+	struct fx *f = *state;
+	struct dpak_table *t = table(f, T_CONN);
+	struct dpak_item_ipv4 ip = { .src = htonl(0x0a000001), .dst = htonl(0x0a000002) };
+	struct dpak_item_tcp tcp = { .src_port = htons(1234), .dst_port = htons(80) };
+	struct dpak_item_port in = { VF0 };
+	struct dpak_item items[] = { { DPAK_ITEM_PORT, &in, NULL }, { DPAK_ITEM_IPV4, &ip, NULL },
+				     { DPAK_ITEM_TCP, &tcp, NULL }, { DPAK_ITEM_END, NULL, NULL } };
+	struct dpak_action_set_ipv4 nat = { htonl(0x09090909) };
+	struct dpak_action_set_tp tp = { htons(7777) };
+	struct dpak_action_port out = { VF1 };
+	struct dpak_action acts[] = {
+		{ DPAK_ACTION_SET_IPV4_SRC, &nat }, { DPAK_ACTION_COUNT, NULL },
+		{ DPAK_ACTION_SET_TP_DST, &tp }, { DPAK_ACTION_PORT, &out }, { DPAK_ACTION_END, NULL },
+	};
+	struct dpak_dev_info di = { .sz = sizeof(di) };
+	struct dpak_flow *fl, *old;
+	const uint64_t bit = 1ull << DPAK_ACTION_SET_TP_DST;
+
+	assert_int_equal(dpak_flow_add(t, items, acts, NULL, &old), 0);
+	assert_int_equal(dpak_dev_info(f->dev, &di), 0);
+	assert_true(di.action_types & bit);
+	assert_true(tinfo(t).action_types & bit);
+
+	assert_int_equal(dpak_hwsim_reject_action(f->dev, DPAK_ACTION_SET_TP_DST), 0);
+	assert_int_equal(dpak_dev_info(f->dev, &di), 0);
+	assert_false(di.action_types & bit);
+	assert_true(di.action_types & (1ull << DPAK_ACTION_SET_IPV4_SRC));
+	for (uint32_t i = 0; i < di.n_tables; i++)
+		assert_false(tinfo(table(f, i)).action_types & bit);
+	tcp.src_port = htons(1235);
+	assert_err(dpak_flow_validate(t, items, acts, NULL), ENOTSUP,
+		   "action 2 (set_tp_dst): refused by the device");
+	assert_err(dpak_flow_add(t, items, acts, NULL, &fl), ENOTSUP,
+		   "action 2 (set_tp_dst): refused by the device");
+
+	/* the older flow cannot come back after a reset: the device says which
+	 * action it refuses */
+	assert_int_equal(dpak_hwsim_reset(f->dev), 0);
+	assert_int_equal(dpak_flow_state(old), DPAK_FLOW_NOT_RESTORED);
+	assert_int_equal(dpak_flow_restore(f->dev), 1);
+	assert_non_null(strstr(dpak_errmsg(), "action 2 (set_tp_dst): refused by the device"));
+
+	/* accepted again: capabilities back, and the flow with them */
+	assert_int_equal(dpak_hwsim_reject_action(f->dev, DPAK_ACTION_END), 0);
+	assert_int_equal(dpak_dev_info(f->dev, &di), 0);
+	assert_true(di.action_types & bit);
+	assert_true(tinfo(t).action_types & bit);
+	assert_int_equal(dpak_flow_restore(f->dev), 0);
+	assert_int_equal(dpak_flow_add(t, items, acts, NULL, &fl), 0);
+}
+
+/* After a batch, dpak_errmsg() names the first failed entry, whichever
+ * stage refused it: here the device refuses entry 0, validation entry 1. */
+static void test_batch_first_failure_message(void **state)
+{
+	struct fx *f = *state;
+	struct dpak_item_port port = { VF0 };
+	struct dpak_item_eth e0 = { .dst = { 2, 0, 0, 0, 0, 1 } }, e1 = { .dst = { 2, 0, 0, 0, 0, 2 } };
+	struct dpak_item_eth m = { 0 };
+	struct dpak_item_vlan vl = { 0 };
+	memcpy(m.dst, ONES6, 6);
+	struct dpak_item i0[] = { { DPAK_ITEM_PORT, &port, NULL }, { DPAK_ITEM_ETH, &e0, &m },
+				  { DPAK_ITEM_VLAN, &vl, NULL }, { DPAK_ITEM_END, NULL, NULL } };
+	struct dpak_item i1[] = { { DPAK_ITEM_PORT, &port, NULL }, { DPAK_ITEM_ETH, &e1, &m },
+				  { DPAK_ITEM_VLAN, &vl, NULL }, { DPAK_ITEM_END, NULL, NULL } };
+	struct dpak_action_port good = { UP0 }, bad = { 99 };
+	struct dpak_action ga[] = { { DPAK_ACTION_PORT, &good }, { DPAK_ACTION_END, NULL } };
+	struct dpak_action ba[] = { { DPAK_ACTION_PORT, &bad }, { DPAK_ACTION_END, NULL } };
+	struct dpak_flow_req reqs[3] = { { i0, ga, NULL }, { i1, ba, NULL }, { i1, ga, NULL } };
+	struct dpak_flow *flows[3];
+	int results[3];
+
+	assert_int_equal(dpak_hwsim_fail_flow_ops(f->dev, 1, -EIO), 0);
+	assert_int_equal(dpak_flow_add_batch(table(f, T_L2), reqs, 3, flows, results), 1);
+	assert_int_equal(results[0], -EIO);
+	assert_int_equal(results[1], -ERANGE);
+	assert_int_equal(results[2], 0);
+	if (strncmp(dpak_errmsg(), "entry 0: ", 9))
+		fail_msg("message \"%s\" does not name entry 0", dpak_errmsg());
+	assert_non_null(strstr(dpak_errmsg(), "hwsim refused the flow"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1027,6 +1349,12 @@ int main(void)
 		T(test_link_down),
 		T(test_engine_thread),
 		T(test_hwsim_io_errors),
+		T(test_reset_keeps_counters_and_aging),
+		T(test_reset_restore_failure),
+		T(test_wildcard_mask_limit_declared),
+		T(test_ipv6_lpm_all_prefix_lengths),
+		T(test_rejected_action_capabilities),
+		T(test_batch_first_failure_message),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

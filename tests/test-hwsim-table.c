@@ -722,20 +722,20 @@ static void test_wildcard_many_entries(void **state)
 	hw_dev_destroy(dev);
 }
 
-/* At most HW_MAX_MASKS distinct masks; a mask whose entries are all gone
+/* At most HW_DEFAULT_MASKS distinct masks by default; a mask whose entries are all gone
  * makes room for a new one, and lookups see only the new mask. */
 static void test_wildcard_mask_limit(void **state)
 {
 	struct hw_dev *dev = dev_with_table(3, PK_WILDCARD, 256);
 	uint8_t key[KEY_BYTES], mask[KEY_BYTES], pkt[KEY_BYTES];
-	uint32_t id[HW_MAX_MASKS], nid;
+	uint32_t id[HW_DEFAULT_MASKS], nid;
 
 	(void)state;
 	memset(pkt, 0, KEY_BYTES);
 	pkt[12] = ETYPE >> 8;
 	pkt[13] = ETYPE & 0xff;
 	/* mask m: one bit of the first 8 bytes; key 0 there: all match pkt */
-	for (int m = 0; m < HW_MAX_MASKS; m++) {
+	for (int m = 0; m < HW_DEFAULT_MASKS; m++) {
 		memset(mask, 0, KEY_BYTES);
 		mask[m / 8] = (uint8_t)(0x80 >> (m % 8));
 		memset(key, 0, KEY_BYTES);
@@ -774,7 +774,47 @@ static void test_wildcard_mask_limit(void **state)
 	/* and another 65th is refused again */
 	mask_bytes(mask, 6, 12);
 	assert_int_equal(add_wild(dev, key, mask, 1, 2, &nid), -ENOSPC);
-	assert_int_equal(hw_table_in_use(dev, 0), HW_MAX_MASKS);
+	assert_int_equal(hw_table_in_use(dev, 0), HW_DEFAULT_MASKS);
+	hw_dev_destroy(dev);
+}
+
+/* A table declared with more masks holds that many: 129 distinct masks
+ * (all the prefix lengths of a 128-bit field, as an IPv6 LPM table has),
+ * and no more; a table declared with fewer refuses the next one. */
+static void test_declared_mask_limit(void **state)
+{
+	static const uint32_t limits[] = { 129, 8 };
+	uint8_t key[KEY_BYTES], mask[KEY_BYTES];
+	uint32_t id;
+
+	(void)state;
+	for (unsigned l = 0; l < 2; l++) {
+		struct hw_dev *dev = dev_new(3, 0);
+		struct hw_table_cfg tc = table_cfg(PK_LPM, 1024);
+		uint32_t n = limits[l];
+
+		tc.max_masks = n;
+		assert_int_equal(hw_table_create(dev, &tc), 0);
+		assert_int_equal(hw_dev_start(dev), 0);
+		memset(key, 0, KEY_BYTES);
+		for (uint32_t m = 0; m <= n; m++) {
+			/* a prefix of m bits over the whole key */
+			memset(mask, 0, KEY_BYTES);
+			for (uint32_t b = 0; b < m && m < n; b++)
+				mask[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+			if (m == n) /* one more: the last bit alone */
+				mask[KEY_BYTES - 1] = 1;
+			assert_int_equal(add_wild(dev, key, mask, 128 - m, 1, &id),
+					 m < n ? 0 : -ENOSPC);
+		}
+		assert_int_equal(hw_table_in_use(dev, 0), n);
+		hw_dev_destroy(dev);
+	}
+	/* more than the device can be given at all */
+	struct hw_dev *dev = dev_new(3, 0);
+	struct hw_table_cfg tc = table_cfg(PK_WILDCARD, 16);
+	tc.max_masks = HW_MAX_MASKS + 1;
+	assert_int_equal(hw_table_create(dev, &tc), -EINVAL);
 	hw_dev_destroy(dev);
 }
 
@@ -1377,6 +1417,7 @@ int main(void)
 		cmocka_unit_test(test_wildcard_priority),
 		cmocka_unit_test(test_wildcard_many_entries),
 		cmocka_unit_test(test_wildcard_mask_limit),
+		cmocka_unit_test(test_declared_mask_limit),
 		cmocka_unit_test(test_bad_configs),
 		cmocka_unit_test(test_churn_makes_cuckoo_moves),
 		cmocka_unit_test(test_lookups_during_churn),

@@ -273,7 +273,17 @@ struct dpak_table_info {
 	uint32_t action_bytes;     /**< most bytes of packed actions per flow */
 	uint32_t priorities;       /**< number of priority levels */
 	uint64_t key_fields;       /**< bit (1 << enum dpak_field) per key field */
-	uint64_t action_types;     /**< bit (1 << enum dpak_action_type) per allowed action */
+	uint64_t action_types;     /**< bit (1 << enum dpak_action_type) per action a flow may use:
+					allowed by configinfo and applied by the device now */
+	/* Since 0.2.0: the device limits (see dpak-configinfo(5)) and restore state. */
+	uint64_t exclusive_actions; /**< bit per action that must be a flow's only action here */
+	uint32_t max_masks;        /**< most distinct masks its flows may have at once (wildcard:
+					configinfo masks=, default 64; LPM: distinct prefix lengths,
+					8 x the prefix field's width + 1 unless declared fewer, e.g.
+					129 for ipv6_dst; exact: 1) */
+	uint32_t masks_in_use;     /**< distinct masks (LPM: prefix lengths) its flows have now */
+	uint32_t not_restored;     /**< flows a device reset lost that could not be added back yet
+					(see dpak_flow_state()); not counted in in_use */
 };
 
 /**
@@ -324,8 +334,13 @@ DPAK_API int dpak_table_flush(struct dpak_table *table);
 /**
  * Check a flow without changing anything.
  *
- * Runs every check dpak_flow_add() runs except those that depend on the
- * table's contents (duplicate, full).
+ * Runs every check dpak_flow_add() runs but the duplicate check: the
+ * items and actions against the table's declaration and the device's
+ * capabilities now (dpak_dev_info()), and every device limit of the
+ * table (dpak_table_info(): key fields, priorities, action bytes,
+ * exclusive actions, capacity and distinct masks, the last two at the
+ * moment of the call). A flow it refuses, dpak_flow_add() refuses with the
+ * same error and message.
  *
  * @param table   the target table.
  * @param items   match items ending with DPAK_ITEM_END.
@@ -333,9 +348,12 @@ DPAK_API int dpak_table_flush(struct dpak_table *table);
  *                action (port, drop, queue or jump).
  * @param opts    NULL for defaults.
  * @return 0, or -EINVAL (malformed, or a priority in an LPM table), -ENOTSUP
- *         (valid but not offloadable by this table or device), -ERANGE (a
- *         value out of range), with
- *         dpak_errmsg() naming the item or action index and the field.
+ *         (valid but not offloadable by this table or device, e.g.
+ *         "action 2 (set_tp_dst): refused by the device ..."), -ERANGE (a
+ *         value out of range), -ENOSPC (the table is full, or holds its
+ *         most distinct masks and this flow's mask is another one), with
+ *         dpak_errmsg() naming the item or action index and the field, or
+ *         the limit.
  * @par Thread safety
  * Safe from any thread.
  */
@@ -353,8 +371,11 @@ DPAK_API int dpak_flow_validate(struct dpak_table *table,
  * @param opts    NULL for defaults.
  * @param flow    set to the new flow's handle on success.
  * @return 0, or the errors of dpak_flow_validate(), -EEXIST (the same match
- *         is in the table), -ENOSPC (table full, named in dpak_errmsg()),
- *         -ENOMEM, or the device's error. On failure nothing changed.
+ *         is in the table), -ENOSPC (table full, or no room for another
+ *         distinct mask, named in dpak_errmsg()), -ENOMEM, or the device's
+ *         error (a device that refuses one of the actions names its
+ *         position in the packed action block, where the fate action comes
+ *         last, and its type). On failure nothing changed.
  * @par Thread safety
  * Safe from several threads at once; packets are forwarded meanwhile.
  */
@@ -383,7 +404,8 @@ struct dpak_flow_req {
  * @param results @p n slots: 0 or the entry's negative errno; may be NULL.
  * @return the number of flows added (0 .. n), or -EINVAL for a NULL
  *         argument. dpak_errmsg() holds the message of the first failed
- *         entry, prefixed by its index.
+ *         entry (the lowest index, whether validation, the table's room or
+ *         the device refused it), prefixed by "entry <index>: ".
  * @par Thread safety
  * As dpak_flow_add().
  */
@@ -426,9 +448,15 @@ struct dpak_flow_stats {
 /**
  * Read a flow's counters, exact at the moment of the call.
  *
+ * Counters continue across a device reset: a restored flow counts on
+ * from what the device had counted before. A flow the reset lost and the
+ * device did not take back (dpak_flow_state()) returns the counters it
+ * had then.
+ *
  * @param flow  a flow added with a DPAK_ACTION_COUNT action.
  * @param stats filled; the caller sets stats->sz first.
- * @return 0, -EINVAL, or -ENOTSUP if the flow has no count action.
+ * @return 0, -EINVAL, -ENOTSUP if the flow has no count action, or -ENOENT
+ *         if the operator removed it from the device (dpak-ctl).
  * @par Thread safety
  * Safe from any thread.
  */
@@ -441,6 +469,9 @@ DPAK_API int dpak_flow_query(struct dpak_flow *flow,
  * A flow with idle_timeout_ms set ages out once that long has passed since
  * its last hit (or since it was added, if never hit). Each aged flow is
  * returned once; it stays in the device until the caller deletes it.
+ * The last hit survives a device reset (the restored flow keeps it), so a
+ * reset ages nothing by itself. Each call also retries adding back the
+ * flows a reset lost (see dpak_flow_state()).
  *
  * @param dev   the device.
  * @param flows room for @p max handles.
@@ -478,6 +509,54 @@ DPAK_API struct dpak_table *dpak_flow_table(const struct dpak_flow *flow);
  */
 DPAK_API struct dpak_flow *dpak_flow_next(struct dpak_table *table,
 					  struct dpak_flow *prev);
+
+/** Where a flow is (see dpak_flow_state()). New values are only appended. */
+enum dpak_flow_state {
+	DPAK_FLOW_OFFLOADED = 0,     /**< in the device */
+	DPAK_FLOW_REMOVED = 1,       /**< removed from the device by the operator (dpak-ctl flow-remove) */
+	DPAK_FLOW_NOT_RESTORED = 2,  /**< a device reset lost it and the device refused it back;
+					  the library retries (see dpak_flow_restore()) */
+};
+
+/**
+ * Where a flow is now: in the device, removed by the operator, or lost in
+ * a device reset and not added back yet.
+ *
+ * After a device reset (dpak_hwsim_reset()) the library adds every flow it
+ * holds back into the device, its counters and last hit continuing from
+ * those the device had. A flow the device refuses then stays in the
+ * library's records as DPAK_FLOW_NOT_RESTORED: not counted in its table's
+ * in_use (it counts in not_restored of dpak_table_info()), its counters
+ * frozen at their values before the reset (dpak_flow_query() returns
+ * them), and aging measured from its last hit. The library adds it back
+ * at each later reset, at each dpak_flow_aged() call, and when the
+ * application calls dpak_flow_restore(); dpak_flow_del() removes it.
+ * dpak_flow_replace_actions() refuses it with -ENOENT until it is back.
+ *
+ * @param flow the flow.
+ * @return an enum dpak_flow_state value (>= 0), or -EINVAL (NULL).
+ * @par Thread safety
+ * Safe from any thread while the flow exists.
+ * @since 0.2.0
+ */
+DPAK_API int dpak_flow_state(const struct dpak_flow *flow);
+
+/**
+ * Add back into the device every flow a device reset lost and the restore
+ * could not add (DPAK_FLOW_NOT_RESTORED, see dpak_flow_state()).
+ *
+ * Each such flow is offered to the device again, with the counters it
+ * had; a table that is full (capacity counted by in_use) refuses it.
+ *
+ * @param dev the device.
+ * @return the number of flows still not in the device (0: all are back),
+ *         or -EINVAL (NULL). When some remain, dpak_errmsg() names the
+ *         first (table, flow number, cookie) and the device's reason.
+ * @par Thread safety
+ * Safe from any thread; takes each table's lock in turn, as flow calls do.
+ * @since 0.2.0
+ */
+DPAK_API int dpak_flow_restore(struct dpak_dev *dev);
 
 #ifdef __cplusplus
 }

@@ -130,7 +130,11 @@ DPAK_API int dpak_hwsim_attach(struct dpak_dev *dev, uint32_t port,
 /**
  * Make the device refuse flows that use an action type, as a device whose
  * firmware lacks it would: later adds and replaces with that action fail
- * with -ENOTSUP. Flows already offloaded stay.
+ * with -ENOTSUP. The action leaves the device's and the tables'
+ * capabilities (action_types of dpak_dev_info() and dpak_table_info()), so
+ * dpak_flow_validate() refuses it too ("action 2 (set_tp_dst): refused by
+ * the device ..."). Flows already offloaded stay. Each call replaces the
+ * previous one.
  *
  * @param dev  an hwsim device.
  * @param type the action type to refuse, or DPAK_ACTION_END to accept all
@@ -145,8 +149,11 @@ DPAK_API int dpak_hwsim_reject_action(struct dpak_dev *dev,
 /**
  * Reset the device: every hardware table loses every entry and its
  * counters, as after a device reset; then the library restores every flow
- * it holds from its records (the packed form it kept), with new counters.
- * Packets arriving between the two miss.
+ * it holds from its records (the packed form it kept). Counters and last
+ * hits, read just before the reset, continue in the restored flows.
+ * Packets arriving between the two miss. A flow the device refuses back is
+ * kept as DPAK_FLOW_NOT_RESTORED (see dpak_flow_state()), out of in_use,
+ * and retried (dpak_flow_restore()).
  *
  * @param dev an hwsim device.
  * @return the number of flows restored (>= 0), or -EOPNOTSUPP (not hwsim).

@@ -91,7 +91,7 @@ static int sim_open(const char *args, const struct ci_config *cfg,
 		struct hw_table_cfg tc = {
 			.type = t->type, .miss = t->miss, .capacity = t->capacity,
 			.key_bytes = t->key_bytes, .action_bytes = t->action_bytes,
-			.n_fields = t->n_fields,
+			.n_fields = t->n_fields, .max_masks = t->max_masks,
 		};
 		memcpy(tc.field, t->field, t->n_fields);
 		if ((err = hw_table_create(dev, &tc))) {
@@ -173,6 +173,23 @@ static int entry_err(int err, uint32_t table, const char *what)
 	}
 }
 
+/* A flow the device refused for one of its actions (it was told to
+ * refuse them: dpak_hwsim_reject_action): name the action by its position
+ * in the packed block and its type. */
+static int refused_err(void *priv, uint32_t table, const uint8_t *act,
+		       uint32_t len, const char *what)
+{
+	uint64_t rej = hw_rejected_ops(priv);
+	unsigned n = 0;
+
+	for (uint32_t o = 0; o + 2 <= len && act[o + 1] >= 2; o += act[o + 1], n++)
+		if (act[o] < 64 && (rej & (1ull << act[o])))
+			return dpak__err(ENOTSUP, "action %u (%s): refused by the "
+					 "device (table %u)", n,
+					 dpak__action_name(act[o]), table);
+	return entry_err(-ENOTSUP, table, what);
+}
+
 static int sim_flow_add(void *priv, uint32_t table, const struct bk_flow *f,
 			uint64_t *handle)
 {
@@ -180,8 +197,15 @@ static int sim_flow_add(void *priv, uint32_t table, const struct bk_flow *f,
 	int err = hw_entry_add(priv, table, f->key, f->mask, f->priority,
 			       f->actions, f->actions_len, &id);
 
+	if (err == -ENOTSUP)
+		return refused_err(priv, table, f->actions, f->actions_len, "flow");
 	if (err)
 		return entry_err(err, table, "flow");
+	if (f->carry) {
+		struct hw_entry_counters c = { f->carry->packets, f->carry->bytes,
+					       f->carry->last_hit_ns };
+		hw_entry_carry(priv, table, id, &c); /* the entry is live */
+	}
 	*handle = id;
 	return 0;
 }
@@ -206,8 +230,10 @@ static int sim_flow_add_batch(void *priv, uint32_t table, const struct bk_flow *
 		for (unsigned i = 0; i < k; i++) {
 			if (results[done + i]) {
 				if (!reported++)
-					results[done + i] = entry_err(results[done + i],
-								      table, "flow");
+					results[done + i] = results[done + i] == -ENOTSUP ?
+						refused_err(priv, table, f[done + i].actions,
+							    f[done + i].actions_len, "flow") :
+						entry_err(results[done + i], table, "flow");
 				continue;
 			}
 			handles[done + i] = ids[i];
@@ -231,6 +257,8 @@ static int sim_flow_replace(void *priv, uint32_t table, uint64_t handle,
 	uint32_t id;
 	int err = hw_entry_replace(priv, table, (uint32_t)handle, act, len, &id);
 
+	if (err == -ENOTSUP)
+		return refused_err(priv, table, act, len, "replace");
 	if (err)
 		return entry_err(err, table, "replace");
 	*new_handle = id;
@@ -400,6 +428,12 @@ static int sim_reject(void *priv, uint64_t types)
 	return 0;
 }
 
+/* What the device applies now: every action but those it refuses. */
+static uint64_t sim_action_types_now(void *priv)
+{
+	return dpak_backend_hwsim.action_types & ~hw_rejected_ops(priv);
+}
+
 static int sim_reset(void *priv, uint64_t *lost)
 {
 	*lost = hw_dev_reset(priv);
@@ -525,4 +559,5 @@ const struct dpak_backend_ops dpak_backend_hwsim = {
 	.sim_run = sim_run,
 	.sim_set_link = sim_set_link,
 	.sim_fail_flow_ops = sim_fail_flow_ops,
+	.action_types_now = sim_action_types_now,
 };
