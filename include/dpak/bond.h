@@ -124,6 +124,9 @@ DPAK_API int dpak_bond_destroy(struct dpak_dev *dev, uint32_t bond);
 /**
  * Add an uplink to a bond. Traffic may use it at once (active-backup,
  * balance) or once LACP brings it to collecting and distributing (802.3ad).
+ * From then on its packets are received as on the bond: flows that match
+ * in_port = this uplink stop hitting (delete or replace them), and new
+ * ones are refused while it is a member.
  *
  * @return 0, -ENOENT (no such bond or port), -EINVAL (not an uplink),
  *         -EBUSY (already in a bond), -ENOSPC (16 members at most).
