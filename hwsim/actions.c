@@ -4,8 +4,21 @@
  * Each action sees the packet as the action before it left it; header
  * rewrites keep IPv4 and TCP/UDP checksums correct (RFC 1624 incremental
  * updates), encapsulation builds outer headers with a full IPv4 checksum.
+ *
+ * An action list applies whole, or not at all (docs/DATAPATH.md, "Action
+ * lists apply whole"): an action that needs a layer the packet lacks at
+ * that point (set_ipv4_* an IPv4 header, set_tp_* a TCP or UDP header,
+ * dec_ttl an IPv4 or IPv6 header, vlan_pop a tag, vxlan_decap a VXLAN
+ * header), or room in front of the frame it lacks (vlan_push,
+ * vxlan_encap), makes the whole packet a drop that the pipeline counts in
+ * the port's drops_action. The layers the block needs are known when the
+ * device takes it (hw_act_need); one test against the parsed layers,
+ * before the first action, refuses the packet before any byte changes.
+ * What cannot be known in advance (the frame inside a VXLAN packet, more
+ * VLAN tags than the parser reads) is checked as the actions come to it.
  */
 #include <string.h>
+#include "hwsim.h"
 #include "packet.h"
 
 static inline uint16_t rd16(const uint8_t *b)
@@ -83,8 +96,6 @@ static int vlan_push(struct hw_pkt *p, const uint8_t *a)
 
 static void vlan_pop(struct hw_pkt *p)
 {
-	if (!(p->layers & HW_L_VLAN))
-		return;
 	memmove(p->data + 4, p->data, 12);
 	p->data += 4;
 	p->headroom += 4;
@@ -119,14 +130,15 @@ static int vxlan_encap(struct hw_pkt *p, const uint8_t *a)
 
 static int vxlan_decap(struct hw_pkt *p)
 {
-	uint32_t off;
+	uint32_t off = p->l4 + 8u + 8u;
 
 	if (!(p->layers & HW_L_VXLAN))
 		return -1;
-	off = p->l4 + 8u + 8u;
+	/* The frame hw_vxlan_inner() names: it ends where the UDP datagram
+	 * does, so the outer frame's padding or trailer is not carried in. */
+	p->len = p->l4_end - off;
 	p->data += off;
 	p->headroom += off;
-	p->len -= off;
 	p->stale = 1;
 	return 0;
 }
@@ -142,7 +154,7 @@ static int dec_ttl(struct hw_pkt *p)
 			return -1;
 		uint8_t nv[2] = { (uint8_t)(*ttl - 1), ttl[1] };
 		rewrite(p, ttl, nv, 2, 1, 0);
-	} else if (p->layers & HW_L_IPV6) {
+	} else {
 		ttl = p->data + p->l3 + 7;
 		if (*ttl <= 1)
 			return -1;
@@ -151,8 +163,108 @@ static int dec_ttl(struct hw_pkt *p)
 	return 0;
 }
 
-void hw_exec(struct hw_pkt *p, const uint8_t *act, uint32_t len,
-	     struct hw_verdict *v)
+/* The layer each op needs in the packet it meets. */
+static const uint16_t op_need[PK_OP_MAX] = {
+	[PK_OP_VLAN_POP] = HW_L_VLAN,
+	[PK_OP_SET_IPV4_SRC] = HW_L_IPV4,
+	[PK_OP_SET_IPV4_DST] = HW_L_IPV4,
+	[PK_OP_SET_TP_SRC] = HW_L_PORTS,
+	[PK_OP_SET_TP_DST] = HW_L_PORTS,
+	[PK_OP_DEC_TTL] = HW_L_IP,
+	[PK_OP_VXLAN_DECAP] = HW_L_VXLAN,
+};
+
+/* The layers an encapsulation's outer headers give (pack.c builds them:
+ * Ethernet, IPv4 without fragments, UDP to 4789, VXLAN with the I flag). */
+#define ENCAP_LAYERS (HW_L_IPV4 | HW_L_IP | HW_L_UDP | HW_L_PORTS | HW_L_VXLAN)
+
+struct need_at {
+	unsigned idx;    /* the action whose need met @stop */
+	uint8_t op;
+	uint16_t need;
+};
+
+/* Walk a block and collect what it needs of the packet as received: only
+ * what is certain to be needed (so the test never refuses a packet the
+ * actions could have applied to). Stops at the first action whose need
+ * meets @stop, and says which in @at. */
+static uint16_t need_walk(const uint8_t *act, uint32_t len, uint16_t stop,
+			  struct need_at *at)
+{
+	uint16_t need = 0;
+	int pushed = 0, popped = 0, outer = 0; /* outer: after an encap */
+	unsigned i = 0;
+
+	for (uint32_t o = 0; o + 2 <= len && act[o + 1] >= 2 && o + act[o + 1] <= len;
+	     o += act[o + 1], i++) {
+		unsigned op = act[o];
+		uint16_t r = op < PK_OP_MAX ? op_need[op] : 0, c = 0;
+
+		if (op == PK_OP_VLAN_PUSH) {
+			pushed++;
+		} else if (op == PK_OP_VLAN_POP) {
+			if (pushed)
+				pushed--;
+			else if (outer)
+				c = HW_L_NEVER; /* an encapsulation has no tag */
+			else if (popped++ < 2)
+				c = popped == 1 ? HW_L_VLAN : HW_L_VLAN2;
+			/* a third: more tags than the parser reads; checked
+			 * when it comes */
+		} else if (op == PK_OP_VXLAN_ENCAP) {
+			outer = 1;
+			pushed = 0;
+		} else if (r && outer) {
+			/* Against the headers the encapsulation built, under
+			 * the tags pushed on them since (two at most are
+			 * read). */
+			if ((r & ~ENCAP_LAYERS) || pushed > 2)
+				c = HW_L_NEVER;
+		} else if (r && !popped) {
+			/* Tags pushed never give the packet a layer; tags
+			 * popped might (a third tag hides the IP header). */
+			c = r;
+		}
+		if (c & stop) {
+			at->idx = i;
+			at->op = (uint8_t)op;
+			at->need = c;
+			return need;
+		}
+		need |= c;
+		if (op == PK_OP_VXLAN_DECAP)
+			break; /* the inner frame: checked when it is there */
+	}
+	return need;
+}
+
+uint16_t hw_act_need(const uint8_t *act, uint32_t len)
+{
+	return need_walk(act, len, 0, NULL);
+}
+
+void hw_refuse(const struct hw_pkt *p, const uint8_t *act, uint32_t len, uint16_t need,
+	       struct hw_verdict *v)
+{
+	struct need_at at = { 0, 0, 0 };
+
+	need_walk(act, len, need & ~(uint16_t)p->layers, &at);
+	*v = (struct hw_verdict){ .fate = HW_FATE_DROP, .why = HW_WHY_ACTION,
+				  .op = at.op, .idx = (uint8_t)at.idx,
+				  .missing = at.need & ~(uint16_t)p->layers };
+}
+
+void hw_verdict_where(struct hw_verdict *v, const uint8_t *act)
+{
+	if (!v->at)
+		return;
+	v->idx = 0;
+	for (; act < v->at; act += act[1])
+		v->idx++;
+	v->at = NULL;
+}
+
+void hw_exec(struct hw_pkt *p, const uint8_t *act, uint32_t len, struct hw_verdict *v)
 {
 	const uint8_t *end = act + len;
 
@@ -160,8 +272,8 @@ void hw_exec(struct hw_pkt *p, const uint8_t *act, uint32_t len,
 	v->arg = 0;
 	v->dirty = 0;
 	if (p->len < 14)
-		return; /* no Ethernet header to act on */
-	while (act + 2 <= end && act + act[1] <= end && act[1] >= 2) {
+		goto none; /* no Ethernet header to act on */
+	for (; act + 2 <= end && act + act[1] <= end && act[1] >= 2; act += act[1]) {
 		const uint8_t *a = act + 2;
 		uint32_t u;
 
@@ -178,8 +290,7 @@ void hw_exec(struct hw_pkt *p, const uint8_t *act, uint32_t len,
 			v->arg = rd16(a);
 			return;
 		case PK_OP_DROP:
-			v->fate = HW_FATE_DROP;
-			return;
+			goto none;
 		case PK_OP_QUEUE:
 			v->fate = HW_FATE_HOST;
 			v->arg = rd16(a);
@@ -197,9 +308,11 @@ void hw_exec(struct hw_pkt *p, const uint8_t *act, uint32_t len,
 			break; /* every entry counts */
 		case PK_OP_VLAN_PUSH:
 			if (vlan_push(p, a))
-				return;
+				goto no_room;
 			break;
 		case PK_OP_VLAN_POP:
+			if (!(p->layers & HW_L_VLAN))
+				goto lacks;
 			vlan_pop(p);
 			break;
 		case PK_OP_SET_ETH_SRC:
@@ -212,22 +325,23 @@ void hw_exec(struct hw_pkt *p, const uint8_t *act, uint32_t len,
 			break;
 		case PK_OP_SET_IPV4_SRC:
 		case PK_OP_SET_IPV4_DST:
-			if (p->layers & HW_L_IPV4) {
-				uint32_t at = p->l3 + (act[0] == PK_OP_SET_IPV4_SRC ? 12u : 16u);
-				rewrite(p, p->data + at, a, 4, 1, 1);
-				v->dirty = 1;
-			}
+			if (!(p->layers & HW_L_IPV4))
+				goto lacks;
+			rewrite(p, p->data + p->l3 + (act[0] == PK_OP_SET_IPV4_SRC ? 12u : 16u),
+				a, 4, 1, 1);
+			v->dirty = 1;
 			break;
 		case PK_OP_SET_TP_SRC:
 		case PK_OP_SET_TP_DST:
-			if (p->layers & (HW_L_TCP | HW_L_UDP) &&
-			    !(p->layers & HW_L_FRAG)) {
-				uint32_t at = p->l4 + (act[0] == PK_OP_SET_TP_SRC ? 0u : 2u);
-				rewrite(p, p->data + at, a, 2, 0, 1);
-				v->dirty = 1;
-			}
+			if (!(p->layers & HW_L_PORTS))
+				goto lacks;
+			rewrite(p, p->data + p->l4 + (act[0] == PK_OP_SET_TP_SRC ? 0u : 2u),
+				a, 2, 0, 1);
+			v->dirty = 1;
 			break;
 		case PK_OP_DEC_TTL:
+			if (!(p->layers & HW_L_IP))
+				goto lacks;
 			if (dec_ttl(p)) {
 				v->fate = HW_FATE_TTL;
 				return;
@@ -236,17 +350,31 @@ void hw_exec(struct hw_pkt *p, const uint8_t *act, uint32_t len,
 			break;
 		case PK_OP_VXLAN_ENCAP:
 			if (vxlan_encap(p, a))
-				return;
+				goto no_room;
 			break;
 		case PK_OP_VXLAN_DECAP:
 			if (vxlan_decap(p))
-				return;
+				goto lacks;
 			break;
 		default:
-			v->fate = HW_FATE_DROP;
-			return;
+			goto none;
 		}
-		act += act[1];
 	}
-	v->fate = HW_FATE_DROP; /* no fate: a malformed block drops */
+none: /* a drop action, or no fate: a malformed block drops */
+	v->fate = HW_FATE_DROP;
+	v->why = HW_WHY_NONE;
+	v->at = NULL;
+	return;
+lacks:
+	/* Found as the actions came to it: nothing of the packet leaves. */
+	v->why = HW_WHY_ACTION;
+	v->missing = op_need[act[0]] & ~(uint16_t)p->layers;
+	goto failed;
+no_room:
+	v->why = HW_WHY_HEADROOM;
+	v->missing = 0;
+failed:
+	v->fate = HW_FATE_DROP;
+	v->op = act[0];
+	v->at = act; /* hw_verdict_where() turns it into an index */
 }

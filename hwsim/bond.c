@@ -268,14 +268,9 @@ static uint32_t flow_hash(enum hw_bond_hash h, const struct hw_pkt *p)
 #define ADD(f) (memcpy(k + n, p->fields + pk_field_off[f], pk_field_len[f]), \
 		n += pk_field_len[f])
 
-	if (h == HW_HASH_INNER && (p->layers & HW_L_VXLAN) &&
-	    p->len > p->l4 + 16u + 14u) {
-		/* The inner packet, as the device's parser sees it. */
-		struct hw_pkt in = { .data = p->data + p->l4 + 16,
-				     .len = p->len - p->l4 - 16u };
-		hw_parse(&in);
-		return flow_hash(HW_HASH_L34, &in);
-	}
+	struct hw_pkt in;
+	if (h == HW_HASH_INNER && !hw_vxlan_inner(p, &in, 1))
+		return flow_hash(HW_HASH_L34, &in); /* as the parser sees it */
 	if (h == HW_HASH_L2 || h == HW_HASH_L23) {
 		ADD(PK_ETH_DST);
 		ADD(PK_ETH_SRC);
@@ -296,7 +291,8 @@ static uint32_t flow_hash(enum hw_bond_hash h, const struct hw_pkt *p)
 	return (uint32_t)(x ^ (x >> 32));
 }
 
-uint32_t hw_bond_pick(struct hw_dev *dev, uint32_t bond_port, const struct hw_pkt *p)
+static uint32_t pick(struct hw_dev *dev, uint32_t bond_port, const struct hw_pkt *p,
+		     int commit)
 {
 	const struct hw_bond_members *ms;
 	struct hw_bond *b;
@@ -309,7 +305,7 @@ uint32_t hw_bond_pick(struct hw_dev *dev, uint32_t bond_port, const struct hw_pk
 		return ~0u;
 	if (b->mode == HW_BOND_AB) {
 		uint32_t m = ab_member(dev, b);
-		if (m != ~0u && m != LOAD_RLX(&b->active))
+		if (commit && m != ~0u && m != LOAD_RLX(&b->active))
 			STORE_REL(&b->active, m);
 		return m;
 	}
@@ -321,6 +317,16 @@ uint32_t hw_bond_pick(struct hw_dev *dev, uint32_t bond_port, const struct hw_pk
 			usable[nu++] = m;
 	}
 	return nu ? usable[flow_hash(b->hash, p) % nu] : ~0u;
+}
+
+uint32_t hw_bond_pick(struct hw_dev *dev, uint32_t bond_port, const struct hw_pkt *p)
+{
+	return pick(dev, bond_port, p, 1);
+}
+
+uint32_t hw_bond_peek(struct hw_dev *dev, uint32_t bond_port, const struct hw_pkt *p)
+{
+	return pick(dev, bond_port, p, 0);
 }
 
 /* Slow protocols (IEEE 802.3 annex 57A), subtype 1: LACP. */

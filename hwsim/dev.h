@@ -211,6 +211,8 @@ void hw_emit(struct hw_dev *dev, uint32_t drop_port, uint32_t out,
 /* Bonds (bond.c): the member a packet leaves by, or ~0u if none can take
  * it; and the frames of the control channel. */
 uint32_t hw_bond_pick(struct hw_dev *dev, uint32_t bond_port, const struct hw_pkt *p);
+/* The same choice, as a trace sees it: nothing recorded. */
+uint32_t hw_bond_peek(struct hw_dev *dev, uint32_t bond_port, const struct hw_pkt *p);
 int hw_bond_is_lacpdu(const struct hw_pkt *p);
 /* A member's frames: protocol frames (IEEE 802.3 slow protocols, IEEE
  * 802.1 link-local group addresses) belong to the member itself; others

@@ -147,9 +147,26 @@ uint64_t hw_rejected_ops(const struct hw_dev *dev);
  * reset would. Returns the number of entries lost. */
 uint64_t hw_dev_reset(struct hw_dev *dev);
 
-/* Trace a packet through the tables without sending it or counting it:
+/* What ended a packet's way through the pipeline, beside its fate. */
+enum hw_why {
+	HW_WHY_NONE,       /* the fate the actions or a table's miss gave */
+	HW_WHY_LINK_DOWN,  /* received on a port whose link is down: dropped */
+	HW_WHY_LACP_CTRL,  /* an LACPDU on a bond member: to the control channel */
+	HW_WHY_PROTO_HOST, /* a protocol frame (an LACPDU) on a bond member: up
+			    * to the host, as the member's */
+	HW_WHY_ACTION,     /* an action needs a layer the packet lacks: dropped */
+	HW_WHY_HEADROOM,   /* an action found no room in front of the frame */
+	HW_WHY_JUMP_BACK,  /* a jump to a table not after this one: dropped */
+	HW_WHY_NO_MEMBER,  /* to a bond none of whose members can take it */
+	HW_WHY_BOND_RX,    /* on a bond member that may not receive: dropped */
+};
+
+/* Trace a packet through the pipeline without sending it or counting it:
+ * the pipeline's own code runs, with effects reported instead of done.
  * @cb is called for each table the packet meets, then once with the
- * outcome (table = ~0u). */
+ * outcome (table = ~0u). A packet received on a bond member first gives a
+ * step with table = HW_TRACE_RX. */
+#define HW_TRACE_RX 0xfffffffeu
 struct hw_trace_step {
 	uint32_t table;      /* ~0u: the outcome */
 	int hit;             /* 1: matched entry @id */
@@ -160,6 +177,12 @@ struct hw_trace_step {
 	uint32_t len;        /* the packet's length after the actions */
 	const uint8_t *actions; /* on a hit: the entry's action block */
 	uint32_t act_len;
+	enum hw_why why;     /* outcome: what decided it */
+	uint32_t in_port;    /* the port it is received as (a member's bond) */
+	uint32_t member;     /* fate port a bond: the member it leaves by */
+	uint32_t act_index;  /* HW_WHY_ACTION/HEADROOM: the action (block order) */
+	uint32_t act_op;     /* its op (enum pk_op) */
+	uint32_t missing;    /* HW_WHY_ACTION: the layers it lacked (HW_L_*) */
 };
 int hw_trace(struct hw_dev *dev, uint32_t port, const void *pkt, size_t len,
 	     void (*cb)(void *ctx, const struct hw_trace_step *st), void *ctx);

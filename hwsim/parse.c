@@ -4,8 +4,25 @@
  * headers), TCP, UDP, ICMP/ICMPv6 and VXLAN (UDP port 4789). A layer that
  * is truncated or malformed ends parsing; its fields and those of the
  * layers after it read as zero.
+ *
+ * Headers' own lengths bound what is parsed (docs/DATAPATH.md, "Header
+ * lengths"): the IP datagram ends where its total length (IPv4) or payload
+ * length (IPv6) says, or at the end of the frame if that comes first (a
+ * frame cut short); bytes after it (Ethernet padding, trailers) are no
+ * header. An L4 header is parsed only if it lies whole inside the
+ * datagram; VXLAN only inside the UDP datagram its length gives. A header
+ * whose length field contradicts itself is no header:
+ *   - IPv4 total length < IHL * 4: no IPv4 layer;
+ *   - TCP data offset < 5, or a TCP header (with options) longer than
+ *     what the datagram holds: no TCP layer;
+ *   - UDP length < 8 (0 included), or larger than the IP payload in an
+ *     unfragmented datagram: no UDP layer;
+ *   - VXLAN with the I flag clear (RFC 7348 section 5: no valid VNI), in a
+ *     fragment, or holding less than an Ethernet header: no VXLAN layer
+ *     (the UDP layer stays).
  */
 #include <string.h>
+#include <arpa/inet.h>
 #include "packet.h"
 #include "table.h"
 
@@ -16,28 +33,41 @@ static inline uint16_t rd16(const uint8_t *b)
 	return (uint16_t)(b[0] << 8 | b[1]);
 }
 
-static void parse_l4(struct hw_pkt *p, uint8_t proto, uint32_t off)
+/* The L4 header at @off of a datagram that ends at @end in the frame and
+ * at @decl by its own length field (decl > end: the frame is cut short).
+ * @frag: a first fragment (more follow), whose UDP length may go past it. */
+static inline __attribute__((always_inline)) void
+parse_l4(struct hw_pkt *p, uint8_t proto, uint32_t off, uint32_t end, uint32_t decl, int frag)
 {
 	const uint8_t *d = p->data;
-	uint32_t left = p->len - off;
+	uint32_t left = end > off ? end - off : 0, n;
 
 	p->l4 = (uint16_t)off;
 	switch (proto) {
 	case 6:
 		if (left < 20)
 			return;
+		n = (uint32_t)(d[off + 12] >> 4) * 4;
+		if (n < 20 || n > left)
+			return;
 		memcpy(F(p, PK_L4_SRC), d + off, 2);
 		memcpy(F(p, PK_L4_DST), d + off + 2, 2);
 		*F(p, PK_TCP_FLAGS) = d[off + 13];
-		p->layers |= HW_L_TCP;
+		p->layers |= HW_L_TCP | HW_L_PORTS;
+		p->l4_end = (uint16_t)end;
 		break;
 	case 17:
 		if (left < 8)
 			return;
+		n = rd16(d + off + 4);
+		if (n < 8 || (!frag && off + n > decl))
+			return;
 		memcpy(F(p, PK_L4_SRC), d + off, 2);
 		memcpy(F(p, PK_L4_DST), d + off + 2, 2);
-		p->layers |= HW_L_UDP;
-		if (rd16(d + off + 2) == 4789 && left >= 16 + 14) {
+		p->layers |= HW_L_UDP | HW_L_PORTS;
+		p->l4_end = (uint16_t)(n < left ? off + n : end);
+		if (rd16(d + off + 2) == 4789 && !frag &&
+		    p->l4_end - off >= 8u + 8u + 14u && (d[off + 8] & 0x08)) {
 			memcpy(F(p, PK_VXLAN_VNI), d + off + 12, 3);
 			p->layers |= HW_L_VXLAN;
 		}
@@ -49,6 +79,7 @@ static void parse_l4(struct hw_pkt *p, uint8_t proto, uint32_t off)
 		*F(p, PK_ICMP_TYPE) = d[off];
 		*F(p, PK_ICMP_CODE) = d[off + 1];
 		p->layers |= HW_L_ICMP;
+		p->l4_end = (uint16_t)end;
 		break;
 	}
 }
@@ -56,17 +87,17 @@ static void parse_l4(struct hw_pkt *p, uint8_t proto, uint32_t off)
 void hw_parse(struct hw_pkt *p)
 {
 	const uint8_t *d = p->data;
-	uint32_t off = 14;
+	uint32_t off = 14, decl, end;
 	uint16_t type;
 
 	memset(p->fields, 0, sizeof(p->fields));
 	p->stale = 0;
 	p->layers = 0;
-	p->l3 = p->l4 = 0;
-	F(p, PK_IN_PORT)[0] = (uint8_t)(p->in_port >> 8);
-	F(p, PK_IN_PORT)[1] = (uint8_t)p->in_port;
-	for (int i = 0; i < 4; i++)
-		F(p, PK_MARK)[i] = (uint8_t)(p->mark >> (24 - 8 * i));
+	p->l3 = p->l4 = p->l3_end = p->l4_end = 0;
+	uint16_t in_port = htons((uint16_t)p->in_port);
+	uint32_t mark = htonl(p->mark);
+	memcpy(F(p, PK_IN_PORT), &in_port, 2);
+	memcpy(F(p, PK_MARK), &mark, 4);
 	if (p->len < 14)
 		return;
 	memcpy(F(p, PK_ETH_DST), d, 6);
@@ -91,7 +122,12 @@ void hw_parse(struct hw_pkt *p)
 		ihl = (uint32_t)(d[off] & 0xf) * 4;
 		if (ihl < 20 || p->len < off + ihl)
 			return;
-		p->layers |= HW_L_IPV4;
+		decl = off + rd16(d + off + 2);
+		if (decl < off + ihl)
+			return; /* total length shorter than the header */
+		end = decl < p->len ? decl : p->len;
+		p->layers |= HW_L_IPV4 | HW_L_IP;
+		p->l3_end = (uint16_t)end;
 		*F(p, PK_IP_TOS) = d[off + 1];
 		*F(p, PK_IP_TTL) = d[off + 8];
 		*F(p, PK_IP_PROTO) = d[off + 9];
@@ -101,18 +137,35 @@ void hw_parse(struct hw_pkt *p)
 			p->layers |= HW_L_FRAG;
 			return;
 		}
-		parse_l4(p, d[off + 9], off + ihl);
+		parse_l4(p, d[off + 9], off + ihl, end, decl, d[off + 6] & 0x20);
 	} else if (type == 0x86dd) {
 		if (p->len < off + 40 || (d[off] >> 4) != 6)
 			return;
-		p->layers |= HW_L_IPV6;
+		decl = off + 40 + rd16(d + off + 4);
+		end = decl < p->len ? decl : p->len;
+		p->layers |= HW_L_IPV6 | HW_L_IP;
+		p->l3_end = (uint16_t)end;
 		*F(p, PK_IP_TOS) = (uint8_t)(rd16(d + off) >> 4);
 		*F(p, PK_IP_PROTO) = d[off + 6];
 		*F(p, PK_IP_TTL) = d[off + 7];
 		memcpy(F(p, PK_IPV6_SRC), d + off + 8, 16);
 		memcpy(F(p, PK_IPV6_DST), d + off + 24, 16);
-		parse_l4(p, d[off + 6], off + 40);
+		parse_l4(p, d[off + 6], off + 40, end, decl, 0);
 	}
+}
+
+int hw_vxlan_inner(const struct hw_pkt *p, struct hw_pkt *in, int parse)
+{
+	uint32_t off = p->l4 + 8u + 8u;
+
+	if (!(p->layers & HW_L_VXLAN))
+		return -1;
+	*in = (struct hw_pkt){ .data = p->data + off, .len = p->l4_end - off,
+			       .headroom = p->headroom + off, .in_port = p->in_port,
+			       .mark = p->mark };
+	if (parse)
+		hw_parse(in);
+	return 0;
 }
 
 uint32_t hw_flow_hash(const struct hw_pkt *p)

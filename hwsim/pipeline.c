@@ -36,12 +36,133 @@ drop:
 	STAT_ADD(dev->ports[drop_port].drops, 1);
 }
 
+/* A trace under way. With one, the pipeline below is the same code, but
+ * counts nothing, sends and delivers nothing, and records nothing: every
+ * effect is written down here instead, and hw_trace() reports the steps
+ * once the pipeline has let go of the device's locks. Without one (NULL,
+ * traffic), the compiler drops the tracing from the inlined copy. A packet
+ * makes at most one step per table (jumps go forward), one on receipt and
+ * the outcome. */
+#define TRACE_STEPS (HW_MAX_TABLES + 2)
+struct hw_tracer {
+	unsigned n;
+	struct hw_trace_step st[TRACE_STEPS];
+	uint8_t act[TRACE_STEPS][PK_MAX_ACTIONS]; /* copies of the action blocks */
+};
+
+static void trace_add(struct hw_tracer *tr, const struct hw_trace_step *st)
+{
+	struct hw_trace_step *s;
+
+	if (tr->n == TRACE_STEPS)
+		return;
+	s = &tr->st[tr->n];
+	*s = *st;
+	if (st->actions) {
+		s->act_len = st->act_len < PK_MAX_ACTIONS ? st->act_len : PK_MAX_ACTIONS;
+		memcpy(tr->act[tr->n], st->actions, s->act_len);
+		s->actions = tr->act[tr->n];
+	}
+	tr->n++;
+}
+
+/* The pipeline's effects: each is done for traffic, reported for a trace
+ * (counters: not counted). */
+static inline void count(const struct hw_tracer *tr, uint64_t *x, uint64_t v)
+{
+	if (!tr)
+		STAT_ADD(*x, v);
+}
+#define COUNT(x, v) count(tr, &(x), (v))
+
+static void trace_end(struct hw_tracer *tr, const struct hw_pkt *p, int fate,
+		      uint32_t arg, enum hw_why why, const struct hw_verdict *v,
+		      uint32_t member)
+{
+	struct hw_trace_step st = { .table = ~0u, .fate = fate, .arg = arg, .len = p->len,
+				    .why = why, .in_port = p->in_port, .member = member };
+	if (v) {
+		st.act_index = v->idx;
+		st.act_op = v->op;
+		st.missing = v->missing;
+	}
+	trace_add(tr, &st);
+}
+
+static inline void drop(struct hw_port *in, struct hw_tracer *tr,
+			const struct hw_pkt *p, enum hw_why why, const struct hw_verdict *v)
+{
+	if (tr) {
+		trace_end(tr, p, HW_FATE_DROP, 0, why, v, ~0u);
+		return;
+	}
+	STAT_ADD(in->drops, 1);
+	if (why == HW_WHY_ACTION || why == HW_WHY_HEADROOM)
+		STAT_ADD(in->drops_action, 1);
+	else if (why == HW_WHY_BOND_RX)
+		STAT_ADD(in->drops_bond_rx, 1);
+}
+
+static inline void to_host(struct hw_dev *dev, struct hw_tracer *tr,
+			   const struct hw_pkt *p, enum hw_host_reason r, uint32_t table,
+			   uint32_t queue, enum hw_why why)
+{
+	if (tr)
+		trace_end(tr, p, r == HW_HOST_TTL ? HW_FATE_TTL : HW_FATE_HOST, queue, why,
+			  NULL, ~0u);
+	else
+		hostq_deliver(dev, p, r, table, queue);
+}
+
+static inline void to_ctrl(struct hw_dev *dev, struct hw_tracer *tr, uint32_t port,
+			   const struct hw_pkt *p)
+{
+	if (tr)
+		trace_end(tr, p, HW_FATE_HOST, ~0u, HW_WHY_LACP_CTRL, NULL, ~0u);
+	else
+		hw_ctrl_deliver(dev, port, p);
+}
+
+static inline void to_port(struct hw_dev *dev, struct hw_tracer *tr, uint32_t in_port,
+			   const struct hw_pkt *p, uint32_t port, uint32_t out)
+{
+	if (tr)
+		trace_end(tr, p, HW_FATE_PORT, port, HW_WHY_NONE, NULL,
+			  out != port ? out : ~0u);
+	else
+		hw_emit(dev, in_port, out, p->data, p->len);
+}
+
+static void trace_table(struct hw_tracer *tr, uint32_t t, const struct hw_table *tb,
+			const struct hw_entry *e, const struct hw_pkt *p)
+{
+	struct hw_trace_step st = { .table = t, .hit = e != NULL, .miss = tb->cfg.miss,
+				    .len = p->len, .in_port = p->in_port };
+	if (e) {
+		st.id = (uint32_t)(((const uint8_t *)e - tb->entries) / tb->stride);
+		st.actions = hw_entry_actions(tb, e);
+		st.act_len = e->act_len;
+	}
+	trace_add(tr, &st);
+}
+
+/* Inside pipeline(), every effect goes through the helpers above, which a
+ * trace turns into steps: a direct call does not compile there. */
+#pragma push_macro("STAT_ADD")
+#undef STAT_ADD
+#define STAT_ADD(x, v) pipeline_effects_go_through_COUNT_or_drop
+#define hostq_deliver pipeline_effects_go_through_to_host
+#define hw_ctrl_deliver pipeline_effects_go_through_to_ctrl
+#define hw_emit pipeline_effects_go_through_to_port
+
 /* The pipeline for a burst of packets, each processed in place (with its
  * headroom free for encapsulation). All start in table 0; tables are taken
  * in order, each with one bulk lookup for the packets that reached it
- * (jumps go forward only, so one pass over the tables serves the burst). */
-void hw_process_burst(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk,
-		      unsigned n, uint64_t now)
+ * (jumps go forward only, so one pass over the tables serves the burst).
+ * The one implementation, for traffic (tr NULL) and for a trace. */
+static inline __attribute__((always_inline)) void
+pipeline(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk, unsigned n, uint64_t now,
+	 struct hw_tracer *tr)
 {
 	struct hw_port *in = &dev->ports[port];
 	uint8_t keys[HW_BURST][PK_MAX_KEY];
@@ -51,11 +172,11 @@ void hw_process_burst(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk,
 	unsigned live = 0, idx[HW_BURST];
 
 	for (unsigned i = 0; i < n; i++) {
-		STAT_ADD(in->rx_packets, 1);
-		STAT_ADD(in->rx_bytes, pk[i].len);
+		COUNT(in->rx_packets, 1);
+		COUNT(in->rx_bytes, pk[i].len);
 		at[i] = 0;
 		if (!LOAD_RLX(&in->link)) {
-			STAT_ADD(in->drops, 1);
+			drop(in, tr, &pk[i], HW_WHY_LINK_DOWN, NULL);
 			at[i] = HW_MAX_TABLES; /* done */
 			continue;
 		}
@@ -71,19 +192,19 @@ void hw_process_burst(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk,
 			 * rest is dropped and counted. */
 			if (hw_bond_is_lacpdu(&pk[i])) {
 				if (dev->bonds[bi - 1].lacp == HW_LACP_CTRL)
-					hw_ctrl_deliver(dev, port, &pk[i]);
+					to_ctrl(dev, tr, port, &pk[i]);
 				else
-					hostq_deliver(dev, &pk[i], HW_HOST_PROTO, 0, ~0u);
+					to_host(dev, tr, &pk[i], HW_HOST_PROTO, 0, ~0u,
+						HW_WHY_PROTO_HOST);
 				at[i] = HW_MAX_TABLES;
 				continue;
 			}
 			if (!hw_bond_may_rx(dev, bi - 1, port)) {
-				if (hw_bond_is_protocol(&pk[i])) {
-					hostq_deliver(dev, &pk[i], HW_HOST_PROTO, 0, ~0u);
-				} else {
-					STAT_ADD(in->drops, 1);
-					STAT_ADD(in->drops_bond_rx, 1);
-				}
+				if (hw_bond_is_protocol(&pk[i]))
+					to_host(dev, tr, &pk[i], HW_HOST_PROTO, 0, ~0u,
+						HW_WHY_PROTO_HOST);
+				else
+					drop(in, tr, &pk[i], HW_WHY_BOND_RX, NULL);
 				at[i] = HW_MAX_TABLES;
 				continue;
 			}
@@ -91,6 +212,10 @@ void hw_process_burst(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk,
 			pk[i].in_port = bp;
 			pk[i].fields[pk_field_off[PK_IN_PORT]] = (uint8_t)(bp >> 8);
 			pk[i].fields[pk_field_off[PK_IN_PORT] + 1] = (uint8_t)bp;
+			if (tr)
+				trace_add(tr, &(struct hw_trace_step){
+					.table = HW_TRACE_RX, .arg = port, .in_port = bp,
+					.len = pk[i].len });
 		}
 		live++;
 	}
@@ -106,6 +231,11 @@ void hw_process_burst(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk,
 			}
 		if (!m)
 			continue;
+		/* A trace is not part of the engine's reads (hw_sync does not
+		 * wait for it): the table's writer lock keeps its entries in
+		 * place meanwhile. */
+		if (tr)
+			pthread_mutex_lock(&tb->wlock);
 		hw_table_lookup_bulk(tb, kp, m, hit);
 		for (unsigned j = 0; j < m; j++) {
 			unsigned i = idx[j];
@@ -114,42 +244,59 @@ void hw_process_burst(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk,
 			struct hw_verdict v;
 
 			if (!e) {
+				if (tr)
+					trace_table(tr, t, tb, NULL, p);
 				if (tb->cfg.miss == PK_MISS_NEXT && t + 1 < dev->n_tables) {
 					at[i] = (uint8_t)(t + 1);
 					continue;
 				}
-				STAT_ADD(in->misses, 1);
+				COUNT(in->misses, 1);
 				if (tb->cfg.miss == PK_MISS_DROP)
-					STAT_ADD(in->drops, 1);
+					drop(in, tr, p, HW_WHY_NONE, NULL);
 				else
-					hostq_deliver(dev, p, HW_HOST_MISS, t, ~0u);
+					to_host(dev, tr, p, HW_HOST_MISS, t, ~0u, HW_WHY_NONE);
 				goto done;
 			}
-			STAT_ADD(e->packets, 1);
-			STAT_ADD(e->bytes, p->len);
-			__atomic_store_n(&e->last_hit_ns, now, __ATOMIC_RELAXED);
-			hw_exec(p, hw_entry_actions(tb, e), e->act_len, &v);
+			COUNT(e->packets, 1);
+			COUNT(e->bytes, p->len);
+			if (!tr)
+				__atomic_store_n(&e->last_hit_ns, now, __ATOMIC_RELAXED);
+			/* One test refuses a packet that lacks a layer the
+			 * actions need, before any of them applies. */
+			if (__builtin_expect(e->need & ~p->layers, 0))
+				hw_refuse(p, hw_entry_actions(tb, e), e->act_len, e->need, &v);
+			else
+				hw_exec(p, hw_entry_actions(tb, e), e->act_len, &v);
+			if (tr)
+				trace_table(tr, t, tb, e, p);
 			if (p->stale && (v.fate == HW_FATE_HOST || v.fate == HW_FATE_TTL ||
 					 (v.fate == HW_FATE_PORT && v.arg >= dev->n_ports)))
 				hw_parse(p); /* the hashes below read the headers */
 			switch (v.fate) {
-			case HW_FATE_PORT:
-				if (v.arg >= dev->n_ports &&
-				    (v.arg = hw_bond_pick(dev, v.arg, p)) == ~0u) {
-					STAT_ADD(in->drops, 1); /* no member can take it */
+			case HW_FATE_PORT: {
+				uint32_t out = v.arg;
+				if (out >= dev->n_ports &&
+				    (out = tr ? hw_bond_peek(dev, v.arg, p)
+					      : hw_bond_pick(dev, v.arg, p)) == ~0u) {
+					if (tr)
+						trace_end(tr, p, HW_FATE_DROP, v.arg,
+							  HW_WHY_NO_MEMBER, NULL, ~0u);
+					else
+						drop(in, tr, p, HW_WHY_NO_MEMBER, NULL);
 					goto done;
 				}
-				hw_emit(dev, port, v.arg, p->data, p->len);
+				to_port(dev, tr, port, p, v.arg, out);
 				goto done;
+			}
 			case HW_FATE_HOST:
-				hostq_deliver(dev, p, HW_HOST_ACTION, t, v.arg);
+				to_host(dev, tr, p, HW_HOST_ACTION, t, v.arg, HW_WHY_NONE);
 				goto done;
 			case HW_FATE_TTL:
-				hostq_deliver(dev, p, HW_HOST_TTL, t, ~0u);
+				to_host(dev, tr, p, HW_HOST_TTL, t, ~0u, HW_WHY_NONE);
 				goto done;
 			case HW_FATE_JUMP:
 				if (v.arg <= t || v.arg >= dev->n_tables) {
-					STAT_ADD(in->drops, 1); /* jumps go forward only */
+					drop(in, tr, p, HW_WHY_JUMP_BACK, NULL);
 					goto done;
 				}
 				if (v.dirty)
@@ -157,14 +304,29 @@ void hw_process_burst(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk,
 				at[i] = (uint8_t)v.arg;
 				continue;
 			case HW_FATE_DROP:
-				STAT_ADD(in->drops, 1);
+				if (v.at)
+					hw_verdict_where(&v, hw_entry_actions(tb, e));
+				drop(in, tr, p, (enum hw_why)v.why, &v);
 				goto done;
 			}
 done:
 			at[i] = HW_MAX_TABLES;
 			live--;
 		}
+		if (tr)
+			pthread_mutex_unlock(&tb->wlock);
 	}
+}
+
+#undef hw_emit
+#undef hw_ctrl_deliver
+#undef hostq_deliver
+#pragma pop_macro("STAT_ADD")
+
+void hw_process_burst(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk,
+		      unsigned n, uint64_t now)
+{
+	pipeline(dev, port, pk, n, now, NULL);
 }
 
 void hw_process(struct hw_dev *dev, uint32_t port, uint8_t *data, uint32_t len,
@@ -213,9 +375,14 @@ static unsigned run_burst(struct hw_dev *dev, unsigned budget)
 		while (k < HW_BURST && done + k < budget &&
 		       head + k != LOAD_ACQ(&r->tail)) {
 			s = &r->slots[(head + k) & r->mask];
-			pk[k] = (struct hw_pkt){ .data = s->buf + HW_HEADROOM,
-						 .len = s->len, .headroom = HW_HEADROOM,
-						 .in_port = port };
+			/* The metadata; the pipeline's parse fills in the rest
+			 * (a whole-struct literal would zero 80 bytes of field
+			 * vector for nothing, per packet). */
+			pk[k].data = s->buf + HW_HEADROOM;
+			pk[k].len = s->len;
+			pk[k].headroom = HW_HEADROOM;
+			pk[k].in_port = port;
+			pk[k].mark = 0;
 			k++;
 		}
 		if (!k)
@@ -273,60 +440,25 @@ int hw_trace(struct hw_dev *dev, uint32_t port, const void *pkt, size_t len,
 	     void (*cb)(void *ctx, const struct hw_trace_step *st), void *ctx)
 {
 	uint8_t buf[HW_HEADROOM + HW_MAX_FRAME];
-	uint8_t key[PK_MAX_KEY];
+	struct hw_tracer *tr;
 	struct hw_pkt pk;
-	struct hw_verdict v = { .fate = HW_FATE_DROP };
-	struct hw_trace_step st;
-	uint32_t t = 0;
 
 	if (port >= dev->n_ports)
 		return -ENOENT;
 	if (len < 14 || len > HW_MAX_FRAME)
 		return -EINVAL;
+	if (!(tr = malloc(sizeof(*tr))))
+		return -ENOMEM;
+	tr->n = 0;
 	memcpy(buf + HW_HEADROOM, pkt, len);
 	pk = (struct hw_pkt){ .data = buf + HW_HEADROOM, .len = (uint32_t)len,
 			      .headroom = HW_HEADROOM, .in_port = port };
-	hw_parse(&pk);
-	/* Beside the pipeline, as a reader that is not part of it: each
-	 * table's writer lock keeps its entries in place meanwhile. */
-	while (t < dev->n_tables) {
-		struct hw_table *tb = dev->tables[t];
-		struct hw_entry *e;
-
-		pthread_mutex_lock(&tb->wlock);
-		hw_table_key(tb, pk.fields, key);
-		e = hw_table_lookup(tb, key);
-		st = (struct hw_trace_step){ .table = t, .hit = e != NULL, .miss = tb->cfg.miss,
-					     .len = pk.len };
-		if (!e) {
-			pthread_mutex_unlock(&tb->wlock);
-			cb(ctx, &st);
-			if (tb->cfg.miss == PK_MISS_NEXT && t + 1 < dev->n_tables) {
-				t++;
-				continue;
-			}
-			v.fate = tb->cfg.miss == PK_MISS_DROP ? HW_FATE_DROP : HW_FATE_HOST;
-			v.arg = ~0u;
-			break;
-		}
-		st.id = (uint32_t)(((uint8_t *)e - tb->entries) / tb->stride);
-		st.actions = hw_entry_actions(tb, e);
-		st.act_len = e->act_len;
-		hw_exec(&pk, st.actions, e->act_len, &v);
-		st.len = pk.len;
-		cb(ctx, &st);
-		pthread_mutex_unlock(&tb->wlock);
-		if (v.fate != HW_FATE_JUMP)
-			break;
-		if (v.arg <= t) {
-			v.fate = HW_FATE_DROP;
-			break;
-		}
-		if (v.dirty)
-			hw_parse(&pk);
-		t = v.arg;
-	}
-	st = (struct hw_trace_step){ .table = ~0u, .fate = v.fate, .arg = v.arg, .len = pk.len };
-	cb(ctx, &st);
+	/* The bonds stay as they are while the trace reads them. */
+	pthread_mutex_lock(&dev->bond_lock);
+	pipeline(dev, port, &pk, 1, 0, tr);
+	pthread_mutex_unlock(&dev->bond_lock);
+	for (unsigned i = 0; i < tr->n; i++)
+		cb(ctx, &tr->st[i]);
+	free(tr);
 	return 0;
 }

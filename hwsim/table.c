@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include "packet.h"
 #include "table.h"
 
 #define LIMBO_MAX 256
@@ -515,6 +516,7 @@ int hw_table_insert(struct hw_table *t, const uint8_t *key,
 	e->act_len = (uint16_t)act_len;
 	e->sub = (uint8_t)sub;
 	e->live = 1;
+	e->need = hw_act_need(act, act_len);
 	memcpy(e->data, k, t->cfg.key_bytes);
 	memcpy(e->data + t->cfg.key_bytes, act, act_len);
 
@@ -626,6 +628,7 @@ int hw_table_swap_actions(struct hw_table *t, uint32_t id, const uint8_t *act,
 	e->sub = old->sub;
 	e->act_len = (uint16_t)act_len;
 	e->live = 1;
+	e->need = hw_act_need(act, act_len);
 	memcpy(e->data, old->data, t->cfg.key_bytes);
 	memcpy(e->data + t->cfg.key_bytes, act, act_len);
 	/* One store moves every later lookup to the new actions. */

@@ -57,6 +57,7 @@ struct hw_entry {
 	uint16_t act_len;
 	uint8_t sub;    /* wildcard/LPM: index of its mask (< HW_MAX_MASKS) */
 	uint8_t live;   /* 1 from insert until remove */
+	uint16_t need;  /* layers the actions need (hw_act_need, packet.h) */
 	uint8_t data[]; /* key[key_bytes], then actions[action_bytes] */
 };
 

@@ -42,8 +42,26 @@ struct bk_flow {
 
 enum bk_fate { BK_FATE_DROP, BK_FATE_PORT, BK_FATE_HOST, BK_FATE_JUMP, BK_FATE_TTL };
 
+/* What decided a traced packet's outcome, beside its fate. */
+enum bk_why {
+	BK_WHY_NONE,       /* the fate the actions or a table's miss gave */
+	BK_WHY_LINK_DOWN,  /* received on a port whose link is down: dropped */
+	BK_WHY_LACP_CTRL,  /* an LACPDU on a bond member: to the library's LACP */
+	BK_WHY_PROTO_HOST, /* a protocol frame (an LACPDU) on a bond member: up to
+			    * the switch, as the member's */
+	BK_WHY_ACTION,     /* action act_index needs a header the packet lacks */
+	BK_WHY_HEADROOM,   /* action act_index found no room before the frame */
+	BK_WHY_JUMP_BACK,  /* a jump to a table not after the current one */
+	BK_WHY_NO_MEMBER,  /* to a bond none of whose members can take it */
+	BK_WHY_BOND_RX,    /* on a bond member that may not receive */
+};
+
+#define BK_TRACE_RX 0xfffffffeu /* a step's table: how the packet came in */
+
+/* A trace runs the device's own pipeline, counting and sending nothing. */
 struct bk_trace_step {
-	uint32_t table;       /* ~0u: the outcome */
+	uint32_t table;       /* ~0u: the outcome; BK_TRACE_RX: received on
+			       * port arg as port rx_port (a member's bond) */
 	int hit;
 	uint64_t handle;      /* on a hit */
 	int miss;             /* on a miss: enum pk_miss */
@@ -52,6 +70,12 @@ struct bk_trace_step {
 	uint32_t len;
 	const uint8_t *actions;
 	uint32_t act_len;
+	enum bk_why why;      /* the outcome: what decided it */
+	uint32_t rx_port;
+	uint32_t member;      /* fate port a bond: the member it leaves by, or ~0u */
+	uint32_t act_index;   /* BK_WHY_ACTION/HEADROOM: position in the packed block */
+	int act_type;         /* its type (enum dpak_action_type) */
+	const char *missing;  /* BK_WHY_ACTION: the header it needs, in words */
 };
 
 struct bk_flow_counters {

@@ -21,6 +21,7 @@
 #include <sys/eventfd.h>
 #include "core.h"
 #include "bond.h"
+#include "event.h"
 
 #define EV_RING 256
 #define TICK_NS (20 * 1000000ull)
@@ -125,6 +126,7 @@ static void push_event(struct dpak_bonds *bs, uint32_t bond, uint32_t member,
 	pthread_mutex_unlock(&bs->ev_lock);
 	if (write(bs->evfd, &one, sizeof(one)) < 0)
 		(void)0; /* the counter is full: readable anyway */
+	dpak__event_bond(bs->dev, bond, member, (int)type, state);
 }
 
 DPAK_API int dpak_bond_event_next(struct dpak_dev *dev, struct dpak_bond_event *ev)
@@ -483,6 +485,7 @@ static int bonds_init(struct dpak_dev *dev)
 	}
 	pthread_mutex_init(&bs->lock, NULL);
 	pthread_mutex_init(&bs->ev_lock, NULL);
+	bs->dev = dev;
 	bs->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (bs->evfd < 0) {
 		err = dpak__err(errno, "eventfd: %s", strerror(errno));

@@ -55,6 +55,7 @@ struct dpak_bonds {
 	struct dpak_bond_event ev[256];
 	uint64_t ev_head, ev_tail, ev_lost;
 	int evfd;
+	struct dpak_dev *dev;     /* its device (events go on to its channel) */
 	uint64_t clock_skew;      /* added to the LACP machines' clock (tests) */
 };
 

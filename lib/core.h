@@ -62,11 +62,13 @@ struct dpak_dev {
 	} cap;
 	struct ci_config cfg;
 	struct dpak_table tables[CI_MAX_TABLES];
+	struct dpak_events *events; /* the event channel (event.c), or NULL */
 };
 
 enum { FLOW_F_COUNT = 1, FLOW_F_AGED = 2, FLOW_F_ACT_HEAP = 4,
        FLOW_F_GONE = 8 /* removed from the device by the operator */,
        FLOW_F_ABSENT = 16 /* lost in a device reset, not restored yet */ };
+enum { FLOW_F_AGED_EV = 128 /* aged: queued on the event channel (event.c) */ };
 
 /* The actions the device applies now (capabilities). */
 static inline uint64_t dpak__dev_action_types(const struct dpak_dev *dev)

@@ -654,21 +654,70 @@ static void trace_cb(void *arg, const struct bk_trace_step *s)
 
 	sprintf(st, "%d", ++t->step);
 	sprintf(len, "%u", s->len);
+	if (s->table == BK_TRACE_RX) {
+		char what[96], pn2[32];
+		snprintf(what, sizeof(what), "on %s, as %s", port_name(t->dev, s->arg, pn),
+			 port_name(t->dev, s->rx_port, pn2));
+		row(t->o, 6, st, "-", "received", "-", what, len);
+		return;
+	}
 	if (s->table == ~0u) {
-		char what[64];
+		char what[192], pn2[32];
 		switch (s->fate) {
 		case BK_FATE_PORT:
-			snprintf(what, sizeof(what), "out of port %s", port_name(t->dev, s->arg, pn));
+			if (s->member != ~0u)
+				snprintf(what, sizeof(what), "out of port %s (member %s)",
+					 port_name(t->dev, s->arg, pn),
+					 port_name(t->dev, s->member, pn2));
+			else
+				snprintf(what, sizeof(what), "out of port %s",
+					 port_name(t->dev, s->arg, pn));
 			break;
 		case BK_FATE_HOST:
-			snprintf(what, sizeof(what), s->arg == ~0u ? "up to the host (miss)" :
-				 "up to host queue %u", s->arg);
+			if (s->why == BK_WHY_LACP_CTRL)
+				snprintf(what, sizeof(what), "to the library's LACP (an "
+					 "LACPDU on a bond member)");
+			else if (s->why == BK_WHY_PROTO_HOST)
+				snprintf(what, sizeof(what), "up to the host (a protocol "
+					 "frame on a bond member)");
+			else
+				snprintf(what, sizeof(what), s->arg == ~0u ?
+					 "up to the host (miss)" : "up to host queue %u", s->arg);
 			break;
 		case BK_FATE_TTL:
 			snprintf(what, sizeof(what), "up to the host (TTL expired)");
 			break;
 		default:
-			snprintf(what, sizeof(what), "dropped");
+			switch (s->why) {
+			case BK_WHY_LINK_DOWN:
+				snprintf(what, sizeof(what), "dropped: the port's link is down");
+				break;
+			case BK_WHY_ACTION:
+				snprintf(what, sizeof(what), "dropped: action %u (%s) needs %s, "
+					 "which the packet lacks",
+					 s->act_index, dpak__action_name(s->act_type),
+					 s->missing ? s->missing : "a header");
+				break;
+			case BK_WHY_HEADROOM:
+				snprintf(what, sizeof(what), "dropped: action %u (%s) found no "
+					 "room in front of the frame", s->act_index,
+					 dpak__action_name(s->act_type));
+				break;
+			case BK_WHY_JUMP_BACK:
+				snprintf(what, sizeof(what), "dropped: a jump that does not go "
+					 "forward");
+				break;
+			case BK_WHY_NO_MEMBER:
+				snprintf(what, sizeof(what), "dropped: no member of port %s can "
+					 "take it", port_name(t->dev, s->arg, pn));
+				break;
+			case BK_WHY_BOND_RX:
+				snprintf(what, sizeof(what), "dropped: a bond member that may "
+					 "not receive");
+				break;
+			default:
+				snprintf(what, sizeof(what), "dropped");
+			}
 		}
 		row(t->o, 6, st, "-", "result", "-", what, len);
 		return;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "core.h"
 #include "bond.h"
+#include "event.h"
 
 static const struct dpak_backend_ops *const backends[] = {
 	&dpak_backend_hwsim,
@@ -136,6 +137,7 @@ DPAK_API void dpak_dev_close(struct dpak_dev *dev)
 		return;
 	dpak__ctl_stop(dev); /* no operator request in flight after this */
 	dpak__bonds_fini(dev);
+	dpak__events_fini(dev); /* its thread scans the tables: before they go */
 	dpak__capture_stop(dev);
 	pthread_mutex_destroy(&dev->cap.lock);
 	for (uint32_t i = 0; i < dev->cfg.n_tables; i++) {

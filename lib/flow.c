@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core.h"
+#include "event.h"
 
 static int no_op(const struct dpak_dev *dev, const char *op)
 {
@@ -190,6 +191,7 @@ static void absent_add(struct dpak_table *t, struct dpak_flow *f,
 	f->handle = ~0ull; /* names no device entry */
 	t->in_use--;
 	t->n_absent++;
+	dpak__event_in_use(t);
 }
 
 /* @f is in the device again, or deleted. */
@@ -207,6 +209,8 @@ static void absent_del(struct dpak_table *t, struct dpak_flow *f, int back)
 	t->n_absent--;
 	if (back && ++t->in_use > t->high_water)
 		t->high_water = t->in_use;
+	if (back)
+		dpak__event_in_use(t);
 }
 
 void dpak__table_recs_fini(struct dpak_table *t)
@@ -295,6 +299,7 @@ static void rec_fill(struct dpak_table *t, struct dpak_flow *f,
 	t->tail = f;
 	if (++t->in_use > t->high_water)
 		t->high_water = t->in_use;
+	dpak__event_in_use(t);
 }
 
 static struct bk_flow bk_of(const struct dpak_table *t, const struct packed *pk)
@@ -555,6 +560,7 @@ static void unlink_flow(struct dpak_table *t, struct dpak_flow *f)
 		t->in_use--;
 	if (t->decl->type != PK_EXACT)
 		mask_unref(t, f->data + t->decl->key_bytes);
+	dpak__event_flow_gone(t, f);
 	dpak__bond_ref(t->dev, f->act, f->act_len, -1);
 	rec_put(t, f);
 }
@@ -927,6 +933,19 @@ DPAK_API int dpak_flow_query(struct dpak_flow *f, struct dpak_flow_stats *stats)
 	return dpak__out(stats, &s, sizeof(s), "dpak_flow_stats");
 }
 
+int dpak__flow_idle(struct dpak_flow *f, uint64_t now, uint64_t *last_hit)
+{
+	struct bk_flow_counters c;
+	uint64_t ref;
+
+	if (counters(f, &c))
+		return 0;
+	*last_hit = c.last_hit_ns;
+	ref = c.last_hit_ns > f->added_ns ? c.last_hit_ns : f->added_ns;
+	/* @now may predate a flow added since it was taken */
+	return now >= ref && now - ref >= (uint64_t)f->idle_ms * 1000000u;
+}
+
 DPAK_API int dpak_flow_aged(struct dpak_dev *dev, struct dpak_flow **flows,
 			    size_t max)
 {
@@ -945,14 +964,11 @@ DPAK_API int dpak_flow_aged(struct dpak_dev *dev, struct dpak_flow **flows,
 			retry_table(t, &first, msg, sizeof(msg));
 		}
 		for (struct dpak_flow *f = t->head; f && n < max; f = f->next) {
-			struct bk_flow_counters c;
-			uint64_t ref;
+			uint64_t last;
 
-			if (!f->idle_ms || (f->flags & (FLOW_F_AGED | FLOW_F_GONE)) ||
-			    counters(f, &c))
+			if (!f->idle_ms || (f->flags & (FLOW_F_AGED | FLOW_F_GONE)))
 				continue;
-			ref = c.last_hit_ns > f->added_ns ? c.last_hit_ns : f->added_ns;
-			if (now - ref >= (uint64_t)f->idle_ms * 1000000u) {
+			if (dpak__flow_idle(f, now, &last)) {
 				f->flags |= FLOW_F_AGED;
 				flows[n++] = f;
 			}

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include "core.h"
+#include "event.h"
 
 static int sim_check(struct dpak_dev *dev, const void *op, const char *name)
 {
@@ -98,6 +99,7 @@ DPAK_API int dpak_hwsim_set_link(struct dpak_dev *dev, uint32_t port, int up)
 		return err;
 	if ((err = dev->ops->sim_set_link(dev->priv, port, up)))
 		return err;
+	dpak__event_link(dev, port); /* queued before the call returns */
 	/* Bonds react now: their events are queued when this returns. */
 	dpak__bonds_poll(dev);
 	return 0;

@@ -16,5 +16,6 @@
 #include <dpak/queue.h>
 #include <dpak/bond.h>
 #include <dpak/hwsim.h>
+#include <dpak/event.h>
 
 #endif /* DPAK_DPAK_H */

@@ -445,6 +445,26 @@ struct trace_ctx {
 	void *ctx;
 };
 
+/* The header a layer mask names, in words. */
+static const char *layer_words(uint32_t l)
+{
+	if (l & HW_L_NEVER)
+		return "a header this action list never gives it";
+	if (l & HW_L_VLAN)
+		return "a vlan tag";
+	if (l & HW_L_VLAN2)
+		return "a second vlan tag";
+	if (l & HW_L_IPV4)
+		return "an ipv4 header";
+	if (l & HW_L_IP)
+		return "an ipv4 or ipv6 header";
+	if (l & HW_L_PORTS)
+		return "a tcp or udp header";
+	if (l & HW_L_VXLAN)
+		return "a vxlan header";
+	return "a header";
+}
+
 static void trace_step(void *arg, const struct hw_trace_step *s)
 {
 	static const enum bk_fate fate[] = {
@@ -452,11 +472,21 @@ static void trace_step(void *arg, const struct hw_trace_step *s)
 		[HW_FATE_HOST] = BK_FATE_HOST, [HW_FATE_JUMP] = BK_FATE_JUMP,
 		[HW_FATE_TTL] = BK_FATE_TTL,
 	};
+	static const enum bk_why why[] = {
+		[HW_WHY_NONE] = BK_WHY_NONE, [HW_WHY_LINK_DOWN] = BK_WHY_LINK_DOWN,
+		[HW_WHY_LACP_CTRL] = BK_WHY_LACP_CTRL, [HW_WHY_PROTO_HOST] = BK_WHY_PROTO_HOST,
+		[HW_WHY_ACTION] = BK_WHY_ACTION, [HW_WHY_HEADROOM] = BK_WHY_HEADROOM,
+		[HW_WHY_JUMP_BACK] = BK_WHY_JUMP_BACK, [HW_WHY_NO_MEMBER] = BK_WHY_NO_MEMBER,
+		[HW_WHY_BOND_RX] = BK_WHY_BOND_RX,
+	};
 	struct trace_ctx *t = arg;
 	struct bk_trace_step b = {
-		.table = s->table, .hit = s->hit, .handle = s->id, .miss = s->miss,
-		.fate = fate[s->fate], .arg = s->arg, .len = s->len,
-		.actions = s->actions, .act_len = s->act_len,
+		.table = s->table == HW_TRACE_RX ? BK_TRACE_RX : s->table, .hit = s->hit,
+		.handle = s->id, .miss = s->miss, .fate = fate[s->fate], .arg = s->arg,
+		.len = s->len, .actions = s->actions, .act_len = s->act_len,
+		.why = why[s->why], .rx_port = s->in_port, .member = s->member,
+		.act_index = s->act_index, .act_type = (int)s->act_op, /* pk_op values */
+		.missing = s->why == HW_WHY_ACTION ? layer_words(s->missing) : NULL,
 	};
 	t->cb(t->ctx, &b);
 }
