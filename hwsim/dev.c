@@ -26,6 +26,7 @@ int hw_dev_create(const struct hw_dev_cfg *cfg, struct hw_dev **out)
 	int err = -ENOMEM;
 
 	if (n == 0 || n > HW_MAX_PORTS || !pow2(cfg->ring_size) ||
+	    (cfg->mtu && (cfg->mtu < HW_MIN_MTU || cfg->mtu > HW_MAX_MTU)) ||
 	    cfg->n_queues == 0 || !pow2(cfg->queue_size) ||
 	    cfg->pool_size < cfg->queue_size)
 		return -EINVAL;
@@ -45,6 +46,7 @@ int hw_dev_create(const struct hw_dev_cfg *cfg, struct hw_dev **out)
 		const uint8_t mac[6] = { 0x02, 0xd9, 0xa4, 0x00, 0x00, (uint8_t)i };
 		memcpy(p->mac, mac, 6);
 		p->link = 1;
+		p->mtu = cfg->mtu ? cfg->mtu : HW_DEFAULT_MTU;
 		if (hw_ring_init(&p->rx, cfg->ring_size) ||
 		    hw_ring_init(&p->tx, cfg->ring_size))
 			goto fail;
@@ -93,12 +95,12 @@ void hw_dev_destroy(struct hw_dev *dev)
 		struct hw_port *p = &dev->ports[i];
 		if (p->netdev)
 			netdev_close(p->netdev);
-		pcap_close(p->pcap_in);
-		pcap_close(p->pcap_out);
+		pcap_file_close(p->pcap_in);
+		pcap_file_close(p->pcap_out);
 		free(p->rx.slots);
 		free(p->tx.slots);
 	}
-	pcap_close(dev->pcap_host);
+	pcap_file_close(dev->pcap_host);
 	for (uint32_t q = 0; dev->hostq && q < dev->cfg.n_queues; q++) {
 		free(dev->hostq[q].rx.p);
 		free(dev->hostq[q].tx.p);
@@ -155,6 +157,21 @@ void hw_port_counters(const struct hw_dev *dev, uint32_t port,
 	c->drops_action = LOAD_RLX(&p->drops_action);
 	c->drops_mtu = LOAD_RLX(&p->drops_mtu);
 	c->drops_bond_rx = LOAD_RLX(&p->drops_bond_rx);
+}
+
+uint32_t hw_port_mtu(const struct hw_dev *dev, uint32_t port)
+{
+	return LOAD_RLX(&dev->ports[port].mtu);
+}
+
+int hw_port_set_mtu(struct hw_dev *dev, uint32_t port, uint32_t mtu)
+{
+	if (port >= dev->n_ports)
+		return -ENOENT;
+	if (mtu < HW_MIN_MTU || mtu > HW_MAX_MTU)
+		return -ERANGE;
+	STORE_REL(&dev->ports[port].mtu, mtu);
+	return 0;
 }
 
 int hw_table_create(struct hw_dev *dev, const struct hw_table_cfg *cfg)
@@ -399,7 +416,7 @@ int hw_inject(struct hw_dev *dev, uint32_t port, const void *pkt, size_t len)
 	if (len < 14 || len > HW_MAX_FRAME)
 		return -EINVAL;
 	p = &dev->ports[port];
-	if (LOAD_ACQ(&p->netdev) || p->pcap_in)
+	if (LOAD_ACQ(&p->netdev) || LOAD_ACQ(&p->pcap_in))
 		return -EBUSY; /* the attachment is the port's only input */
 	s = ring_prod(&p->rx);
 	if (!s) {

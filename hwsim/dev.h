@@ -59,6 +59,7 @@ struct hw_port {
 	uint64_t drops_action, drops_mtu, drops_bond_rx; /* each also in drops */
 	uint64_t inject_drops; /* written by the injecting thread */
 	uint32_t bond;         /* 1 + index of its bond, 0: none (atomic) */
+	uint32_t mtu;          /* egress MTU (atomic; hw_emit enforces it) */
 };
 
 /* A bond's member list. The pipeline reads the one a bond publishes; a
@@ -207,6 +208,10 @@ void hw_process_burst(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk,
 		      unsigned n, uint64_t now);
 void hw_emit(struct hw_dev *dev, uint32_t drop_port, uint32_t out,
 	     const uint8_t *data, uint32_t len);
+/* What the egress does with a finished frame (link down, MTU): the rule
+ * hw_emit applies, for trace too. */
+enum hw_why hw_egress_check(const struct hw_dev *dev, uint32_t out, const uint8_t *data,
+			    uint32_t len);
 
 /* Bonds (bond.c): the member a packet leaves by, or ~0u if none can take
  * it; and the frames of the control channel. */
@@ -229,9 +234,10 @@ unsigned netdev_poll_rx(struct hw_dev *dev, struct hw_port *p, uint32_t port);
 void netdev_flush_tx(struct hw_dev *dev, struct hw_port *p, uint32_t port);
 void netdev_close(struct hw_netdev *nd);
 
-/* pcap files (pcap.c). */
+/* pcap files (pcap.c). pcap_write only queues the frame for the file's
+ * writer thread (or counts it dropped): it never waits. */
 void pcap_write(struct hw_pcap *pc, const uint8_t *data, uint32_t len, uint64_t now);
 unsigned pcap_feed(struct hw_dev *dev, struct hw_port *p, uint32_t port);
-void pcap_close(struct hw_pcap *pc);
+void pcap_file_close(struct hw_pcap *pc);
 
 #endif

@@ -30,17 +30,18 @@ static struct hw_pktbuf *buf_at(const struct hw_pool *p, uint32_t i)
 int pool_init(struct hw_pool *p, uint32_t n)
 {
 	_Static_assert(sizeof(struct hw_pktbuf) <= BUF_HDR, "descriptor size");
+	/* Every buffer holds the largest frame. The memory is not touched
+	 * here: a buffer's pages become resident when it is first used, and
+	 * the pool hands out the most recently freed buffer first, so a pool
+	 * of jumbo-sized buffers carrying small frames stays small. */
 	p->stride = BUF_HDR + HW_HEADROOM + HW_MAX_FRAME;
 	p->n = n;
 	p->mem = calloc(n, p->stride);
 	p->next = calloc(n, sizeof(*p->next));
 	if (!p->mem || !p->next)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < n; i++) {
-		struct hw_pktbuf *b = buf_at(p, i);
-		b->rsvd[0] = i;
+	for (uint32_t i = 0; i < n; i++)
 		p->next[i] = i + 1 < n ? i + 2 : 0; /* index + 1; 0 ends */
-	}
 	p->head = 1;
 	p->n_free = n;
 	return 0;
@@ -65,6 +66,7 @@ struct hw_pktbuf *pool_get(struct hw_pool *p)
 					      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
 	__atomic_fetch_sub(&p->n_free, 1, __ATOMIC_RELAXED);
 	struct hw_pktbuf *b = buf_at(p, (uint32_t)old - 1);
+	b->rsvd[0] = (uint32_t)old - 1;
 	b->data = (uint8_t *)b + BUF_HDR + HW_HEADROOM;
 	b->len = 0;
 	b->buf_len = HW_MAX_FRAME;
@@ -194,6 +196,24 @@ int hw_host_rx_burst(struct hw_dev *dev, uint32_t qi, struct hw_pktbuf **b,
 	return (int)i;
 }
 
+enum hw_tx_bad hw_host_tx_check(const struct hw_dev *dev, const struct hw_pktbuf *p)
+{
+	if (!p)
+		return HW_TXB_NULL;
+	if (!pool_owns(&dev->pool, p))
+		return HW_TXB_POOL;
+	if (p->tx_flags > HW_TX_PIPELINE)
+		return HW_TXB_FLAGS;
+	if (p->port >= dev->n_ports + (p->tx_flags == HW_TX_PORT ? HW_MAX_BONDS : 0))
+		return HW_TXB_PORT;
+	if (p->len < 14 || p->len > HW_MAX_FRAME)
+		return HW_TXB_LEN;
+	if (p->data < pool_buf_start(&dev->pool, p) ||
+	    p->data + p->len > pool_buf_end(&dev->pool, p))
+		return HW_TXB_DATA;
+	return HW_TXB_OK;
+}
+
 int hw_host_tx_burst(struct hw_dev *dev, uint32_t qi, struct hw_pktbuf **b,
 		     unsigned n)
 {
@@ -202,15 +222,9 @@ int hw_host_tx_burst(struct hw_dev *dev, uint32_t qi, struct hw_pktbuf **b,
 
 	if (qi >= dev->cfg.n_queues)
 		return -EINVAL;
-	for (i = 0; i < n; i++) {
-		const struct hw_pktbuf *p = b[i];
-		if (!p || !pool_owns(&dev->pool, p) ||
-		    p->port >= dev->n_ports + (p->tx_flags == HW_TX_PORT ? HW_MAX_BONDS : 0) ||
-		    p->tx_flags > HW_TX_PIPELINE || p->len < 14 ||
-		    p->len > HW_MAX_FRAME || p->data < pool_buf_start(&dev->pool, p) ||
-		    p->data + p->len > pool_buf_end(&dev->pool, p))
+	for (i = 0; i < n; i++)
+		if (hw_host_tx_check(dev, b[i]) != HW_TXB_OK)
 			return -EINVAL;
-	}
 	r = &dev->hostq[qi].tx;
 	for (i = 0; i < n && !pring_put(r, b[i]); i++)
 		;

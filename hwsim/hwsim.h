@@ -17,7 +17,13 @@
 
 #define HW_MAX_PORTS 64
 #define HW_MAX_TABLES 32
-#define HW_MAX_FRAME 2048   /* largest frame a port accepts */
+/* Frame sizes (docs/DATAPATH.md, "Frame sizes and the MTU"). A port's MTU
+ * is the largest L3 payload it sends: a frame leaves it if its length is at
+ * most MTU + 14 + 4 per VLAN tag it carries (up to two). */
+#define HW_MIN_MTU 68       /* RFC 791: every IPv4 module forwards 68 octets */
+#define HW_MAX_MTU 9202     /* an untagged frame of 9216 bytes */
+#define HW_DEFAULT_MTU 1500 /* RFC 894 Ethernet */
+#define HW_MAX_FRAME 9224   /* largest frame a port takes: HW_MAX_MTU + 14 + 2 tags */
 #define HW_HEADROOM 128     /* room in front of a frame for encapsulation */
 
 struct hw_dev;
@@ -31,6 +37,7 @@ struct hw_dev_cfg {
 	uint32_t n_queues;    /* host queue pairs (receive + transmit) */
 	uint32_t queue_size;  /* entries per host queue, power of two */
 	uint32_t pool_size;   /* host packet buffers */
+	uint32_t mtu;         /* every port's MTU at creation; 0: HW_DEFAULT_MTU */
 	/* Where the device reports trouble (level 0 error, 1 warning); NULL:
 	 * silent. */
 	void (*log)(int level, const char *msg);
@@ -66,6 +73,10 @@ struct hw_table_cfg {
 	uint8_t field[PK_FIELD_MAX];  /* key fields, in key order */
 	uint32_t max_masks;           /* wildcard/LPM: most distinct masks
 				       * (LPM: prefix lengths); 0: 64 */
+	/* Exact tables: the bits of the key the table keys on (a packet's
+	 * key is taken under this mask), when has_key_mask. */
+	uint8_t has_key_mask;
+	uint8_t key_mask[PK_MAX_KEY];
 };
 
 struct hw_port_counters {
@@ -106,6 +117,10 @@ int hw_port_link(const struct hw_dev *dev, uint32_t port);
 int hw_port_set_link(struct hw_dev *dev, uint32_t port, int up);
 void hw_port_counters(const struct hw_dev *dev, uint32_t port,
 		      struct hw_port_counters *c);
+/* A port's MTU; set it (HW_MIN_MTU .. HW_MAX_MTU, else -ERANGE) at any
+ * time: the pipeline reads it per packet. */
+uint32_t hw_port_mtu(const struct hw_dev *dev, uint32_t port);
+int hw_port_set_mtu(struct hw_dev *dev, uint32_t port, uint32_t mtu);
 
 /* Tables, created in pipeline order before hw_dev_start(). */
 int hw_table_create(struct hw_dev *dev, const struct hw_table_cfg *cfg);
@@ -159,6 +174,8 @@ enum hw_why {
 	HW_WHY_JUMP_BACK,  /* a jump to a table not after this one: dropped */
 	HW_WHY_NO_MEMBER,  /* to a bond none of whose members can take it */
 	HW_WHY_BOND_RX,    /* on a bond member that may not receive: dropped */
+	HW_WHY_MTU,        /* longer than the egress port's MTU allows: dropped */
+	HW_WHY_EGRESS_DOWN,/* the egress port's link is down: dropped */
 };
 
 /* Trace a packet through the pipeline without sending it or counting it:
@@ -209,16 +226,22 @@ ssize_t hw_capture(struct hw_dev *dev, uint32_t port, void *buf, size_t cap);
  * one producer thread. */
 int hw_host_rx_burst(struct hw_dev *dev, uint32_t q, struct hw_pktbuf **b,
 		     unsigned n);
-/* Returns the number taken, or -EINVAL if a buffer is bad (none taken). */
+/* Returns the number taken, or -EINVAL if a buffer is bad (none taken;
+ * hw_host_tx_check tells which and why). */
 int hw_host_tx_burst(struct hw_dev *dev, uint32_t q, struct hw_pktbuf **b,
 		     unsigned n);
+/* Why hw_host_tx_burst refuses a buffer. */
+enum hw_tx_bad { HW_TXB_OK, HW_TXB_NULL, HW_TXB_POOL, HW_TXB_FLAGS, HW_TXB_PORT,
+		 HW_TXB_LEN, HW_TXB_DATA };
+enum hw_tx_bad hw_host_tx_check(const struct hw_dev *dev, const struct hw_pktbuf *p);
 struct hw_pktbuf *hw_pkt_alloc(struct hw_dev *dev);
 void hw_pkt_free(struct hw_dev *dev, struct hw_pktbuf *b);
 int hw_queue_counters(struct hw_dev *dev, uint32_t q,
 		      struct hw_queue_counters *c);
 
 /* Attach a port to a Linux interface (AF_PACKET ring): frames received on
- * the interface enter the port, frames the port sends leave through it. */
+ * the interface enter the port, frames the port sends leave through it.
+ * The port takes the interface's MTU (clamped to HW_MIN_MTU..HW_MAX_MTU). */
 int hw_port_attach(struct hw_dev *dev, uint32_t port, const char *ifname);
 
 /* pcap files. HW_PCAP_HOST as port: the slow-path packets. */
@@ -226,6 +249,15 @@ int hw_port_attach(struct hw_dev *dev, uint32_t port, const char *ifname);
 enum hw_pcap_dir { HW_PCAP_IN, HW_PCAP_OUT };
 int hw_pcap_attach(struct hw_dev *dev, uint32_t port, enum hw_pcap_dir dir,
 		   const char *path);
+/* An attachment's counters: frames read or written, and frames lost
+ * (output: the writer fell behind or the file failed; input: records the
+ * port could not take). -ENOENT if there is no such attachment. */
+struct hw_pcap_counters {
+	uint64_t packets, drops, queued;
+	int error; /* the file's first error (-errno), 0 if none */
+};
+int hw_pcap_counters(struct hw_dev *dev, uint32_t port, enum hw_pcap_dir dir,
+		     struct hw_pcap_counters *c);
 
 /* Run the pipeline in the caller (step mode): returns packets processed,
  * or -EBUSY when the device runs its own engine thread. */

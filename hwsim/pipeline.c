@@ -11,6 +11,32 @@
 #include <time.h>
 #include "dev.h"
 
+/* A finished frame (after every push and encapsulation) fits a port's MTU
+ * if it is at most MTU + 14 bytes, plus 4 for each VLAN tag (0x8100 or
+ * 0x88a8, up to two) it carries. */
+/* What the egress does with a finished frame, decided once for the
+ * device and for trace: HW_WHY_NONE (it is sent, ring space permitting),
+ * HW_WHY_EGRESS_DOWN or HW_WHY_MTU (see hw_emit). */
+enum hw_why hw_egress_check(const struct hw_dev *dev, uint32_t out, const uint8_t *data,
+			    uint32_t len)
+{
+	uint32_t allowed = LOAD_RLX(&dev->ports[out].mtu) + 14, type;
+
+	if (!LOAD_RLX(&dev->ports[out].link))
+		return HW_WHY_EGRESS_DOWN;
+	if (len <= allowed)
+		return HW_WHY_NONE;
+	type = (uint32_t)data[12] << 8 | data[13];
+	for (uint32_t tag = 0; tag < 2 && (type == 0x8100 || type == 0x88a8) &&
+	     len >= 18 + 4 * tag; tag++) {
+		allowed += 4;
+		type = (uint32_t)data[16 + 4 * tag] << 8 | data[17 + 4 * tag];
+	}
+	return len <= allowed && len <= HW_MAX_FRAME ? HW_WHY_NONE : HW_WHY_MTU;
+}
+
+/* Send a finished frame out of a port; one that does not fit the port's
+ * MTU is dropped and counted on the egress port (drops, drops_mtu). */
 void hw_emit(struct hw_dev *dev, uint32_t drop_port, uint32_t out,
 	     const uint8_t *data, uint32_t len)
 {
@@ -20,14 +46,25 @@ void hw_emit(struct hw_dev *dev, uint32_t drop_port, uint32_t out,
 	if (out >= dev->n_ports)
 		goto drop;
 	p = &dev->ports[out];
-	if (!LOAD_RLX(&p->link) || len > HW_HEADROOM + HW_MAX_FRAME ||
-	    !(s = ring_prod(&p->tx)))
+	switch (hw_egress_check(dev, out, data, len)) {
+	case HW_WHY_NONE:
+		break;
+	case HW_WHY_MTU:
+		STAT_ADD(p->drops, 1);
+		STAT_ADD(p->drops_mtu, 1);
+		return;
+	default:
+		goto drop;
+	}
+	if (!(s = ring_prod(&p->tx)))
 		goto drop;
 	s->len = len;
 	memcpy(s->buf, data, len);
 	ring_push(&p->tx);
-	STAT_ADD(p->tx_packets, 1);
-	STAT_ADD(p->tx_bytes, len);
+	if (!LOAD_RLX(&p->netdev)) { /* else counted once the interface takes it */
+		STAT_ADD(p->tx_packets, 1);
+		STAT_ADD(p->tx_bytes, len);
+	}
 	struct hw_pcap *pc = LOAD_ACQ(&p->pcap_out);
 	if (pc)
 		pcap_write(pc, data, len, 0);
@@ -126,7 +163,12 @@ static inline void to_ctrl(struct hw_dev *dev, struct hw_tracer *tr, uint32_t po
 static inline void to_port(struct hw_dev *dev, struct hw_tracer *tr, uint32_t in_port,
 			   const struct hw_pkt *p, uint32_t port, uint32_t out)
 {
-	if (tr)
+	enum hw_why why;
+
+	if (tr && out < dev->n_ports &&
+	    (why = hw_egress_check(dev, out, p->data, p->len)) != HW_WHY_NONE)
+		trace_end(tr, p, HW_FATE_DROP, out, why, NULL, ~0u);
+	else if (tr)
 		trace_end(tr, p, HW_FATE_PORT, port, HW_WHY_NONE, NULL,
 			  out != port ? out : ~0u);
 	else

@@ -168,6 +168,9 @@ void hw_table_key(const struct hw_table *t, const uint8_t *fields, uint8_t *key)
 		const struct hw_gather *g = &t->gather[i];
 		memcpy(key + g->dst, fields + g->src, g->len);
 	}
+	if (t->cfg.has_key_mask) /* key fields under the table's own mask */
+		for (uint32_t j = 0; j < t->cfg.key_bytes; j++)
+			key[j] &= t->cfg.key_mask[j];
 }
 
 struct hw_entry *hw_table_lookup(const struct hw_table *t, const uint8_t *key)

@@ -19,6 +19,7 @@ struct dpak_port_info;
 struct dpak_port_stats;
 struct dpak_pkt;
 struct dpak_queue_stats;
+struct dpak_hwsim_pcap_stats;
 
 /* What the core asks of a device at open, beyond its tables. */
 struct bk_open_cfg {
@@ -54,6 +55,8 @@ enum bk_why {
 	BK_WHY_JUMP_BACK,  /* a jump to a table not after the current one */
 	BK_WHY_NO_MEMBER,  /* to a bond none of whose members can take it */
 	BK_WHY_BOND_RX,    /* on a bond member that may not receive */
+	BK_WHY_MTU,        /* longer than port arg's MTU allows (docs/DATAPATH.md) */
+	BK_WHY_EGRESS_DOWN,/* port arg's link is down */
 };
 
 #define BK_TRACE_RX 0xfffffffeu /* a step's table: how the packet came in */
@@ -152,6 +155,12 @@ struct dpak_backend_ops {
 	 * -ENOTSUP with dpak_errmsg() naming the action's position in the
 	 * packed block and its type ("action 2 (set_tp_dst): ..."). */
 	uint64_t (*action_types_now)(void *priv);
+	/* Set a port's MTU (bytes of L3 payload; the core checked the port
+	 * exists, the backend checks the range and says it). */
+	int (*port_set_mtu)(void *priv, uint32_t port, uint32_t mtu);
+	/* A pcap attachment's counters (struct dpak_hwsim_pcap_stats). */
+	int (*sim_pcap_stats)(void *priv, uint32_t port, int dir,
+			      struct dpak_hwsim_pcap_stats *st);
 };
 
 extern const struct dpak_backend_ops dpak_backend_hwsim;

@@ -118,21 +118,51 @@ static int add_key_size(const struct ctx *c, const char *attr, const char *n,
 	return 0;
 }
 
+/* A key field, "name" or "name/MASK": MASK (a number, 0x for hex) names
+ * the bits of the field an exact table keys on (vlan_tci/0x0fff: the VLAN
+ * id, whatever the priority); without one, every bit. */
 static int add_field(const struct ctx *c, const char *attr, const char *n,
 		     void *arg)
 {
 	struct ci_table *t = arg;
-	int f = field_by_name(n);
+	char name[64];
+	const char *slash = strchr(n, '/');
+	size_t nl = slash ? (size_t)(slash - n) : strlen(n);
+	unsigned long long mask = 0;
 
+	if (nl >= sizeof(name))
+		nl = sizeof(name) - 1;
+	memcpy(name, n, nl);
+	name[nl] = 0;
+	int f = field_by_name(name);
 	if (f < 0)
 		return FAIL(c, "%s: unknown field '%s' (see dpak-configinfo(5))",
-			    attr, n);
+			    attr, name);
 	if (t->fields & (1ull << f))
-		return FAIL(c, "%s: field %s given twice", attr, n);
+		return FAIL(c, "%s: field %s given twice", attr, name);
+	unsigned len = pk_field_len[f];
+	if (slash) {
+		char *end;
+		errno = 0;
+		if (!isdigit((unsigned char)slash[1]) ||
+		    (mask = strtoull(slash + 1, &end, 0), errno || *end))
+			return FAIL(c, "%s: %s: mask '%s' is not a number", attr,
+				    name, slash + 1);
+		if (len > 8 || (len < 8 && mask >> (8 * len)))
+			return FAIL(c, "%s: %s: mask %s is wider than the field "
+				    "(%u bytes)", attr, name, slash + 1, len);
+		if (!mask)
+			return FAIL(c, "%s: %s: mask 0 keys on nothing", attr, name);
+	}
 	t->fields |= 1ull << f;
 	t->field_off[f] = (uint8_t)t->key_used;
 	t->field[t->n_fields++] = (uint8_t)f;
-	t->key_used += pk_field_len[f];
+	for (unsigned j = 0; j < len && t->key_used + j < PK_MAX_KEY; j++)
+		t->key_mask[t->key_used + j] = /* big-endian, as in the key */
+			slash ? (uint8_t)(mask >> (8 * (len - 1 - j))) : 0xff;
+	if (slash && mask != (len == 8 ? ~0ull : (1ull << (8 * len)) - 1))
+		t->has_key_mask = 1;
+	t->key_used += len;
 	return 0;
 }
 
@@ -316,6 +346,10 @@ static int finish(struct ctx *c)
 		uint32_t k;
 
 		c->line = t->line;
+		if (t->has_key_mask && t->type != PK_EXACT)
+			return FAIL(c, "table %s: a key field mask (field/MASK) is "
+				    "for exact tables; %s tables take masks per "
+				    "flow", t->name, t->type == PK_LPM ? "lpm" : "wildcard");
 		if (t->type == PK_EXACT && ++exact > cfg->max_exact_tables)
 			return FAIL(c, "table %s: more than %u exact tables (device "
 				    "max-exact-tables)", t->name, cfg->max_exact_tables);

@@ -28,6 +28,10 @@ struct ci_table {
 	uint32_t key_bytes;       /* key_used rounded up to a device key size */
 	uint32_t max_masks;       /* most distinct masks (LPM: prefix lengths) */
 	int line;
+	/* Exact tables: the bits of each key field the table keys on, in key
+	 * layout (ones, unless the key names a mask: vlan_tci/0x0fff). */
+	uint8_t key_mask[PK_MAX_KEY];
+	uint8_t has_key_mask;     /* some field is masked */
 };
 
 struct ci_config {

@@ -189,8 +189,10 @@ static void match_str(const struct dpak_flow *f, char *out, size_t n)
 	for (unsigned i = 0; i < d->n_fields && o < n; i++) {
 		int fld = d->field[i];
 		const uint8_t *v = f->data + d->field_off[fld];
-		const uint8_t *m = d->type == PK_EXACT ? ones :
-				   f->data + d->key_bytes + d->field_off[fld];
+		/* exact tables: every bit, or the bits the table keys on */
+		const uint8_t *m = d->type != PK_EXACT ?
+				   f->data + d->key_bytes + d->field_off[fld] :
+				   d->has_key_mask ? d->key_mask + d->field_off[fld] : ones;
 		int any = 0;
 		char one[192];
 		for (unsigned j = 0; j < pk_field_len[fld]; j++)
@@ -504,7 +506,8 @@ static int c_stats(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_out
 	    u64s(b[2], __atomic_load_n(&dev->st.replaces, __ATOMIC_RELAXED)),
 	    u64s(b[3], __atomic_load_n(&dev->st.fails, __ATOMIC_RELAXED)), b[4], b[5], b[6],
 	    u64s(b[7], pct[0]), u64s(b[8], pct[1]), u64s(b[9], pct[2]),
-	    u64s(b[10], dev->st.resets), u64s(b[11], dev->st.restored));
+	    u64s(b[10], __atomic_load_n(&dev->st.resets, __ATOMIC_RELAXED)),
+	    u64s(b[11], __atomic_load_n(&dev->st.restored, __ATOMIC_RELAXED)));
 	ctl_out_note(o, "rates over the %.1f s since the last offload-stats (%.1f s since open); "
 		     "latency of one add in 16, sampled", since, up);
 	dev->st.prev_adds = adds;
@@ -527,9 +530,20 @@ static int c_tables(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_ou
 		const struct ci_table *d = t->decl;
 		char key[512] = "", b[6][24];
 		size_t k = 0;
-		for (unsigned f = 0; f < d->n_fields; f++)
+		for (unsigned f = 0; f < d->n_fields && k < sizeof(key); f++) {
+			unsigned fl = pk_field_len[d->field[f]];
+			const uint8_t *tm = d->key_mask + d->field_off[d->field[f]];
 			k += (size_t)snprintf(key + k, sizeof(key) - k, "%s%s", f ? "," : "",
 					      pk_field_names[d->field[f]]);
+			if (d->has_key_mask && fl <= 8 && k < sizeof(key)) {
+				uint64_t m = 0; /* the table's own mask, when not full */
+				for (unsigned j = 0; j < fl; j++)
+					m = m << 8 | tm[j];
+				if (m != (fl == 8 ? ~0ull : (1ull << (8 * fl)) - 1))
+					k += (size_t)snprintf(key + k, sizeof(key) - k,
+							      "/%#llx", (unsigned long long)m);
+			}
+		}
 		pthread_mutex_lock(&t->lock);
 		uint32_t in_use = t->in_use, hw = t->high_water;
 		pthread_mutex_unlock(&t->lock);
@@ -714,6 +728,15 @@ static void trace_cb(void *arg, const struct bk_trace_step *s)
 			case BK_WHY_BOND_RX:
 				snprintf(what, sizeof(what), "dropped: a bond member that may "
 					 "not receive");
+				break;
+			case BK_WHY_MTU:
+				snprintf(what, sizeof(what), "dropped: %u bytes, longer than "
+					 "port %s's MTU allows", s->len,
+					 port_name(t->dev, s->arg, pn));
+				break;
+			case BK_WHY_EGRESS_DOWN:
+				snprintf(what, sizeof(what), "dropped: the link of port %s "
+					 "is down", port_name(t->dev, s->arg, pn));
 				break;
 			default:
 				snprintf(what, sizeof(what), "dropped");

@@ -425,3 +425,18 @@ DPAK_API int dpak_table_info(struct dpak_table *t, struct dpak_table_info *info)
 	pthread_mutex_unlock(&t->lock);
 	return dpak__out(info, &i, sizeof(i), "dpak_table_info");
 }
+
+DPAK_API int dpak_port_set_mtu(struct dpak_dev *dev, uint32_t port, uint32_t mtu)
+{
+	int err;
+
+	if (bond_port(dev, port))
+		return dpak__err(EOPNOTSUPP, "port %u is a bond: set the MTU of "
+				 "its members", port);
+	if ((err = check_port(dev, port)))
+		return err;
+	if (!dev->ops->port_set_mtu)
+		return dpak__err(EOPNOTSUPP, "backend %s: the MTU of its ports is "
+				 "fixed", dev->ops->name);
+	return dev->ops->port_set_mtu(dev->priv, port, mtu);
+}

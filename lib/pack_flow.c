@@ -173,14 +173,29 @@ static inline int nonzero(const uint8_t *p, unsigned len)
 	return (a | b) != 0;
 }
 
+static void hex_bytes(const uint8_t *p, unsigned len, char *buf)
+{
+	buf += sprintf(buf, "0x");
+	for (unsigned j = 0; j < len; j++)
+		buf += sprintf(buf, "%02x", p[j]);
+}
+
 static void key_fields_list(const struct ci_table *d, char *buf, size_t n)
 {
 	size_t o = 0;
 
 	buf[0] = 0;
-	for (unsigned i = 0; i < d->n_fields && o < n; i++)
+	for (unsigned i = 0; i < d->n_fields && o < n; i++) {
+		int f = d->field[i];
 		o += (size_t)snprintf(buf + o, n - o, "%s%s", i ? "," : "",
-				      pk_field_names[d->field[i]]);
+				      pk_field_names[f]);
+		const uint8_t *tm = d->key_mask + d->field_off[f];
+		if (o < n && d->has_key_mask && memcmp(tm, ONES, pk_field_len[f])) {
+			char m[2 * PK_MAX_KEY + 3];
+			hex_bytes(tm, pk_field_len[f], m);
+			o += (size_t)snprintf(buf + o, n - o, "/%s", m);
+		}
+	}
 }
 
 /* Put a field's value under its mask into the key. */
@@ -354,6 +369,35 @@ static int pack_item(const struct dpak_table *t, struct packed *pk,
 	return 0;
 }
 
+/* A field an exact table keys on under a mask of its own (key
+ * vlan_tci/0x0fff): the flow matches at least those bits, and asks nothing
+ * of the others (a value there could not be told apart by the table); its
+ * key holds the value under the table's mask. */
+static int check_key_mask(const struct ci_table *d, const struct packed *pk, int f)
+{
+	unsigned off = d->field_off[f], len = pk_field_len[f];
+	const uint8_t *tm = d->key_mask + off, *m = pk->mask + off, *k = pk->key + off;
+	char tms[2 * PK_MAX_KEY + 3], ks[2 * PK_MAX_KEY + 3];
+
+	for (unsigned j = 0; j < len; j++)
+		if ((m[j] & tm[j]) != tm[j]) {
+			hex_bytes(tm, len, tms);
+			return dpak__err(ENOTSUP, "table %s is exact-match on %s/%s: "
+					 "the flow must match those bits (item "
+					 "missing or mask partial)", d->name,
+					 pk_field_names[f], tms);
+		}
+	for (unsigned j = 0; j < len; j++)
+		if (k[j] & ~tm[j]) {
+			hex_bytes(tm, len, tms);
+			hex_bytes(k, len, ks);
+			return dpak__err(ENOTSUP, "table %s keys on %s/%s only: "
+					 "value %s asks for bits outside it",
+					 d->name, pk_field_names[f], tms, ks);
+		}
+	return 0;
+}
+
 static int check_table_shape(const struct dpak_table *t, struct packed *pk,
 			     uint32_t priority)
 {
@@ -364,6 +408,13 @@ static int check_table_shape(const struct dpak_table *t, struct packed *pk,
 		const uint8_t *m = pk->mask + d->field_off[f];
 		unsigned len = pk_field_len[f], ones = 0, j;
 
+		if (d->type == PK_EXACT && d->has_key_mask &&
+		    memcmp(d->key_mask + d->field_off[f], ONES, len)) {
+			int err = check_key_mask(d, pk, f);
+			if (err)
+				return err;
+			continue;
+		}
 		if (d->type == PK_EXACT && !memcmp(m, ONES, len))
 			continue; /* the common case of exact tables */
 		for (j = 0; j < len && m[j] == 0xff; j++)
@@ -635,6 +686,13 @@ static void shape_learn(const struct dpak_table *t, const struct dpak_item *item
 			if (field < 0 || (used | implied_fields) & (1ull << field) ||
 			    s->n_ops == SHAPE_OPS)
 				return;
+			if (d->type == PK_EXACT && d->has_key_mask)
+				/* a mask wider than the table's: its values
+				 * need the full check */
+				for (unsigned j = 0; j < fd->len; j++)
+					if (m[fd->off + j] &
+					    ~d->key_mask[d->field_off[field] + j])
+						return;
 			used |= 1ull << field;
 			s->ops[s->n_ops++] = (struct shape_op){ OP_COPY, (uint8_t)i, fd->off,
 				d->field_off[field], fd->len, s->masks[i] + fd->off };

@@ -192,3 +192,24 @@ DPAK_API int dpak_hwsim_reset(struct dpak_dev *dev)
 		  (unsigned long long)lost, (unsigned long long)restored);
 	return (int)restored;
 }
+
+DPAK_API int dpak_hwsim_pcap_stats(struct dpak_dev *dev, uint32_t port,
+				   enum dpak_hwsim_pcap_dir dir,
+				   struct dpak_hwsim_pcap_stats *stats)
+{
+	struct dpak_hwsim_pcap_stats s = { 0 };
+	int err = sim_check(dev, dev ? dev->ops->sim_pcap_stats : NULL,
+			    "dpak_hwsim_pcap_stats");
+
+	if (err)
+		return err;
+	if (port != DPAK_HWSIM_HOST && (err = port_check(dev, port)))
+		return err;
+	if (dir != DPAK_HWSIM_PCAP_IN && dir != DPAK_HWSIM_PCAP_OUT)
+		return dpak__err(EINVAL, "dir %d: DPAK_HWSIM_PCAP_IN or _OUT", (int)dir);
+	if (!stats)
+		return dpak__err(EINVAL, "struct dpak_hwsim_pcap_stats: NULL");
+	if ((err = dev->ops->sim_pcap_stats(dev->priv, port, (int)dir, &s)))
+		return err;
+	return dpak__out(stats, &s, sizeof(s), "dpak_hwsim_pcap_stats");
+}

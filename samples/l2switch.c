@@ -110,6 +110,9 @@ static void offload(uint32_t in, const uint8_t *dst, uint16_t vlan, uint32_t out
 	struct dpak_item_port port = { in };
 	struct dpak_item_eth eth = { 0 };
 	struct dpak_item_eth eth_m = { .dst = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
+	/* The VLAN id alone (priority bits 0), default mask: table l2 keys on
+	 * the VLAN id (key ...,vlan_tci/0x0fff), so the flow takes this VLAN's
+	 * frames at every priority (PCP). */
 	struct dpak_item_vlan vl = { htons(vlan), 0 };
 	struct dpak_action_port to = { out };
 	struct dpak_flow *f;

@@ -11,8 +11,8 @@
  *     the uplink (table conn for TCP/UDP 5-tuples, acl for other protocols);
  *     the first packet is sent back through the device to take that flow;
  *   - remote → VM: a flow that decapsulates (table tunnel, on the outer
- *     5-tuple and VNI) and jumps to l2, where the VM's MAC sends it to its
- *     VF;
+ *     destination address, UDP destination port and VNI: one per VNI) and
+ *     jumps to l2, where the VM's MAC sends it to its VF;
  *   - VM ↔ VM: l2 flows;
  *   - broadcast (ARP) is flooded by the slow path, encapsulated in software
  *     towards the remote VTEP. The gateway answers ARP for its own VTEP
@@ -36,6 +36,7 @@
 #define MAX_VMS 8
 #define MAX_FLOWS 4096
 #define BURST 32
+#define DECAP_MARK 0x80000001u /* set by the decap flow: an inner frame */
 
 struct flow_rec {
 	struct dpak_flow *flow;
@@ -196,8 +197,12 @@ static void sw_encap(const struct dpak_pkt *p)
 	uint8_t *h;
 	uint32_t sum = 0;
 
-	if (!gw.remote_known || p->len + 50 > 2048 || !(c = dpak_pkt_alloc(gw.dev)))
+	if (!gw.remote_known || !(c = dpak_pkt_alloc(gw.dev)))
 		return;
+	if (p->len + 50 > c->buf_len) {
+		dpak_pkt_free(gw.dev, c);
+		return;
+	}
 	h = c->data;
 	memcpy(h + 50, p->data, p->len);
 	memcpy(h, gw.remote_mac, 6);
@@ -311,36 +316,43 @@ static void encap_flow(struct dpak_pkt *p)
 	tx((struct dpak_pkt *)p, p->port, DPAK_TX_PIPELINE);
 }
 
-/* Remote → VM: offload decapsulation on the outer 5-tuple and VNI, then l2. */
+/* Remote → VM: offload decapsulation, then l2. The decap flow keys on what
+ * a VXLAN endpoint terminates by (RFC 7348): the uplink, our endpoint
+ * address, UDP port 4789 and the VNI; one flow serves every inner flow of
+ * the VNI. Not the outer UDP source port: the remote endpoint sets it from
+ * a hash of each inner flow. (The slow path checked the outer source is
+ * the remote VTEP; acl could enforce that for the offloaded packets too.) */
 static void decap_flow(struct dpak_pkt *p, int vm)
 {
-	const uint8_t *ip = p->data + 14, *udp = ip + 20;
+	const uint8_t *ip = p->data + 14, *udp = ip + (ip[0] & 0xf) * 4;
 	struct dpak_item_port in = { p->port };
 	struct dpak_item_ipv4 v4 = { 0 };
+	struct dpak_item_ipv4 v4m = { .dst = 0xffffffff };
 	struct dpak_item_udp u = { 0 };
+	struct dpak_item_udp um = { .dst_port = 0xffff };
 	struct dpak_item_vxlan vx = { 0 };
 	struct dpak_action_jump j = { gw.l2_index };
+	struct dpak_action_mark mk = { DECAP_MARK };
 	struct dpak_action acts[] = {
 		{ DPAK_ACTION_COUNT, NULL }, { DPAK_ACTION_VXLAN_DECAP, NULL },
-		{ DPAK_ACTION_JUMP, &j }, { DPAK_ACTION_END, NULL },
+		{ DPAK_ACTION_MARK, &mk }, { DPAK_ACTION_JUMP, &j },
+		{ DPAK_ACTION_END, NULL },
 	};
 	struct dpak_flow *f;
 
-	memcpy(&v4.src, ip + 12, 4);
 	memcpy(&v4.dst, ip + 16, 4);
-	memcpy(&u.src_port, udp, 2);
 	memcpy(&u.dst_port, udp + 2, 2);
 	memcpy(vx.vni, udp + 8 + 4, 3);
 	struct dpak_item items[] = {
-		{ DPAK_ITEM_PORT, &in, NULL }, { DPAK_ITEM_IPV4, &v4, NULL },
-		{ DPAK_ITEM_UDP, &u, NULL }, { DPAK_ITEM_VXLAN, &vx, NULL },
+		{ DPAK_ITEM_PORT, &in, NULL }, { DPAK_ITEM_IPV4, &v4, &v4m },
+		{ DPAK_ITEM_UDP, &u, &um }, { DPAK_ITEM_VXLAN, &vx, NULL },
 		{ DPAK_ITEM_END, NULL, NULL },
 	};
 	l2_flow(gw.uplink, (uint32_t)vm);
 	if (add(gw.tunnel, items, acts, &f)) {
 		gw.decap_flows++;
-		keep(f, "decap  %s %s:%u -> vni %u -> %s", gw.ifname[p->port],
-		     ip_str(rd32(ip + 12)), rd16(udp), gw.vni, gw.ifname[vm]);
+		keep(f, "decap  %s to %s:%u vni %u -> l2", gw.ifname[p->port],
+		     ip_str(rd32(ip + 16)), rd16(udp + 2), gw.vni);
 	}
 	tx(p, p->port, DPAK_TX_PIPELINE);
 }
@@ -386,9 +398,64 @@ static void from_vm(struct dpak_pkt *p)
 	dpak_pkt_free(gw.dev, p);
 }
 
+/* An inner frame the decap flow decapsulated that no l2 flow took: a VM
+ * whose l2 flow from the uplink is not there (yet, or any more), or an
+ * overlay broadcast. */
+static void from_overlay(struct dpak_pkt *p)
+{
+	int vm = vm_of_mac(p->data);
+
+	if (vm > 0) {
+		l2_flow(gw.uplink, (uint32_t)vm);
+		tx(p, (uint32_t)vm, DPAK_TX_PORT);
+		return;
+	}
+	if (p->data[0] & 1) {
+		gw.sw_decap++;
+		for (uint32_t v = 1; v <= gw.n_vms; v++) {
+			struct dpak_pkt *c = copy(p);
+			if (c)
+				tx(c, v, DPAK_TX_PORT);
+		}
+	}
+	dpak_pkt_free(gw.dev, p);
+}
+
+/* The inner frame of a VXLAN packet of our VNI from the remote VTEP, or
+ * NULL. The headers' own lengths bound it (IPv4 total length, UDP
+ * length), never the frame's: padding is not part of the inner frame; and a
+ * VXLAN header whose I flag is clear carries no VNI (RFC 7348, 5). */
+static const uint8_t *vxlan_inner(const struct dpak_pkt *p, uint32_t *len)
+{
+	const uint8_t *d = p->data, *ip = d + 14, *udp, *vx;
+	uint32_t ihl, tl, ul;
+
+	if (p->len < 14 + 20 || rd16(d + 12) != 0x0800 || ip[0] >> 4 != 4 || ip[9] != 17 ||
+	    (rd16(ip + 6) & 0x3fff) || rd32(ip + 12) != gw.remote_vtep)
+		return NULL; /* not IPv4/UDP, a fragment, or not from the remote VTEP */
+	ihl = (uint32_t)(ip[0] & 0xf) * 4;
+	tl = rd16(ip + 2);
+	if (ihl < 20 || tl < ihl + 8 || tl > p->len - 14)
+		return NULL;
+	udp = ip + ihl;
+	ul = rd16(udp + 4);
+	if (rd16(udp + 2) != 4789 || ul < 8 + 8 + 14 || ul > tl - ihl)
+		return NULL;
+	vx = udp + 8;
+	if (!(vx[0] & 0x08) || (uint32_t)(vx[4] << 16 | vx[5] << 8 | vx[6]) != gw.vni)
+		return NULL;
+	*len = ul - 16;
+	return vx + 8;
+}
+
 static void from_uplink(struct dpak_pkt *p)
 {
 	const uint8_t *d = p->data;
+
+	if (p->mark == DECAP_MARK) {
+		from_overlay(p);
+		return;
+	}
 
 	if (p->len >= 42 && rd16(d + 12) == 0x0806) {
 		const uint8_t *a = d + 14;
@@ -406,10 +473,9 @@ static void from_uplink(struct dpak_pkt *p)
 		return;
 	}
 	/* VXLAN of our VNI from the remote VTEP? */
-	if (p->len >= 14 + 20 + 8 + 8 + 14 && rd16(d + 12) == 0x0800 && d[23] == 17 &&
-	    rd16(d + 36) == 4789 && rd32(d + 26) == gw.remote_vtep &&
-	    (uint32_t)(d[46] << 16 | d[47] << 8 | d[48]) == gw.vni) {
-		const uint8_t *inner = d + 50;
+	uint32_t inner_len;
+	const uint8_t *inner = vxlan_inner(p, &inner_len);
+	if (inner) {
 		int vm = vm_of_mac(inner);
 		if (vm > 0) {
 			decap_flow(p, vm);
@@ -421,8 +487,8 @@ static void from_uplink(struct dpak_pkt *p)
 				struct dpak_pkt *c = dpak_pkt_alloc(gw.dev);
 				if (!c)
 					break;
-				memcpy(c->data, inner, p->len - 50);
-				c->len = p->len - 50;
+				memcpy(c->data, inner, inner_len);
+				c->len = inner_len;
 				tx(c, v, DPAK_TX_PORT);
 			}
 		}

@@ -20,15 +20,21 @@ nsl_host() {
 	ip link set "$2" up
 }
 
+# Idempotent and never fails (it runs from EXIT traps under set -e): what is
+# already gone is skipped. Deleting a namespace takes the veth peers in it
+# along, so their ends here are usually gone by the time they are reached.
 nsl_cleanup() {
 	for ns in $NSL_NS; do
-		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
-		ip netns del "$ns" 2>/dev/null
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || :
+		ip netns del "$ns" 2>/dev/null || :
 	done
 	for ifc in $NSL_IF; do
-		ip link del "$ifc" 2>/dev/null
+		if ip link show "$ifc" >/dev/null 2>&1; then
+			ip link del "$ifc" 2>/dev/null || :
+		fi
 	done
 	NSL_NS="" NSL_IF=""
+	return 0
 }
 
 # One namespace test at a time: each runs switches that poll, and two

@@ -46,7 +46,7 @@ check tables 'l2 +exact +in_port,eth_dst,vlan_tci' tables
 check ports 'vf0 +vf +02:d9:a4:00:00:03' ports
 check queues '^ *1 ' queues
 check bonds 'bond0 +active-backup +l34 +- +0 +uplink1 +up +yes +yes' bonds
-check flows 'l2 +0 +7 .*in_port=3,eth_dst=02:00:00:00:00:0b,vlan_tci=0 +count,port:uplink0' flows
+check flows 'l2 +0 +7 .*in_port=3,eth_dst=02:00:00:00:00:0b,vlan_tci=0/0xfff +count,port:uplink0' flows
 check "flows table=acl" 'acl .*ipv4_dst=10.0.0.254 .*drop' flows table=acl
 check "flows cookie=7" ' 7 ' flows cookie=7
 check "flows port=vf0" 'port:uplink0' flows port=vf0

@@ -2,7 +2,10 @@
 # Integration: the learning-switch sample between two network namespaces,
 # with real ping and TCP traffic. After the first packets the offloaded flows
 # must carry the traffic (their counters), the TCP payload must arrive
-# intact, and idle flows must age out. Skipped (77) without root/netns.
+# intact, and idle flows must age out. Priority-tagged frames (VLAN 100,
+# PCP 6) must be offloaded too. Then the main job (the README's
+# `quickstart demo`) must run and exit 0, cleaning up after itself.
+# Skipped (77) without root/netns.
 set -u
 top_srcdir=${top_srcdir:-.}
 top_builddir=${top_builddir:-.}
@@ -65,3 +68,42 @@ installed=$(echo "$summary" | sed -n 's/.*flows installed \([0-9]*\).*/\1/p')
 [ "$aged" -eq "$installed" ] || fail "$aged of $installed flows aged out"
 grep -q "pool 4096/4096 free" "$log" || fail "buffers missing from the pool"
 echo "ok: slow path $slow packets, offloaded flows $fwd packets, $aged flows aged out"
+
+# Priority-tagged traffic (VLAN 100, PCP 6) is offloaded like any other of
+# its VLAN: the l2 table keys on the VLAN id, which is what the switch
+# installs. Frames made by rawsend (no 802.1Q in this kernel).
+hdr="8100c0640800"                                   # VLAN 100, PCP 6; IPv4
+ip4="4500002a0000400040110000 0a4f0001 0a4f0002 13881389001600000000000000000000000000000000"
+ip4=$(echo "$ip4" | tr -d ' ')
+mac_a=020000000a0a mac_b=020000000b0b
+"$top_builddir/samples/dpak-l2switch" -a 5000 "tl$id-a" "tl$id-b" > "$log" 2>&1 &
+sw=$!
+for _ in $(seq 50); do grep -q switching "$log" && break; sleep 0.1; done
+send() { ip netns exec "$1" "$top_builddir/tests/rawsend" eth0 "$2" "$3" || fail "rawsend"; }
+send "t$id-b" 1 "$mac_a$mac_b$hdr$ip4"   # the switch learns b's MAC on VLAN 100
+sleep 0.5
+send "t$id-a" 1 "$mac_b$mac_a$hdr$ip4"   # and a's; it offloads a -> b
+sleep 0.5
+send "t$id-a" 300 "$mac_b$mac_a$hdr$ip4" # these the device forwards by itself
+sleep 1
+kill -INT "$sw"
+wait "$sw"
+sw=""
+grep -q "offloaded: tl$id-a.*dst 02:00:00:00:0b:0b vlan 100" "$log" ||
+	fail "no flow offloaded for VLAN 100"
+pcp=$(awk -v p="tl$id-a" '$1 == p && $2 == "02:00:00:00:0b:0b" && $3 == 100 {s += $5}
+	END {print s + 0}' "$log")
+[ "$pcp" -ge 300 ] || fail "the VLAN 100 flow forwarded $pcp of 300 priority-tagged frames"
+echo "ok: priority-tagged VLAN 100 frames offloaded ($pcp by the flow)"
+
+# The main job, as `scripts/quickstart demo` runs it: a clean run exits 0
+# and leaves no namespace behind.
+before=$(ip netns list | grep -c '^dpak' || :)
+"$top_srcdir/scripts/demo-l2switch" "$top_builddir" > "$log.demo" 2>&1
+rc=$?
+[ "$rc" -eq 0 ] || { cat "$log.demo"; rm -f "$log.demo"; fail "demo exited $rc"; }
+grep -q '^summary:' "$log.demo" || { cat "$log.demo"; rm -f "$log.demo"; fail "demo: no summary"; }
+rm -f "$log.demo"
+after=$(ip netns list | grep -c '^dpak' || :)
+[ "$after" -le "$before" ] || fail "demo left namespaces behind"
+echo "ok: the demo ran and exited 0"

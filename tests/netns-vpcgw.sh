@@ -3,7 +3,8 @@
 # remote host in another namespace behind the Linux kernel's own VXLAN
 # (an independent implementation) on the uplink. Ping and a TCP transfer
 # cross the overlay; after the first packets, offloaded flows encapsulate
-# and decapsulate the traffic; the payload arrives intact. Skipped (77)
+# and decapsulate the traffic (one decap flow per VNI, through the default
+# tunnel table as it ships); the payload arrives intact. Skipped (77)
 # without root/netns.
 set -u
 top_srcdir=${top_srcdir:-.}
@@ -72,7 +73,18 @@ hits=$(echo "$summary" | sed -n 's/.*counted \([0-9]*\) hits.*/\1/p')
 encap=$(echo "$summary" | sed -n 's/.*(encap \([0-9]*\),.*/\1/p')
 decap=$(echo "$summary" | sed -n 's/.*decap \([0-9]*\), l2.*/\1/p')
 [ "$encap" -ge 2 ] || fail "expected encap flows for ICMP and TCP, got $encap"
-[ "$decap" -ge 2 ] || fail "expected decap flows, got $decap"
+# One decap flow for the VNI carries every inner flow (ICMP and TCP): the
+# tunnel table keys on the outer destination, UDP port 4789 and VNI, not on
+# the outer UDP source port the kernel's VXLAN sets per inner flow. (On a
+# loaded machine a flow may age out in a pause and be offloaded again: never
+# two decap flows at once.)
+[ "$decap" -ge 1 ] || fail "no decap flow"
+most=$(awk '/^offloaded: decap /{n++; if (n > m) m = n} /^aged out:  decap /{n--}
+	END {print m + 0}' "$log")
+[ "$most" -eq 1 ] || fail "$most decap flows at once for one VNI (expected one)"
+decap_pkts=$(grep -E '^decap ' "$log" | sed 's/ (aged out)$//' |
+	awk '{s += $(NF-1)} END {print s + 0}')
+[ "$decap_pkts" -gt 500 ] || fail "the decap flows carried only $decap_pkts packets"
 [ "$hits" -gt $((slow * 100)) ] || fail "offloaded hits $hits vs slow path $slow"
 tcp_encap=$(grep -E '^encap .* proto 6 ' "$log" | tail -n 1 | awk '{print $(NF-1)}')
 [ "${tcp_encap:-0}" -gt 5000 ] || fail "the TCP encap flow carried only ${tcp_encap:-0} packets"

@@ -184,8 +184,11 @@ static void test_default_conf(void **state)
 	assert_int_equal(t->priorities, 1);
 	assert_int_equal(t->miss, PK_MISS_NEXT);
 	assert_int_equal(t->action_bytes, 32);
-	CHECK_KEY(t, 17, 26, "in_port", "ipv4_src", "ipv4_dst", "l4_src", "l4_dst",
+	/* what a VXLAN endpoint decapsulates by; never the outer UDP source
+	 * port (a hash of the inner flow) */
+	CHECK_KEY(t, 14, 26, "in_port", "eth_type", "ip_proto", "ipv4_dst", "l4_dst",
 		  "vxlan_vni");
+	assert_false(t->has_key_mask);
 
 	t = table_named(&c, "conn");
 	assert_int_equal(t->type, PK_EXACT);
@@ -202,6 +205,11 @@ static void test_default_conf(void **state)
 	assert_int_equal(t->miss, PK_MISS_HOST);
 	assert_int_equal(t->action_bytes, 32);
 	CHECK_KEY(t, 10, 10, "in_port", "eth_dst", "vlan_tci");
+	/* keyed on the VLAN id, not the priority bits */
+	assert_true(t->has_key_mask);
+	static const uint8_t l2_mask[10] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					     0xff, 0xff, 0x0f, 0xff };
+	assert_memory_equal(t->key_mask, l2_mask, 10);
 
 	t = table_named(&c, "route");
 	assert_int_equal(t->type, PK_LPM);
@@ -210,7 +218,7 @@ static void test_default_conf(void **state)
 	assert_int_equal(t->miss, PK_MISS_HOST); /* default */
 	assert_int_equal(t->action_bytes, 64);
 	CHECK_KEY(t, 4, 10, "ipv4_dst");
-	assert_int_equal(t->line, 24);
+	assert_int_equal(t->line, 30);
 }
 
 static void test_dpak_hw1_conf(void **state)
@@ -258,6 +266,11 @@ static void test_dpak_hw1_conf(void **state)
 	/* exactly a key size: no rounding */
 	t = table_named(&c, "l2");
 	CHECK_KEY(t, 10, 10, "in_port", "eth_dst", "vlan_tci");
+	/* keyed on the VLAN id, not the priority bits */
+	assert_true(t->has_key_mask);
+	static const uint8_t l2_mask[10] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					     0xff, 0xff, 0x0f, 0xff };
+	assert_memory_equal(t->key_mask, l2_mask, 10);
 	assert_string_equal(c.tables[4].name, "l2");
 }
 
@@ -861,6 +874,39 @@ static void test_err_table_fields(void **state)
 		   "key: empty list");
 }
 
+/* key=field/MASK: an exact table keys on those bits of the field. */
+static void test_key_field_mask(void **state)
+{
+	struct ci_config c;
+	(void)state;
+	parse_ok(DEV "table name=t type=exact capacity=1 key=in_port,vlan_tci/0x0fff,"
+		 "ip_proto/255,ipv4_dst/0xffffff00\n", &c);
+	const struct ci_table *t = &c.tables[0];
+	static const uint8_t m[9] = { 0xff, 0xff, 0x0f, 0xff, 0xff, 0xff, 0xff, 0xff, 0 };
+	assert_true(t->has_key_mask);
+	assert_int_equal(t->key_used, 9);
+	assert_memory_equal(t->key_mask, m, 9);
+	/* A full mask is no mask. */
+	parse_ok(DEV "table name=t type=exact capacity=1 key=in_port/0xffff\n", &c);
+	assert_false(c.tables[0].has_key_mask);
+	assert_int_equal(c.tables[0].key_mask[0] & c.tables[0].key_mask[1], 0xff);
+
+	expect_err(DEV "table name=t type=exact capacity=1 key=vlan_tci/0x1ffff\n", 2,
+		   "key: vlan_tci: mask 0x1ffff is wider than the field (2 bytes)");
+	expect_err(DEV "table name=t type=exact capacity=1 key=vlan_tci/vid\n", 2,
+		   "key: vlan_tci: mask 'vid' is not a number");
+	expect_err(DEV "table name=t type=exact capacity=1 key=vlan_tci/\n", 2,
+		   "key: vlan_tci: mask '' is not a number");
+	expect_err(DEV "table name=t type=exact capacity=1 key=vlan_tci/0\n", 2,
+		   "key: vlan_tci: mask 0 keys on nothing");
+	expect_err(DEV "table name=t type=exact capacity=1 key=ipv6_dst/0xff\n", 2,
+		   "key: ipv6_dst: mask 0xff is wider than the field");
+	expect_err(DEV "table name=t type=exact capacity=1 key=vlan/0xfff\n", 2,
+		   "key: unknown field 'vlan'");
+	expect_err(DEV "table name=t type=wildcard capacity=1 key=vlan_tci/0x0fff\n", 2,
+		   "table t: a key field mask (field/MASK) is for exact tables");
+}
+
 static void test_err_table_actions(void **state)
 {
 	(void)state;
@@ -1070,6 +1116,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_conf),
+		cmocka_unit_test(test_key_field_mask),
 		cmocka_unit_test(test_dpak_hw1_conf),
 		cmocka_unit_test(test_builtin_default),
 		cmocka_unit_test(test_load_missing_file),

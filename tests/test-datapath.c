@@ -550,6 +550,18 @@ static void test_trace_link_down(void **state)
 	expect_in(t, "out of port vf1");
 	free(t);
 	assert_int_equal(send_frame(VF0, f, n, NULL), VF1);
+
+	/* The egress port's link down: trace says the device drops it. */
+	assert_int_equal(dpak_hwsim_set_link(dev, VF1, 0), 0);
+	s0 = stats(VF0);
+	t = trace(VF0, f, n);
+	expect_in(t, "dropped: the link of port vf1 is down");
+	expect_not_in(t, "out of port");
+	free(t);
+	same_stats(VF0, &s0);
+	assert_int_equal(send_frame(VF0, f, n, NULL), -1);
+	assert_int_equal(stats(VF0).drops, s0.drops + 1);
+	assert_int_equal(dpak_hwsim_set_link(dev, VF1, 1), 0);
 }
 
 /* An LACPDU (IEEE 802.1AX-2020 6.4.2: slow protocols subtype 1, version 1,

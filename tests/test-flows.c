@@ -375,11 +375,11 @@ static void test_exact_needs_every_field(void **state)
 {
 	struct fx *f = *state;
 	struct dpak_item_port in = { UP0 };
-	struct dpak_item_ipv4 ip = { .src = htonl(0x0a000001), .dst = htonl(0x0a000002) };
-	struct dpak_item_udp udp = { .src_port = htons(1000), .dst_port = htons(4789) };
+	struct dpak_item_ipv4 ip = { .dst = htonl(0x0a000002) }, ip_m = { .dst = 0xffffffff };
+	struct dpak_item_udp udp = { .dst_port = htons(4789) }, udp_m = { .dst_port = 0xffff };
 	struct dpak_item items[] = {
 		{ DPAK_ITEM_PORT, &in, NULL }, { DPAK_ITEM_ETH, NULL, NULL },
-		{ DPAK_ITEM_IPV4, &ip, NULL }, { DPAK_ITEM_UDP, &udp, NULL },
+		{ DPAK_ITEM_IPV4, &ip, &ip_m }, { DPAK_ITEM_UDP, &udp, &udp_m },
 		{ DPAK_ITEM_END, NULL, NULL },
 	};
 	struct dpak_action_port out = { UP0 };
@@ -981,7 +981,7 @@ static void test_hwsim_io_errors(void **state)
 	struct dpak_flow *fl;
 	uint8_t small[16];
 
-	assert_err(dpak_hwsim_inject(f->dev, VF0, f->frame, 10), EINVAL, "14 to 2048");
+	assert_err(dpak_hwsim_inject(f->dev, VF0, f->frame, 10), EINVAL, "14 to 9224");
 	assert_err(dpak_hwsim_inject(f->dev, 99, f->frame, 60), ENOENT, "port 99");
 	assert_int_equal(l2_add(f, VF0, MAC_B, acts, &fl), 0);
 	f->len = udp_frame(f->frame, MAC_B, 53, 0);
@@ -998,6 +998,109 @@ static void test_hwsim_io_errors(void **state)
 	struct dpak_port_stats ps = { .sz = sizeof(ps) };
 	assert_int_equal(dpak_port_stats(f->dev, VF0, &ps), 0);
 	assert_int_equal(ps.drops, 300 - 256);
+}
+
+/* The default l2 table keys on the VLAN id (vlan_tci/0x0fff), as a
+ * learning switch installs it: a priority-tagged frame (VLAN 100, PCP 6)
+ * hits the VLAN 100 flow. A flow that asks for priority bits the table
+ * cannot match is refused, also on the path that packs a known shape. */
+static void test_l2_vlan_id_any_priority(void **state)
+{
+	struct fx *f = *state;
+	struct dpak_item_port port = { UP0 };
+	struct dpak_item_eth eth = { 0 }, eth_m = { 0 };
+	struct dpak_item_vlan vl = { htons(100), 0 }, vid_m = { .tci = htons(0x0fff) };
+	memcpy(eth.dst, MAC_B, 6);
+	memcpy(eth_m.dst, ONES6, 6);
+	struct dpak_item items[] = {
+		{ DPAK_ITEM_PORT, &port, NULL }, { DPAK_ITEM_ETH, &eth, &eth_m },
+		{ DPAK_ITEM_VLAN, &vl, NULL }, { DPAK_ITEM_END, NULL, NULL },
+	};
+	struct dpak_action_port out = { VF1 };
+	struct dpak_action acts[] = { { DPAK_ACTION_COUNT, NULL }, { DPAK_ACTION_PORT, &out },
+				      { DPAK_ACTION_END, NULL } };
+	struct dpak_flow *fl, *fl2;
+	struct dpak_flow_stats st = { .sz = sizeof(st) };
+
+	/* As dpak-l2switch installs it: the bare VLAN id, default mask. */
+	assert_int_equal(dpak_flow_add(table(f, T_L2), items, acts, NULL, &fl), 0);
+	for (unsigned pcp = 0; pcp < 8; pcp++) {
+		f->len = udp_frame(f->frame, MAC_B, 53, (uint16_t)(pcp << 13 | 100));
+		inject_run(f, UP0, f->frame, f->len);
+		assert_int_equal(capture(f, VF1), (ssize_t)f->len);
+		assert_memory_equal(f->out, f->frame, f->len);
+	}
+	assert_int_equal(dpak_flow_query(fl, &st), 0);
+	assert_int_equal(st.packets, 8);
+	/* Another VLAN id still misses (to the host, nothing leaves a port). */
+	f->len = udp_frame(f->frame, MAC_B, 53, 6 << 13 | 101);
+	inject_run(f, UP0, f->frame, f->len);
+	assert_no_output(f);
+	/* The same flow with the VLAN id mask is the same key. */
+	items[2].mask = &vid_m;
+	assert_err(dpak_flow_add(table(f, T_L2), items, acts, NULL, &fl2), EEXIST, "");
+	/* Priority bits cannot be told apart by this table: refused, twice
+	 * (the second time a known shape takes the quick path). */
+	items[2].mask = NULL;
+	for (int i = 0; i < 2; i++) {
+		vl.tci = htons((uint16_t)(6 << 13 | (200 + i)));
+		assert_err(dpak_flow_add(table(f, T_L2), items, acts, NULL, &fl2), ENOTSUP,
+			   "table l2 keys on vlan_tci/0x0fff only");
+		vl.tci = htons((uint16_t)(300 + i)); /* and a plain id is fine */
+		assert_int_equal(dpak_flow_add(table(f, T_L2), items, acts, NULL, &fl2), 0);
+	}
+	/* A mask that leaves VLAN id bits out cannot be keyed on. */
+	struct dpak_item_vlan part_m = { .tci = htons(0x00ff) };
+	items[2].mask = &part_m;
+	vl.tci = htons(7);
+	assert_err(dpak_flow_add(table(f, T_L2), items, acts, NULL, &fl2), ENOTSUP,
+		   "exact-match on vlan_tci/0x0fff");
+	assert_int_equal(in_use(table(f, T_L2)), 3);
+}
+
+/* The default tunnel table serves VXLAN decapsulation as an endpoint does
+ * it (RFC 7348): by outer destination, UDP port 4789 and VNI. One flow
+ * takes the packets of every inner flow, whatever outer UDP source port
+ * (a hash of the inner flow) the sender chose. */
+static void test_tunnel_decap_any_source_port(void **state)
+{
+	struct fx *f = *state;
+	struct dpak_item_port in = { UP0 };
+	struct dpak_item_ipv4 ip = { .dst = htonl(0xc0000201) }, ip_m = { .dst = 0xffffffff };
+	struct dpak_item_vxlan vx = { .vni = { 0, 0x13, 0x88 } }; /* 5000 */
+	struct dpak_item items[] = {
+		{ DPAK_ITEM_PORT, &in, NULL }, { DPAK_ITEM_ETH, NULL, NULL },
+		{ DPAK_ITEM_IPV4, &ip, &ip_m }, { DPAK_ITEM_UDP, NULL, NULL },
+		{ DPAK_ITEM_VXLAN, &vx, NULL }, { DPAK_ITEM_END, NULL, NULL },
+	};
+	struct dpak_action_port vf = { VF2 };
+	struct dpak_action acts[] = {
+		{ DPAK_ACTION_COUNT, NULL }, { DPAK_ACTION_VXLAN_DECAP, NULL },
+		{ DPAK_ACTION_PORT, &vf }, { DPAK_ACTION_END, NULL },
+	};
+	struct dpak_flow *fl;
+	struct dpak_flow_stats st = { .sz = sizeof(st) };
+	uint8_t inner[256];
+	size_t ilen;
+
+	assert_int_equal(dpak_flow_add(table(f, T_TUNNEL), items, acts, NULL, &fl), 0);
+	for (unsigned i = 0; i < 4; i++) {
+		ilen = udp_frame(inner, MAC_C, (uint16_t)(1000 + i), 0);
+		f->len = pkt_vxlan(f->frame, MAC_B, MAC_A, 0xc0000202, 0xc0000201, 5000,
+				   inner, ilen);
+		f->frame[34] = (uint8_t)(0xc0 + i); /* outer UDP source port */
+		f->frame[35] = (uint8_t)(17 * i);
+		inject_run(f, UP0, f->frame, f->len);
+		assert_int_equal(capture(f, VF2), (ssize_t)ilen);
+		assert_memory_equal(f->out, inner, ilen);
+	}
+	assert_int_equal(dpak_flow_query(fl, &st), 0);
+	assert_int_equal(st.packets, 4);
+	/* Another local endpoint address: not this flow. */
+	f->len = pkt_vxlan(f->frame, MAC_B, MAC_A, 0xc0000202, 0xc0000209, 5000,
+			   inner, ilen);
+	inject_run(f, UP0, f->frame, f->len);
+	assert_no_output(f);
 }
 
 static void sleep_ms(unsigned ms)
@@ -1326,6 +1429,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(x) cmocka_unit_test_setup_teardown(x, setup, teardown)
+		T(test_l2_vlan_id_any_priority),
+		T(test_tunnel_decap_any_source_port),
 		T(test_forward_and_count),
 		T(test_drop),
 		T(test_query_needs_count),

@@ -1089,7 +1089,10 @@ static void test_lookups_during_churn(void **state)
 			 (unsigned long long)pc.rx_misses,
 			 (unsigned long long)pc.drops, (unsigned long long)d.host);
 	assert_int_equal(pc.rx_packets, d.sent);
-	assert_true(d.sent > (uint64_t)scaled(DEV_CHURN_OPS)); /* a steady stream */
+	/* Traffic overlapped the churn. How much depends on how the two
+	 * threads are scheduled (fewer on a loaded machine), so only its
+	 * presence is asserted; no rate is. */
+	assert_true(d.sent > 0);
 	assert_int_equal(hw_table_in_use(dev, 0), CHURN_FILL);
 	hw_dev_destroy(dev);
 }

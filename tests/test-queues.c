@@ -259,12 +259,16 @@ static void test_tx_to_port_and_pipeline(void **state)
 	int rc = dpak_tx_burst(dev, 0, two, 2);
 	assert_int_equal(rc, -EINVAL);
 	assert_non_null(strstr(dpak_errmsg(), "none sent"));
+	/* The message names the packet and what is wrong with it. */
+	assert_non_null(strstr(dpak_errmsg(), "packet 1: port 99 does not exist"));
 	bad->port = VF1;
-	bad->len = 5000;
+	bad->len = 9225; /* one past the largest frame */
 	assert_int_equal(dpak_tx_burst(dev, 0, &bad, 1), -EINVAL);
+	assert_non_null(strstr(dpak_errmsg(), "packet 0: length 9225 is not in 14-9224"));
 	struct dpak_pkt fake = { .data = f, .len = (uint32_t)len, .port = VF1 };
 	struct dpak_pkt *fp = &fake;
 	assert_int_equal(dpak_tx_burst(dev, 0, &fp, 1), -EINVAL); /* not from the pool */
+	assert_non_null(strstr(dpak_errmsg(), "packet 0 is not from this device's pool"));
 	assert_int_equal(dpak_tx_burst(dev, 9, two, 1), -EINVAL);
 	dpak_pkt_free(dev, good);
 	dpak_pkt_free(dev, bad);
@@ -313,7 +317,7 @@ static void test_grown_frame_to_host(void **state)
 	struct dpak_action acts[] = { { DPAK_ACTION_VLAN_PUSH, &vp }, { DPAK_ACTION_VLAN_PUSH, &vp },
 				      { DPAK_ACTION_QUEUE, &q }, { DPAK_ACTION_END, NULL } };
 	struct dpak_flow *fl;
-	static uint8_t big[2048];
+	static uint8_t big[9224]; /* the largest frame */
 	struct dpak_queue_stats st = { .sz = sizeof(st) };
 	struct dpak_pkt *p[2];
 

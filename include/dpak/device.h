@@ -48,6 +48,8 @@ struct dpak_dev_opts {
  *     ring=N slots per port ring (a power of two, default 256);
  *     engine=step (default: the pipeline runs in dpak_hwsim_run()) or
  *     engine=thread (a thread of the device's own runs it);
+ *     mtu=N every port's MTU, 68 to 9202, default 1500 (see
+ *     dpak_port_set_mtu());
  *   - "xdp:eth0,eth1" and "pci:0000:03:00.0" are reserved for the backends
  *     of those names (not built yet: -ENODEV).
  * @param opts NULL for defaults.
@@ -121,8 +123,14 @@ struct dpak_port_info {
 	enum dpak_port_type type;  /**< uplink, PF, VF or bond */
 	char name[16];             /**< e.g. "uplink0", "pf0", "vf3" */
 	uint8_t mac[6];            /**< the port's MAC address */
-	uint16_t mtu;              /**< MTU in bytes */
+	uint16_t mtu;              /**< MTU in bytes: the largest L3 payload the
+				    *   port sends (see dpak_port_set_mtu()) */
 	int link_up;               /**< 1 if the link is up */
+	/* Since 0.2.0; a caller that sets sz to the 0.1.0 size does not
+	 * receive them. */
+	uint16_t min_mtu;          /**< smallest MTU dpak_port_set_mtu() takes;
+				    *   0: the MTU cannot be set */
+	uint16_t max_mtu;          /**< largest MTU dpak_port_set_mtu() takes */
 };
 
 /**
@@ -140,6 +148,37 @@ struct dpak_port_info {
  */
 DPAK_API int dpak_port_info(struct dpak_dev *dev, uint32_t port,
 			    struct dpak_port_info *info);
+
+/**
+ * Set a port's MTU: the largest L3 payload (IP packet) the port sends.
+ *
+ * The device checks every frame it sends out of the port, after all its
+ * actions (VLAN push, VXLAN encapsulation): a frame longer than
+ * @p mtu + 14 bytes (the Ethernet header), plus 4 bytes for each 802.1Q or
+ * 802.1ad tag it carries (at most two), is dropped and counted in the
+ * port's drops and drops_mtu (dpak_port_stats()). Frames the port receives
+ * are not checked against it. The rule is IEEE 802.3's: the MTU bounds the
+ * MAC client data (clause 3.2.7), a tag adds 4 bytes (clause 3.5, the
+ * tagged MAC frame).
+ *
+ * Every port starts with the MTU of the devspec's mtu= (hwsim, default
+ * 1500); a port attached to a Linux interface (dpak_hwsim_attach()) takes
+ * that interface's MTU. hwsim takes 68 (RFC 791's minimum) to 9202 (a
+ * 9216-byte untagged frame); dpak_port_info() gives each port's range in
+ * min_mtu and max_mtu.
+ *
+ * @param dev  the device.
+ * @param port a port id, 0 .. n_ports-1 (not a bond: set its members).
+ * @param mtu  the MTU in bytes.
+ * @return 0; -EINVAL (NULL dev, or @p mtu outside the port's range: the
+ *         message names the range), -ENOENT (no such port), -EOPNOTSUPP
+ *         (a bond, or a backend whose MTU is fixed). A failed call
+ *         changes nothing.
+ * @par Thread safety
+ * Safe from any thread, while the device forwards: packets already past
+ * the check leave under the old MTU.
+ */
+DPAK_API int dpak_port_set_mtu(struct dpak_dev *dev, uint32_t port, uint32_t mtu);
 
 /**
  * Find a port by name.

@@ -160,7 +160,10 @@ enum dpak_action_type {
 	DPAK_ACTION_SET_TP_DST = 14,  /**< TCP/UDP destination port: struct dpak_action_set_tp */
 	DPAK_ACTION_DEC_TTL = 15,     /**< decrement IPv4 TTL / IPv6 hop limit; no conf */
 	DPAK_ACTION_VXLAN_ENCAP = 16, /**< struct dpak_action_vxlan_encap */
-	DPAK_ACTION_VXLAN_DECAP = 17, /**< strip outer eth/ipv4/udp/vxlan; no conf */
+	DPAK_ACTION_VXLAN_DECAP = 17, /**< strip the outer Ethernet, IPv4 or IPv6,
+					    *   UDP and VXLAN headers (RFC 7348); the
+					    *   packet must have a VXLAN layer with the
+					    *   I flag set; no conf */
 };
 
 /** Output port (host byte order). */

@@ -28,7 +28,8 @@ extern "C" {
  * @param dev  an hwsim device.
  * @param port the port it arrives on.
  * @param pkt  an Ethernet frame without FCS.
- * @param len  its length, 14 .. 2048 bytes.
+ * @param len  its length, 14 .. 9224 bytes (a 9216-byte jumbo frame, or
+ *             an MTU of 9202 with two VLAN tags).
  * @return 0, -EINVAL (length, NULL), -ENOENT (port), -ENOBUFS (receive ring
  *         full; the packet is counted in the port's drops), -EBUSY (the
  *         port takes its input from an attachment), -EOPNOTSUPP (not hwsim).
@@ -109,9 +110,17 @@ DPAK_API int dpak_hwsim_fail_flow_ops(struct dpak_dev *dev, unsigned int count,
  *
  * Uses an AF_PACKET socket with shared receive and transmit rings (needs
  * CAP_NET_RAW); brings the interface up and puts it in promiscuous mode.
- * Frames above 2048 bytes (segmentation offload on a local sender) are
- * dropped and counted: turn off TSO/GSO and checksum offload on the sending
- * side (ethtool -K IF tx off tso off gso off). An attached port takes no
+ * The port takes the interface's MTU (see dpak_port_set_mtu()); the rings
+ * are sized for frames of that MTU, so raise an interface's MTU before
+ * attaching it. A frame the interface would refuse (longer than its MTU +
+ * 14, + 4 with an 802.1Q tag) is dropped and counted in the port's drops
+ * and drops_mtu; no refused frame ever stops the ring (PACKET_LOSS, and
+ * every kernel ring status handled). Received frames longer than 9224
+ * bytes or cut short (segmentation offload on a local sender) and frames
+ * whose checksum was left to offload are dropped and counted: turn off
+ * TSO/GSO and checksum offload on the sending side (ethtool -K IF tx off
+ * tso off gso off). The port's tx_packets count the frames the interface
+ * took. An attached port takes no
  * dpak_hwsim_inject() and gives no dpak_hwsim_capture() (-EBUSY). Run the
  * device with engine=thread, or call dpak_hwsim_run() in a loop.
  *
@@ -175,24 +184,68 @@ enum dpak_hwsim_pcap_dir {
 /**
  * Attach a pcap file to a port, or to the slow path.
  *
- * DPAK_HWSIM_PCAP_IN: the file's frames (Ethernet link type, either byte
- * order, micro- or nanosecond timestamps) enter the port as fast as the
- * device takes them; such a port takes no dpak_hwsim_inject().
+ * Files are read and written with libpcap.
+ * DPAK_HWSIM_PCAP_IN: the frames of a pcap or pcapng file (Ethernet link
+ * type; a regular file, which the device reads as it goes) enter the port
+ * as fast as the device takes them; such a port takes no
+ * dpak_hwsim_inject().
  * DPAK_HWSIM_PCAP_OUT: every frame sent out of the port, or, with port
  * DPAK_HWSIM_HOST, every packet sent up to the host queues, is written to
- * the file (classic pcap, readable by tcpdump and tshark). The file is
- * complete once the device is closed. The file is opened (for output:
+ * the file (pcap, readable by tcpdump and tshark). The device never writes
+ * the file itself: it queues a copy of each frame (4 MiB of queue) for a
+ * writer thread, and a frame that does not fit (the file's reader is slow
+ * or stopped) is left out and counted (dpak_hwsim_pcap_stats()). The file
+ * is opened without waiting for a FIFO's reader. The file is complete once
+ * the device is closed; closing gives up on a reader that stopped after
+ * half a second, so it always returns. The file is opened (for output:
  * created or truncated) before the port is checked for an attachment.
  *
  * @return 0, -ENOENT (port), -EBUSY (already attached), -EINVAL (not a
- *         pcap file, or DPAK_HWSIM_HOST with PCAP_IN), -EPROTONOSUPPORT (not
- *         Ethernet), or the error of opening the file.
+ *         pcap or pcapng file, not a regular file for input, or
+ *         DPAK_HWSIM_HOST with PCAP_IN), -EPROTONOSUPPORT (not Ethernet),
+ *         or the error of opening the file.
  * @par Thread safety
  * Safe from any thread, but an input file not while another thread
  * injects into the same port; attachments last until dpak_dev_close().
  */
 DPAK_API int dpak_hwsim_pcap(struct dpak_dev *dev, uint32_t port,
 			     enum dpak_hwsim_pcap_dir dir, const char *path);
+
+/** Counters of a pcap attachment (see dpak_hwsim_pcap_stats()). */
+struct dpak_hwsim_pcap_stats {
+	size_t sz;         /**< set by the caller: sizeof(struct dpak_hwsim_pcap_stats) */
+	uint64_t packets;  /**< frames written to the file (output) or read
+			    *   from it into the port (input) */
+	uint64_t drops;    /**< output: frames not written because the file
+			    *   fell behind (queue full) or failed; input:
+			    *   records skipped (shorter than 14 or longer than
+			    *   the largest frame) */
+	uint64_t queued;   /**< output: frames waiting for the writer */
+	int error;         /**< the file's first error, as a negative errno
+			    *   (e.g. -ENOSPC, -EPIPE); 0: none */
+};
+
+/**
+ * Read the counters of a pcap file attached with dpak_hwsim_pcap().
+ *
+ * Output files are written by a thread of the attachment's own, never by
+ * the device's pipeline: the pipeline puts each frame in a bounded queue
+ * (4 MiB) and goes on; when the queue is full (the file's reader is slower
+ * than the traffic, or stopped), the frame is not written and is counted
+ * in @c drops. The device still forwards it.
+ *
+ * @param dev   an hwsim device.
+ * @param port  the port, or DPAK_HWSIM_HOST for the slow-path file.
+ * @param dir   DPAK_HWSIM_PCAP_IN or DPAK_HWSIM_PCAP_OUT.
+ * @param stats filled; the caller sets stats->sz first.
+ * @return 0, -EINVAL (NULL, sz too small, bad dir), -ENOENT (no such port,
+ *         or no file attached there), -EOPNOTSUPP (not hwsim).
+ * @par Thread safety
+ * Safe from any thread.
+ */
+DPAK_API int dpak_hwsim_pcap_stats(struct dpak_dev *dev, uint32_t port,
+				   enum dpak_hwsim_pcap_dir dir,
+				   struct dpak_hwsim_pcap_stats *stats);
 
 #ifdef __cplusplus
 }

@@ -2,7 +2,7 @@
 /*
  * The hwsim backend: thin glue from the backend ops to the device model in
  * hwsim/. Devspec arguments: uplinks=N, pfs=N, vfs=N, ring=N (slots per port
- * ring, a power of two), engine=step|thread.
+ * ring, a power of two), engine=step|thread, mtu=N (every port's MTU).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,11 +12,10 @@
 #include "hwsim.h"
 #include "packet.h"
 
-#define HW_PORT_MTU 1500
-
 static int parse_args(const char *args, struct hw_dev_cfg *cfg)
 {
 	char buf[256], *save = NULL, *tok;
+	int have_mtu = 0;
 
 	*cfg = (struct hw_dev_cfg){ .n_uplinks = 2, .n_pfs = 1, .n_vfs = 4,
 				    .ring_size = 256 };
@@ -44,16 +43,18 @@ static int parse_args(const char *args, struct hw_dev_cfg *cfg)
 				: !strcmp(tok, "pfs")   ? &cfg->n_pfs
 				: !strcmp(tok, "vfs")   ? &cfg->n_vfs
 				: !strcmp(tok, "ring")  ? &cfg->ring_size
+				: !strcmp(tok, "mtu")   ? &cfg->mtu
 							: NULL;
 		if (!dst)
 			return dpak__err(EINVAL, "hwsim argument '%s' unknown (uplinks, "
-					 "pfs, vfs, ring, engine)", tok);
+					 "pfs, vfs, ring, engine, mtu)", tok);
 		errno = 0;
 		v = strtoul(eq, &end, 10);
 		if (errno || !*eq || *end || v > 65536)
 			return dpak__err(EINVAL, "hwsim argument %s=%s: not a number "
 					 "up to 65536", tok, eq);
 		*dst = (uint32_t)v;
+		have_mtu |= dst == &cfg->mtu;
 	}
 	if (cfg->n_uplinks + cfg->n_pfs + cfg->n_vfs == 0 ||
 	    cfg->n_uplinks + cfg->n_pfs + cfg->n_vfs > HW_MAX_PORTS)
@@ -63,6 +64,9 @@ static int parse_args(const char *args, struct hw_dev_cfg *cfg)
 	if (cfg->ring_size < 2 || (cfg->ring_size & (cfg->ring_size - 1)))
 		return dpak__err(EINVAL, "hwsim argument ring=%u: a power of two "
 				 "from 2", cfg->ring_size);
+	if (have_mtu && (cfg->mtu < HW_MIN_MTU || cfg->mtu > HW_MAX_MTU))
+		return dpak__err(EINVAL, "hwsim argument mtu=%u: the MTU of a port "
+				 "is %d to %d bytes", cfg->mtu, HW_MIN_MTU, HW_MAX_MTU);
 	return 0;
 }
 
@@ -94,6 +98,10 @@ static int sim_open(const char *args, const struct ci_config *cfg,
 			.n_fields = t->n_fields, .max_masks = t->max_masks,
 		};
 		memcpy(tc.field, t->field, t->n_fields);
+		if (t->has_key_mask) {
+			tc.has_key_mask = 1;
+			memcpy(tc.key_mask, t->key_mask, sizeof(tc.key_mask));
+		}
 		if ((err = hw_table_create(dev, &tc))) {
 			hw_dev_destroy(dev);
 			return dpak__err(-err, "hwsim: cannot create table %s",
@@ -133,9 +141,22 @@ static int sim_port_info(void *priv, uint32_t port, struct dpak_port_info *i)
 	i->type = type[t];
 	snprintf(i->name, sizeof(i->name), "%s%u", kind[t], port - first);
 	hw_port_mac(dev, port, i->mac);
-	i->mtu = HW_PORT_MTU;
+	i->mtu = (uint16_t)hw_port_mtu(dev, port);
 	i->link_up = hw_port_link(dev, port);
+	i->min_mtu = HW_MIN_MTU;
+	i->max_mtu = HW_MAX_MTU;
 	return 0;
+}
+
+static int sim_port_set_mtu(void *priv, uint32_t port, uint32_t mtu)
+{
+	int err = hw_port_set_mtu(priv, port, mtu);
+
+	if (err == -ERANGE)
+		return dpak__err(EINVAL, "port %u: MTU %u out of range: hwsim ports "
+				 "take %d to %d bytes", port, mtu, HW_MIN_MTU,
+				 HW_MAX_MTU);
+	return err ? dpak__err(-err, "port %u: MTU %u", port, mtu) : 0;
 }
 
 static int sim_port_stats(void *priv, uint32_t port, struct dpak_port_stats *s)
@@ -349,12 +370,38 @@ static int sim_tx_burst(void *priv, uint16_t q, struct dpak_pkt **pkts, uint16_t
 {
 	int r = hw_host_tx_burst(priv, q, (struct hw_pktbuf **)pkts, n);
 
-	if (r == -EINVAL)
-		return dpak__err(EINVAL, "tx_burst: a packet has a bad port, length "
-				 "(14-%d), tx_flags, or data outside its buffer, or "
-				 "is not from this device's pool; none sent",
-				 HW_MAX_FRAME);
-	return r;
+	if (r != -EINVAL)
+		return r;
+	for (unsigned i = 0; i < n; i++) {
+		const struct hw_pktbuf *b = (const struct hw_pktbuf *)pkts[i];
+		switch (hw_host_tx_check(priv, b)) {
+		case HW_TXB_OK:
+			continue;
+		case HW_TXB_NULL:
+			return dpak__err(EINVAL, "tx_burst: packet %u is NULL; none sent", i);
+		case HW_TXB_POOL:
+			return dpak__err(EINVAL, "tx_burst: packet %u is not from this "
+					 "device's pool (dpak_pkt_alloc or dpak_rx_burst); "
+					 "none sent", i);
+		case HW_TXB_FLAGS:
+			return dpak__err(EINVAL, "tx_burst: packet %u: tx_flags %u is not "
+					 "DPAK_TX_PORT or DPAK_TX_PIPELINE; none sent", i,
+					 b->tx_flags);
+		case HW_TXB_PORT:
+			return dpak__err(EINVAL, "tx_burst: packet %u: port %u does not "
+					 "exist%s; none sent", i, b->port,
+					 b->tx_flags == HW_TX_PIPELINE ?
+					 " (the pipeline takes packets on ports, not bonds)" : "");
+		case HW_TXB_LEN:
+			return dpak__err(EINVAL, "tx_burst: packet %u: length %u is not in "
+					 "14-%d bytes; none sent", i, b->len, HW_MAX_FRAME);
+		case HW_TXB_DATA:
+			return dpak__err(EINVAL, "tx_burst: packet %u: its data (len %u) "
+					 "lies outside its buffer (buf_len %u); none sent",
+					 i, b->len, b->buf_len);
+		}
+	}
+	return dpak__err(EINVAL, "tx_burst: a packet was refused; none sent");
 }
 
 static struct dpak_pkt *sim_pkt_alloc(void *priv)
@@ -414,12 +461,38 @@ static int sim_pcap(void *priv, uint32_t port, int dir, const char *path)
 	case -EINVAL:
 		return dpak__err(EINVAL, "%s: %s", path, port == HW_PCAP_HOST ?
 				 "the slow path takes only an output file" :
-				 "not a pcap file");
+				 "not a pcap or pcapng file");
 	case -EPROTONOSUPPORT:
 		return dpak__err(EPROTONOSUPPORT, "%s: link type is not Ethernet", path);
+	case -ESPIPE:
+		return dpak__err(EINVAL, "%s: not a regular file (the device reads "
+				 "its input files as it goes, and may not wait on a "
+				 "pipe)", path);
 	default:
 		return dpak__err(-err, "%s: %s", path, dpak_strerror(err));
 	}
+}
+
+static int sim_pcap_stats(void *priv, uint32_t port, int dir,
+			  struct dpak_hwsim_pcap_stats *st)
+{
+	struct hw_pcap_counters c;
+	int err = hw_pcap_counters(priv, port, (enum hw_pcap_dir)dir, &c);
+
+	if (err == -ENOENT) {
+		char name[32] = "the slow path";
+		if (port != HW_PCAP_HOST)
+			snprintf(name, sizeof(name), "port %u", port);
+		return dpak__err(ENOENT, "%s has no pcap %s file", name,
+				 dir == HW_PCAP_IN ? "input" : "output");
+	}
+	if (err)
+		return dpak__err(-err, "pcap counters: %s", dpak_strerror(err));
+	st->packets = c.packets;
+	st->drops = c.drops;
+	st->queued = c.queued;
+	st->error = c.error;
+	return 0;
 }
 
 static int sim_reject(void *priv, uint64_t types)
@@ -477,7 +550,8 @@ static void trace_step(void *arg, const struct hw_trace_step *s)
 		[HW_WHY_LACP_CTRL] = BK_WHY_LACP_CTRL, [HW_WHY_PROTO_HOST] = BK_WHY_PROTO_HOST,
 		[HW_WHY_ACTION] = BK_WHY_ACTION, [HW_WHY_HEADROOM] = BK_WHY_HEADROOM,
 		[HW_WHY_JUMP_BACK] = BK_WHY_JUMP_BACK, [HW_WHY_NO_MEMBER] = BK_WHY_NO_MEMBER,
-		[HW_WHY_BOND_RX] = BK_WHY_BOND_RX,
+		[HW_WHY_BOND_RX] = BK_WHY_BOND_RX, [HW_WHY_MTU] = BK_WHY_MTU,
+		[HW_WHY_EGRESS_DOWN] = BK_WHY_EGRESS_DOWN,
 	};
 	struct trace_ctx *t = arg;
 	struct bk_trace_step b = {
@@ -590,4 +664,6 @@ const struct dpak_backend_ops dpak_backend_hwsim = {
 	.sim_set_link = sim_set_link,
 	.sim_fail_flow_ops = sim_fail_flow_ops,
 	.action_types_now = sim_action_types_now,
+	.port_set_mtu = sim_port_set_mtu,
+	.sim_pcap_stats = sim_pcap_stats,
 };
