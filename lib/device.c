@@ -430,7 +430,7 @@ DPAK_API int dpak_port_set_mtu(struct dpak_dev *dev, uint32_t port, uint32_t mtu
 {
 	int err;
 
-	if (bond_port(dev, port))
+	if (dev && port >= dev->n_ports && dpak__port_exists(dev, port))
 		return dpak__err(EOPNOTSUPP, "port %u is a bond: set the MTU of "
 				 "its members", port);
 	if ((err = check_port(dev, port)))
