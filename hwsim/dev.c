@@ -262,6 +262,19 @@ static int rejected(struct hw_dev *dev, const uint8_t *act, uint32_t len)
 	return fate ? 0 : -EINVAL;
 }
 
+/* The pipeline checks the pause after it made the reader count odd (a
+ * full fence between): either the burst sees the pause and forwards
+ * nothing, or hw_sync() sees the burst and waits for it to end. */
+void hw_pause(struct hw_dev *dev, int on)
+{
+	if (!on) {
+		__atomic_fetch_sub(&dev->paused, 1, __ATOMIC_RELEASE);
+		return;
+	}
+	__atomic_fetch_add(&dev->paused, 1, __ATOMIC_SEQ_CST);
+	hw_sync(dev);
+}
+
 uint64_t hw_dev_reset(struct hw_dev *dev)
 {
 	uint64_t lost = 0;

@@ -117,6 +117,7 @@ struct hw_dev {
 	uint32_t rr;          /* next port the pipeline serves */
 
 	uint64_t reader;      /* odd while the pipeline is inside a burst */
+	uint32_t paused;      /* > 0: bursts forward nothing (hw_pause) */
 	pthread_t engine;
 	int running;
 

@@ -161,6 +161,11 @@ uint64_t hw_rejected_ops(const struct hw_dev *dev);
 /* Reset: every table loses every entry (and its counters), as a device
  * reset would. Returns the number of entries lost. */
 uint64_t hw_dev_reset(struct hw_dev *dev);
+/* Stop (@on 1) or let go again (@on 0) the pipeline, as a resetting device
+ * stops: once hw_pause(dev, 1) returns, no burst runs until the matching
+ * hw_pause(dev, 0) (pauses nest); packets wait in the receive rings and
+ * host queues meanwhile. Table operations still work. */
+void hw_pause(struct hw_dev *dev, int on);
 
 /* What ended a packet's way through the pipeline, beside its fate. */
 enum hw_why {

@@ -390,7 +390,8 @@ static uint64_t now_ns(void)
 
 /* One burst from each port and host queue in turn, at most @budget
  * packets. The reader count is odd for the whole burst: table writers wait
- * for it to move before reusing an entry (hw_sync()). */
+ * for it to move before reusing an entry (hw_sync()). A paused device
+ * (hw_pause()) runs no burst. */
 static unsigned run_burst(struct hw_dev *dev, unsigned budget)
 {
 	unsigned done = 0;
@@ -398,6 +399,11 @@ static unsigned run_burst(struct hw_dev *dev, unsigned budget)
 
 	__atomic_store_n(&dev->reader, dev->reader + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&dev->paused, __ATOMIC_RELAXED)) {
+		/* hw_pause(): the device forwards nothing (a reset) */
+		STORE_REL(&dev->reader, dev->reader + 1);
+		return 0;
+	}
 	now = now_ns();
 	for (uint32_t n = 0; n < dev->n_ports && done < budget; n++) {
 		uint32_t port = (dev->rr + n) % dev->n_ports;

@@ -161,6 +161,15 @@ struct dpak_backend_ops {
 	/* A pcap attachment's counters (struct dpak_hwsim_pcap_stats). */
 	int (*sim_pcap_stats)(void *priv, uint32_t port, int dir,
 			      struct dpak_hwsim_pcap_stats *st);
+	/* Stop (@pause 1) the device's forwarding until the matching call
+	 * with 0, as a resetting device stops: when it returns, no packet is
+	 * inside the pipeline and none enters it (they wait). The core pauses
+	 * across a reset: the counters it reads, the wipe and the restore. */
+	int (*sim_pause)(void *priv, int pause);
+	/* The most bytes a flow's actions may push in front of a frame (VLAN
+	 * tags, encapsulations): the device's headroom (struct dpak_dev_info
+	 * max_push_bytes); 0: not declared, not checked. */
+	uint32_t max_push_bytes;
 };
 
 extern const struct dpak_backend_ops dpak_backend_hwsim;

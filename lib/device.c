@@ -172,6 +172,7 @@ DPAK_API int dpak_dev_info(struct dpak_dev *dev, struct dpak_dev_info *info)
 	i.item_types = dev->ops->item_types;
 	i.action_types = dpak__dev_action_types(dev); /* what it applies now */
 	i.table_types = dev->ops->table_types;
+	i.max_push_bytes = dev->ops->max_push_bytes;
 	if (dev->ops->bond_create) {
 		struct dpak_bonds *bs = bonds_locked(dev);
 		i.max_bonds = DPAK_MAX_BONDS;

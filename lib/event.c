@@ -17,6 +17,11 @@
  * full the scan stops and resumes where it stopped as soon as the consumer
  * has made room, so aged flows are delayed but never lost, and a burst of
  * them leaves room for the other events.
+ *
+ * Flows a device reset lost and the device refused back: each pass of the
+ * thread offers up to EV_RETRY of them per table to the device again (one
+ * hold of the table's lock), so a switch that only waits on the channel
+ * gets them back without calling dpak_flow_aged() or dpak_flow_restore().
  */
 #include <errno.h>
 #include <pthread.h>
@@ -35,7 +40,8 @@
 #define EV_QUEUE_MAX 1048576
 #define EV_SCAN_DEFAULT_MS 1000
 #define EV_SCAN_MAX_MS 60000
-#define EV_TYPES ((uint32_t)DPAK_EVENT_BIT(DPAK_EVENT_BOND + 1) - 1)
+#define EV_TYPES ((uint32_t)DPAK_EVENT_BIT(DPAK_EVENT_RESET + 1) - 1)
+#define EV_RETRY 64                /* absent flows retried per table per pass */
 
 struct ev_rec {
 	struct dpak_event e;
@@ -255,6 +261,43 @@ void dpak__event_bond(struct dpak_dev *dev, uint32_t bond, uint32_t member,
 	push(ev, &r);
 }
 
+void dpak__event_reset(struct dpak_dev *dev, uint64_t restored,
+		       uint64_t not_restored, int retried)
+{
+	struct dpak_events *ev = events_of(dev);
+	struct ev_rec r;
+
+	if (!ev)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.e.type = DPAK_EVENT_RESET;
+	r.e.time_ns = dpak__now_ns();
+	r.e.restored = restored > UINT32_MAX ? UINT32_MAX : (uint32_t)restored;
+	r.e.not_restored = not_restored > UINT32_MAX ? UINT32_MAX : (uint32_t)not_restored;
+	r.e.retried = retried;
+	push(ev, &r);
+}
+
+/* The pass's retry of flows a reset lost and the device refused back: at
+ * most EV_RETRY per table, under its lock, then the lock goes. Flows it
+ * brings back are reported in one DPAK_EVENT_RESET event. */
+static void retry_absent(struct dpak_dev *dev)
+{
+	uint64_t back = 0, left = 0;
+
+	for (uint32_t i = 0; i < dev->cfg.n_tables; i++) {
+		struct dpak_table *t = &dev->tables[i];
+
+		pthread_mutex_lock(&t->lock);
+		if (t->n_absent)
+			back += dpak__flow_retry_some(t, EV_RETRY);
+		left += t->n_absent;
+		pthread_mutex_unlock(&t->lock);
+	}
+	if (back)
+		dpak__event_reset(dev, back, left, 1);
+}
+
 /* One step of the aging scan: on from where the last one stopped. Returns
  * 1 when it went through every table, 0 when it stopped for room. */
 static int scan_aged(struct dpak_dev *dev, struct dpak_events *ev)
@@ -321,6 +364,7 @@ static void *ev_thread(void *arg)
 		pthread_mutex_unlock(&ev->lock);
 		for (uint32_t p = 0; p < dev->n_ports; p++)
 			dpak__event_link(dev, p);
+		retry_absent(dev);
 		if (types & DPAK_EVENT_BIT(DPAK_EVENT_FLOW_AGED))
 			done = scan_aged(dev, ev);
 		clock_gettime(CLOCK_MONOTONIC, &ts);

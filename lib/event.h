@@ -33,6 +33,14 @@ void dpak__event_bond(struct dpak_dev *dev, uint32_t bond, uint32_t member,
 /* Whether @f (with an idle timeout) has been idle that long at @now; its
  * last hit (0: never) into *last_hit. Under its table's lock (flow.c). */
 int dpak__flow_idle(struct dpak_flow *f, uint64_t now, uint64_t *last_hit);
+/* A device reset completed (@retried 0), or a retry brought flows a reset
+ * lost back (@retried 1): @restored flows back, @not_restored still absent
+ * in all tables. Under no table lock. */
+void dpak__event_reset(struct dpak_dev *dev, uint64_t restored,
+		       uint64_t not_restored, int retried);
+/* Offer up to @max of @t's flows a reset lost to the device again, oldest
+ * attempt first; returns how many it took back. Under t->lock (flow.c). */
+uint32_t dpak__flow_retry_some(struct dpak_table *t, uint32_t max);
 /* Stop the channel's thread and free it (dpak_dev_close, before the
  * tables go). */
 void dpak__events_fini(struct dpak_dev *dev);

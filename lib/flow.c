@@ -767,9 +767,50 @@ static uint32_t retry_table(struct dpak_table *t, int *first_err,
 	return t->n_absent;
 }
 
+uint32_t dpak__flow_retry_some(struct dpak_table *t, uint32_t max)
+{
+	struct dpak_absent *a, *next, *first_failed = NULL, *last_failed = NULL;
+	uint32_t back = 0, k = 0;
+
+	for (a = t->absent; a && k < max; a = next, k++) {
+		next = a->next;
+		if (!absent_retry(t, a->f)) { /* freed and unlinked */
+			back++;
+			continue;
+		}
+		if (!first_failed)
+			first_failed = a;
+		last_failed = a;
+	}
+	/* Those tried and refused again go to the end of the list, so the
+	 * next pass tries the others first. */
+	if (a && first_failed && t->absent == first_failed) {
+		struct dpak_absent *tail = a;
+		while (tail->next)
+			tail = tail->next;
+		t->absent = a;
+		tail->next = first_failed;
+		last_failed->next = NULL;
+	}
+	return back;
+}
+
+/* Flows absent in every table now; under no table lock. */
+static uint64_t absent_total(struct dpak_dev *dev)
+{
+	uint64_t n = 0;
+
+	for (uint32_t k = 0; k < dev->cfg.n_tables; k++) {
+		pthread_mutex_lock(&dev->tables[k].lock);
+		n += dev->tables[k].n_absent;
+		pthread_mutex_unlock(&dev->tables[k].lock);
+	}
+	return n;
+}
+
 DPAK_API int dpak_flow_restore(struct dpak_dev *dev)
 {
-	uint32_t left = 0;
+	uint32_t left = 0, back = 0;
 	int first_err = 0;
 	char msg[512] = "";
 
@@ -779,10 +820,15 @@ DPAK_API int dpak_flow_restore(struct dpak_dev *dev)
 		struct dpak_table *t = &dev->tables[k];
 
 		pthread_mutex_lock(&t->lock);
-		if (t->n_absent)
-			left += retry_table(t, &first_err, msg, sizeof(msg));
+		if (t->n_absent) {
+			uint32_t before = t->n_absent, now;
+			left += now = retry_table(t, &first_err, msg, sizeof(msg));
+			back += before - now;
+		}
 		pthread_mutex_unlock(&t->lock);
 	}
+	if (back)
+		dpak__event_reset(dev, back, left, 1);
 	if (first_err)
 		dpak__err(-first_err, "%u flows still not in the device; first: %s",
 			  left, msg);
@@ -950,6 +996,7 @@ DPAK_API int dpak_flow_aged(struct dpak_dev *dev, struct dpak_flow **flows,
 			    size_t max)
 {
 	uint64_t now = dpak__now_ns();
+	uint32_t back = 0;
 	size_t n = 0;
 
 	if (!dev || (max && !flows))
@@ -959,9 +1006,10 @@ DPAK_API int dpak_flow_aged(struct dpak_dev *dev, struct dpak_flow **flows,
 
 		pthread_mutex_lock(&t->lock);
 		if (t->n_absent) { /* the polling retries what a reset lost */
+			uint32_t before = t->n_absent;
 			int first = 0;
 			char msg[8];
-			retry_table(t, &first, msg, sizeof(msg));
+			back += before - retry_table(t, &first, msg, sizeof(msg));
 		}
 		for (struct dpak_flow *f = t->head; f && n < max; f = f->next) {
 			uint64_t last;
@@ -975,6 +1023,8 @@ DPAK_API int dpak_flow_aged(struct dpak_dev *dev, struct dpak_flow **flows,
 		}
 		pthread_mutex_unlock(&t->lock);
 	}
+	if (back)
+		dpak__event_reset(dev, back, absent_total(dev), 1);
 	return (int)n;
 }
 

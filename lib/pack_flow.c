@@ -776,6 +776,7 @@ int dpak__pack_actions(const struct dpak_table *t,
 	uint8_t fate[8];
 	uint32_t len = 0, fate_len = 0, n = 0;
 	int fate_at = -1, exclusive_at = -1, err;
+	int32_t pushed = 0; /* bytes in front of the frame so far */
 
 	pk->act_len = 0;
 	pk->counted = 0;
@@ -925,6 +926,23 @@ int dpak__pack_actions(const struct dpak_table *t,
 			if ((err = need_layer(i, type, pk, LAYER_VXLAN, "a vxlan item")))
 				return err;
 			break;
+		}
+		/* The device's headroom (dpak_dev_info max_push_bytes): a push
+		 * takes room in front of the frame, a pop or decap gives at
+		 * least as much back. An action list that would run out drops
+		 * every packet: refused here instead. */
+		if (type == DPAK_ACTION_VLAN_PUSH || type == DPAK_ACTION_VXLAN_ENCAP) {
+			pushed += type == DPAK_ACTION_VLAN_PUSH ? 4 : PK_ENCAP_HDR;
+			if (dev->ops->max_push_bytes &&
+			    pushed > (int32_t)dev->ops->max_push_bytes)
+				return dpak__err(ENOTSUP, "action %u (%s): the actions "
+						 "push %d bytes in front of the frame; "
+						 "the device has room for %u", i, nm,
+						 pushed, dev->ops->max_push_bytes);
+		} else if (type == DPAK_ACTION_VLAN_POP) {
+			pushed -= 4;
+		} else if (type == DPAK_ACTION_VXLAN_DECAP) {
+			pushed -= PK_ENCAP_HDR;
 		}
 		if (pk_op_is_fate((unsigned)type)) {
 			memcpy(fate, op, op[1]);

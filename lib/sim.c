@@ -164,14 +164,18 @@ DPAK_API int dpak_hwsim_reject_action(struct dpak_dev *dev,
 DPAK_API int dpak_hwsim_reset(struct dpak_dev *dev)
 {
 	int err = sim_check(dev, dev ? dev->ops->sim_reset : NULL, "dpak_hwsim_reset");
-	uint64_t lost = 0, restored = 0;
+	uint64_t lost = 0, restored = 0, absent = 0;
 
 	if (err)
 		return err;
 	/* Tables are locked one by one while the device forgets and the core
-	 * restores: flow calls wait, packets miss meanwhile. */
+	 * restores: flow calls wait. The device forwards nothing from before
+	 * the counters are read until the flows are back (packets wait in its
+	 * receive rings), so no packet is forwarded and left uncounted. */
 	for (uint32_t i = 0; i < dev->cfg.n_tables; i++)
 		pthread_mutex_lock(&dev->tables[i].lock);
+	if (dev->ops->sim_pause)
+		dev->ops->sim_pause(dev->priv, 1);
 	/* What the device counted, read just before it forgets: counters and
 	 * last hits continue from these in the restored flows. */
 	void *saved = dpak__dev_save(dev);
@@ -183,13 +187,20 @@ DPAK_API int dpak_hwsim_reset(struct dpak_dev *dev)
 		restored = dpak__dev_restore(dev, saved);
 		dpak__err_restore(&es);
 	}
+	if (dev->ops->sim_pause)
+		dev->ops->sim_pause(dev->priv, 0);
 	free(saved);
+	for (uint32_t i = 0; i < dev->cfg.n_tables; i++)
+		absent += dev->tables[i].n_absent;
 	for (uint32_t i = 0; i < dev->cfg.n_tables; i++)
 		pthread_mutex_unlock(&dev->tables[i].lock);
 	if (err)
 		return err;
-	dpak__log(DPAK_LOG_WARN, "device reset: %llu entries lost, %llu flows restored",
-		  (unsigned long long)lost, (unsigned long long)restored);
+	dpak__log(absent ? DPAK_LOG_ERR : DPAK_LOG_WARN, "device reset: %llu "
+		  "entries lost, %llu flows restored, %llu not restored",
+		  (unsigned long long)lost, (unsigned long long)restored,
+		  (unsigned long long)absent);
+	dpak__event_reset(dev, restored, absent, 0);
 	return (int)restored;
 }
 

@@ -533,7 +533,8 @@ static void test_bonds_enumerable(void **state)
 	struct dpak_port_info pi = { .sz = sizeof(pi) };
 	expect(dpak_port_info(dev, di.n_ports + di.max_bonds, &pi), ENOENT, "does not exist");
 	/* A 0.1.0 caller's struct (sz without the bond fields) still works. */
-	struct dpak_dev_info old = { .sz = offsetof(struct dpak_dev_info, max_bonds) };
+	struct dpak_dev_info old = { .sz = offsetof(struct dpak_dev_info, table_types) +
+					   sizeof(uint32_t) };
 	assert_int_equal(dpak_dev_info(dev, &old), 0);
 }
 

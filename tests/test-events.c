@@ -172,7 +172,9 @@ static void test_occupancy_reset(void **state)
 	struct dpak_table *t = dpak_table_get(dev, "small");
 	struct dpak_flow *f[3];
 	struct dpak_event ev;
-	int fd = dpak_event_fd(dev);
+	/* A long scan interval: the channel's own retry stays out of the way */
+	DPAK_OPTS(dpak_event_opts, eo, .scan_interval_ms = 60000);
+	int fd = dpak_event_open(dev, &eo);
 
 	assert_true(fd >= 0);
 	assert_int_equal(dpak_table_set_threshold(t, 3, 0), 0);
@@ -181,8 +183,14 @@ static void test_occupancy_reset(void **state)
 	assert_int_equal(next(&ev), 1);
 	assert_int_equal(ev.above, 1);
 	assert_int_equal(ev.in_use, 3);
-	/* A reset that gives every flow back changes nothing. */
+	/* A reset that gives every flow back changes no occupancy; the reset
+	 * itself is reported. */
 	assert_int_equal(dpak_hwsim_reset(dev), 3);
+	assert_int_equal(next(&ev), 1);
+	assert_int_equal(ev.type, DPAK_EVENT_RESET);
+	assert_int_equal(ev.restored, 3);
+	assert_int_equal(ev.not_restored, 0);
+	assert_int_equal(ev.retried, 0);
 	assert_int_equal(ready(fd), 0);
 	/* The device refuses the first flow the restore offers. */
 	assert_int_equal(dpak_hwsim_fail_flow_ops(dev, 1, -EIO), 0);
@@ -192,12 +200,65 @@ static void test_occupancy_reset(void **state)
 	assert_int_equal(ev.type, DPAK_EVENT_TABLE_OCCUPANCY);
 	assert_int_equal(ev.above, 0);
 	assert_int_equal(ev.in_use, 2);
+	assert_int_equal(next(&ev), 1);
+	assert_int_equal(ev.type, DPAK_EVENT_RESET);
+	assert_int_equal(ev.restored, 2);
+	assert_int_equal(ev.not_restored, 1);
 	assert_int_equal(next(&ev), 0);
 	assert_int_equal(dpak_flow_restore(dev), 0);
 	assert_int_equal(next(&ev), 1);
 	assert_int_equal(ev.above, 1);
 	assert_int_equal(ev.in_use, 3);
+	assert_int_equal(next(&ev), 1);
+	assert_int_equal(ev.type, DPAK_EVENT_RESET);
+	assert_int_equal(ev.retried, 1);
+	assert_int_equal(ev.restored, 1);
+	assert_int_equal(ev.not_restored, 0);
 	assert_int_equal(next(&ev), 0);
+}
+
+/* A reset that loses flows is reported on the channel, and a switch that
+ * only waits on the channel (never calls dpak_flow_aged() nor
+ * dpak_flow_restore()) gets them back: the channel's scan retries them
+ * and reports the retry that brings them back. */
+static void test_reset_event_and_retry(void **state)
+{
+	(void)state;
+	struct dpak_flow *f[3];
+	struct dpak_event ev;
+	DPAK_OPTS(dpak_event_opts, eo, .scan_interval_ms = 10,
+		  .types = DPAK_EVENT_BIT(DPAK_EVENT_RESET));
+	int fd = dpak_event_open(dev, &eo), back = 0;
+
+	assert_true(fd >= 0);
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(add("small", i, NULL, &f[i]), 0);
+	/* The device refuses two flows the restore offers. */
+	assert_int_equal(dpak_hwsim_fail_flow_ops(dev, 2, -EIO), 0);
+	assert_int_equal(dpak_hwsim_reset(dev), 1);
+	assert_int_equal(next(&ev), 1); /* queued before the reset returned */
+	assert_int_equal(ev.type, DPAK_EVENT_RESET);
+	assert_int_equal(ev.retried, 0);
+	assert_int_equal(ev.restored, 1);
+	assert_int_equal(ev.not_restored, 2);
+	assert_null(ev.table);
+	assert_null(ev.flow);
+	/* No call but the channel's: its scan offers them again. */
+	while (back < 2) {
+		assert_int_equal(wait_ready(fd), 1);
+		assert_int_equal(next(&ev), 1);
+		assert_int_equal(ev.type, DPAK_EVENT_RESET);
+		assert_int_equal(ev.retried, 1);
+		back += (int)ev.restored;
+		assert_int_equal(ev.not_restored, 2 - back);
+	}
+	assert_int_equal(back, 2);
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(dpak_flow_state(f[i]), DPAK_FLOW_OFFLOADED);
+	struct dpak_table_info ti = { .sz = sizeof(ti) };
+	assert_int_equal(dpak_table_info(dpak_table_get(dev, "small"), &ti), 0);
+	assert_int_equal(ti.in_use, 3);
+	assert_int_equal(ti.not_restored, 0);
 }
 
 /* A caller built against an older, shorter struct dpak_event gets what it
@@ -675,6 +736,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_short_struct, up, down),
 		cmocka_unit_test_setup_teardown(test_occupancy, up, down),
 		cmocka_unit_test_setup_teardown(test_occupancy_reset, up, down),
+		cmocka_unit_test_setup_teardown(test_reset_event_and_retry, up, down),
 		cmocka_unit_test_setup_teardown(test_flow_aged, up, down),
 		cmocka_unit_test_setup_teardown(test_flow_aged_deleted, up, down),
 		cmocka_unit_test_setup_teardown(test_flow_aged_no_loss, up, down),

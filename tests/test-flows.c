@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <pthread.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
 #include <dpak/dpak.h>
@@ -1394,6 +1395,181 @@ static void test_rejected_action_capabilities(void **state)
 	assert_int_equal(dpak_flow_add(t, items, acts, NULL, &fl), 0);
 }
 
+/* engine=thread: traffic through a counted flow while the device resets
+ * again and again. The device forwards nothing from before the core reads
+ * the counters until the flows are back, so the flow counts exactly the
+ * packets that left through it. */
+struct reset_traffic {
+	struct dpak_dev *dev;
+	uint8_t frame[128];
+	size_t len;
+	unsigned sent, captured;
+	int done;
+};
+
+static void drain_vf1(struct reset_traffic *rt)
+{
+	uint8_t out[256];
+
+	while (dpak_hwsim_capture(rt->dev, VF1, out, sizeof(out)) > 0)
+		rt->captured++;
+}
+
+static void *reset_traffic_tx(void *arg)
+{
+	struct reset_traffic *rt = arg;
+
+	for (unsigned tries = 0; rt->sent < 20000 && tries < 10000000; tries++) {
+		if (dpak_hwsim_inject(rt->dev, VF0, rt->frame, rt->len) == 0)
+			rt->sent++;
+		drain_vf1(rt);
+	}
+	__atomic_store_n(&rt->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void test_reset_counts_forwarded_under_traffic(void **state)
+{
+	(void)state;
+	struct reset_traffic rt = { .dev = dpak_dev_open("hwsim:engine=thread", NULL) };
+	struct dpak_action_port out = { VF1 };
+	struct dpak_action acts[] = {
+		{ DPAK_ACTION_COUNT, NULL }, { DPAK_ACTION_PORT, &out }, { DPAK_ACTION_END, NULL },
+	};
+	struct dpak_item_port port = { VF0 };
+	struct dpak_item_eth e = { 0 }, m = { 0 };
+	struct dpak_item_vlan vl = { 0 };
+	memcpy(e.dst, MAC_B, 6);
+	memcpy(m.dst, ONES6, 6);
+	struct dpak_item items[] = { { DPAK_ITEM_PORT, &port, NULL }, { DPAK_ITEM_ETH, &e, &m },
+				     { DPAK_ITEM_VLAN, &vl, NULL }, { DPAK_ITEM_END, NULL, NULL } };
+	struct dpak_flow_stats st = { .sz = sizeof(st) };
+	struct dpak_port_stats in = { .sz = sizeof(in) }, o = { .sz = sizeof(o) };
+	struct dpak_flow *fl;
+	pthread_t tx;
+	unsigned resets = 0;
+
+	assert_non_null(rt.dev);
+	dpak_log_set_level(DPAK_LOG_ERR);
+	assert_int_equal(dpak_flow_add(dpak_table_get(rt.dev, "l2"), items, acts, NULL, &fl), 0);
+	rt.len = udp_frame(rt.frame, MAC_B, 53, 0);
+	assert_int_equal(pthread_create(&tx, NULL, reset_traffic_tx, &rt), 0);
+	while (!__atomic_load_n(&rt.done, __ATOMIC_ACQUIRE) && resets < 100000) {
+		assert_int_equal(dpak_hwsim_reset(rt.dev), 1);
+		resets++;
+	}
+	pthread_join(tx, NULL);
+	/* Wait (up to 10 s) for the engine to take every frame in. */
+	for (int spin = 0; spin < 10000; spin++) {
+		assert_int_equal(dpak_port_stats(rt.dev, VF0, &in), 0);
+		if (in.rx_packets >= rt.sent)
+			break;
+		drain_vf1(&rt);
+		sleep_ms(1);
+	}
+	for (int spin = 0; spin < 100; spin++) { /* the last bursts' output */
+		drain_vf1(&rt);
+		sleep_ms(1);
+	}
+	assert_int_equal(in.rx_packets, rt.sent);
+	assert_int_equal(dpak_port_stats(rt.dev, VF1, &o), 0);
+	assert_int_equal(dpak_flow_query(fl, &st), 0);
+	assert_true(resets > 0);
+	assert_int_equal(o.tx_packets, rt.captured);
+	assert_int_equal(st.packets, o.tx_packets); /* every one it forwarded */
+	assert_int_equal(st.bytes, o.tx_packets * rt.len);
+	dpak_log_set_level(DPAK_LOG_WARN);
+	dpak_dev_close(rt.dev);
+}
+
+/* The device's headroom is declared (dpak_dev_info max_push_bytes) and
+ * validation refuses action lists that push more in front of the frame,
+ * naming the action that crosses it; up to the limit, packets leave. */
+static void test_headroom_limit_declared(void **state)
+{
+	(void)state;
+	DPAK_OPTS(dpak_dev_opts, o, .configinfo_text = "device max-action-bytes=255\n"
+		  "table name=t type=wildcard capacity=8 miss=host key=in_port\n");
+	struct dpak_dev *dev = dpak_dev_open("hwsim:mtu=9202", &o);
+	struct dpak_dev_info di = { .sz = sizeof(di) };
+	struct dpak_action_vxlan_encap ve = { .eth_dst = { 2, 0, 0, 0, 0, 9 },
+					      .eth_src = { 2, 0, 0, 0, 0, 8 },
+					      .ipv4_src = htonl(0x0a000001),
+					      .ipv4_dst = htonl(0x0a000002), .vni = 1 };
+	struct dpak_action_vlan_push vp = { htons(0x8100), htons(3) };
+	struct dpak_action_port out = { VF1 };
+	struct dpak_item_port in = { VF0 };
+	struct dpak_item items[] = { { DPAK_ITEM_PORT, &in, NULL }, { DPAK_ITEM_END, NULL, NULL } };
+	struct dpak_action a[48];
+	struct dpak_flow *fl;
+	uint8_t frame[128], buf[512];
+	size_t len;
+	int k;
+
+	assert_non_null(dev);
+	struct dpak_table *t = dpak_table_get(dev, "t");
+	assert_non_null(t);
+	assert_int_equal(dpak_dev_info(dev, &di), 0);
+	assert_int_equal(di.max_push_bytes, 128);
+
+	/* encap + 7 pushes + encap: 128 bytes, what the device has */
+	k = 0;
+	a[k++] = (struct dpak_action){ DPAK_ACTION_VXLAN_ENCAP, &ve };
+	for (int i = 0; i < 7; i++)
+		a[k++] = (struct dpak_action){ DPAK_ACTION_VLAN_PUSH, &vp };
+	a[k++] = (struct dpak_action){ DPAK_ACTION_VXLAN_ENCAP, &ve };
+	a[k++] = (struct dpak_action){ DPAK_ACTION_PORT, &out };
+	a[k] = (struct dpak_action){ DPAK_ACTION_END, NULL };
+	assert_int_equal(dpak_flow_validate(t, items, a, NULL), 0);
+	assert_int_equal(dpak_flow_add(t, items, a, NULL, &fl), 0);
+	len = udp_frame(frame, MAC_B, 53, 0);
+	assert_int_equal(dpak_hwsim_inject(dev, VF0, frame, len), 0);
+	assert_int_equal(dpak_hwsim_run(dev, 0), 1);
+	assert_int_equal(dpak_hwsim_capture(dev, VF1, buf, sizeof(buf)), (ssize_t)(len + 128));
+
+	/* one push more: 132 bytes; refused by validate, add, batch and
+	 * replace alike, naming the action that crosses the limit */
+	const char *msg = "action 9 (vxlan_encap): the actions push 132 bytes in "
+			  "front of the frame; the device has room for 128";
+	k = 0;
+	a[k++] = (struct dpak_action){ DPAK_ACTION_VXLAN_ENCAP, &ve };
+	for (int i = 0; i < 8; i++)
+		a[k++] = (struct dpak_action){ DPAK_ACTION_VLAN_PUSH, &vp };
+	a[k++] = (struct dpak_action){ DPAK_ACTION_VXLAN_ENCAP, &ve };
+	a[k++] = (struct dpak_action){ DPAK_ACTION_PORT, &out };
+	a[k] = (struct dpak_action){ DPAK_ACTION_END, NULL };
+	assert_err(dpak_flow_validate(t, items, a, NULL), ENOTSUP, msg);
+	assert_err(dpak_flow_replace_actions(fl, a), ENOTSUP, msg);
+	assert_int_equal(dpak_flow_del(fl), 0);
+	assert_err(dpak_flow_add(t, items, a, NULL, &fl), ENOTSUP, msg);
+	struct dpak_flow_req req = { items, a, NULL };
+	int res = 0;
+	assert_int_equal(dpak_flow_add_batch(t, &req, 1, &fl, &res), 0);
+	assert_int_equal(res, -ENOTSUP);
+	assert_non_null(strstr(dpak_errmsg(), msg));
+
+	/* a pop gives its 4 bytes back: pop + 33 pushes peak at 128 */
+	k = 0;
+	a[k++] = (struct dpak_action){ DPAK_ACTION_VLAN_POP, NULL };
+	for (int i = 0; i < 33; i++)
+		a[k++] = (struct dpak_action){ DPAK_ACTION_VLAN_PUSH, &vp };
+	a[k++] = (struct dpak_action){ DPAK_ACTION_PORT, &out };
+	a[k] = (struct dpak_action){ DPAK_ACTION_END, NULL };
+	assert_int_equal(dpak_flow_add(t, items, a, NULL, &fl), 0);
+	len = udp_frame(frame, MAC_B, 53, 100);
+	assert_int_equal(dpak_hwsim_inject(dev, VF0, frame, len), 0);
+	assert_int_equal(dpak_hwsim_run(dev, 0), 1);
+	assert_int_equal(dpak_hwsim_capture(dev, VF1, buf, sizeof(buf)),
+			 (ssize_t)(len - 4 + 33 * 4));
+	assert_int_equal(dpak_flow_del(fl), 0);
+	a[k - 1] = (struct dpak_action){ DPAK_ACTION_VLAN_PUSH, &vp }; /* 34 pushes */
+	a[k++] = (struct dpak_action){ DPAK_ACTION_PORT, &out };
+	a[k] = (struct dpak_action){ DPAK_ACTION_END, NULL };
+	assert_err(dpak_flow_validate(t, items, a, NULL), ENOTSUP,
+		   "action 34 (vlan_push): the actions push 132 bytes");
+	dpak_dev_close(dev);
+}
+
 /* After a batch, dpak_errmsg() names the first failed entry, whichever
  * stage refused it: here the device refuses entry 0, validation entry 1. */
 static void test_batch_first_failure_message(void **state)
@@ -1460,6 +1636,8 @@ int main(void)
 		T(test_ipv6_lpm_all_prefix_lengths),
 		T(test_rejected_action_capabilities),
 		T(test_batch_first_failure_message),
+		cmocka_unit_test(test_reset_counts_forwarded_under_traffic),
+		cmocka_unit_test(test_headroom_limit_declared),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

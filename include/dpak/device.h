@@ -90,6 +90,15 @@ struct dpak_dev_info {
 	uint64_t item_types;    /**< bit (1 << enum dpak_item_type) per item it matches */
 	uint64_t action_types;  /**< bit (1 << enum dpak_action_type) per action it applies */
 	uint32_t table_types;   /**< bit (1 << enum dpak_table_type) per table type */
+	/* Since 0.2.0; a caller that sets sz to the 0.1.0 size does not
+	 * receive it. */
+	uint32_t max_push_bytes; /**< the device's headroom: the most bytes one
+				  *   flow's actions may put in front of a frame
+				  *   (4 per vlan_push, 50 per vxlan_encap; a
+				  *   vlan_pop gives 4 back, a vxlan_decap 50);
+				  *   validation refuses an action list whose
+				  *   running total exceeds it. 0: no limit
+				  *   declared. hwsim: 128 */
 	/* Since 0.2.0 (a caller whose sz ends before them does not get them). */
 	uint32_t max_bonds;     /**< bonds the device can hold: bond port ids are
 				 *   n_ports .. n_ports + max_bonds - 1; 0: no bonds */

@@ -71,6 +71,15 @@ enum dpak_event_type {
 	 *  ::bond_event says what changed, ::member which member; the same
 	 *  changes dpak_bond_event_next() reports). */
 	DPAK_EVENT_BOND = 4,
+	/** The device was reset and the library added its flows back
+	 *  (dpak_event::restored of them; ::not_restored it could not, in the
+	 *  state DPAK_FLOW_NOT_RESTORED), with ::retried 0; or a later retry
+	 *  brought flows a reset had lost back into the device (::retried 1,
+	 *  ::restored those it brought back, ::not_restored those still
+	 *  absent). Flows not restored are retried by the library (see
+	 *  dpak_flow_state()); when ::not_restored is 0 every flow is back.
+	 *  @since 0.2.0 */
+	DPAK_EVENT_RESET = 5,
 };
 
 /** The bit of @p type in a subscription mask (dpak_event_opts::types,
@@ -120,6 +129,14 @@ struct dpak_event {
 	uint32_t member;             /**< the member concerned (ACTIVE: the new active one) */
 	int member_in_use;           /**< ACTIVE, LACP: 1 if the device now sends on the member */
 	uint32_t lacp_state;         /**< LACP: the member's actor state (enum dpak_lacp_state bits) */
+
+	/* DPAK_EVENT_RESET */
+	uint32_t restored;           /**< RESET: flows added back into the device (by the
+					  reset's restore, or by this retry) */
+	uint32_t not_restored;       /**< RESET: flows still not in the device, all tables
+					  (dpak_table_info() not_restored, summed) */
+	int retried;                 /**< RESET: 0: a reset completed; 1: a later retry
+					  brought flows back */
 };
 
 /** Options for dpak_event_open(); declare with DPAK_OPTS(). */
@@ -140,10 +157,13 @@ struct dpak_event_opts {
  * flows under their table's lock (see docs/DATAPATH.md, "Events"); an aged
  * flow is reported between its idle timeout and its idle timeout plus one
  * scan interval and the time a pass takes. The same thread also notices
- * link changes that no call of the library made. Link changes made by
- * dpak_hwsim_set_link(), table occupancy and LACP state set by
- * dpak_bond_member_set_state() are queued before the call that made them
- * returns.
+ * link changes that no call of the library made, and on each pass offers
+ * the device again up to 64 flows per table that a reset lost and the
+ * device refused back (DPAK_EVENT_RESET reports those it takes; the
+ * thread runs whatever the subscription). Link changes made by
+ * dpak_hwsim_set_link(), table occupancy, LACP state set by
+ * dpak_bond_member_set_state() and a device reset (dpak_hwsim_reset())
+ * are queued before the call that made them returns.
  *
  * The channel stays open until dpak_dev_close().
  *

@@ -474,7 +474,8 @@ DPAK_API int dpak_flow_query(struct dpak_flow *flow,
  * returned once; it stays in the device until the caller deletes it.
  * The last hit survives a device reset (the restored flow keeps it), so a
  * reset ages nothing by itself. Each call also retries adding back the
- * flows a reset lost (see dpak_flow_state()).
+ * flows a reset lost (see dpak_flow_state(); a retry that brings flows
+ * back queues a DPAK_EVENT_RESET event).
  *
  * @param dev   the device.
  * @param flows room for @p max handles.
@@ -518,7 +519,7 @@ enum dpak_flow_state {
 	DPAK_FLOW_OFFLOADED = 0,     /**< in the device */
 	DPAK_FLOW_REMOVED = 1,       /**< removed from the device by the operator (dpak-ctl flow-remove) */
 	DPAK_FLOW_NOT_RESTORED = 2,  /**< a device reset lost it and the device refused it back;
-					  the library retries (see dpak_flow_restore()) */
+					  the library retries (see dpak_flow_state()) */
 };
 
 /**
@@ -531,9 +532,12 @@ enum dpak_flow_state {
  * library's records as DPAK_FLOW_NOT_RESTORED: not counted in its table's
  * in_use (it counts in not_restored of dpak_table_info()), its counters
  * frozen at their values before the reset (dpak_flow_query() returns
- * them), and aging measured from its last hit. The library adds it back
- * at each later reset, at each dpak_flow_aged() call, and when the
- * application calls dpak_flow_restore(); dpak_flow_del() removes it.
+ * them), and aging measured from its last hit. The library offers it to
+ * the device again at each later reset, on each pass of the event
+ * channel's thread when the channel is open (at most 64 flows per table
+ * per pass; see dpak_event_open()), at each dpak_flow_aged() call and at
+ * each dpak_flow_restore() call; each reset, and each retry that brings
+ * flows back, queues a DPAK_EVENT_RESET event. dpak_flow_del() removes it.
  * dpak_flow_replace_actions() refuses it with -ENOENT until it is back.
  *
  * @param flow the flow.

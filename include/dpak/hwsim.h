@@ -160,9 +160,15 @@ DPAK_API int dpak_hwsim_reject_action(struct dpak_dev *dev,
  * counters, as after a device reset; then the library restores every flow
  * it holds from its records (the packed form it kept). Counters and last
  * hits, read just before the reset, continue in the restored flows.
- * Packets arriving between the two miss. A flow the device refuses back is
- * kept as DPAK_FLOW_NOT_RESTORED (see dpak_flow_state()), out of in_use,
- * and retried (dpak_flow_restore()).
+ * The device forwards nothing from before the counters are read until the
+ * flows are back (packets wait in its receive rings), so every packet it
+ * forwards is counted and none misses for want of a restored flow. A flow
+ * the device refuses back is kept as DPAK_FLOW_NOT_RESTORED (see
+ * dpak_flow_state()), out of in_use, and retried: at each later reset, on
+ * each pass of the event channel's thread, at each dpak_flow_aged() and
+ * each dpak_flow_restore() call. A DPAK_EVENT_RESET event (flows restored
+ * and not restored) is queued on the event channel before the call
+ * returns (docs/DATAPATH.md, "A device reset loses nothing").
  *
  * @param dev an hwsim device.
  * @return the number of flows restored (>= 0), or -EOPNOTSUPP (not hwsim).

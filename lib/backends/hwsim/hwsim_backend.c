@@ -513,6 +513,12 @@ static int sim_reset(void *priv, uint64_t *lost)
 	return 0;
 }
 
+static int sim_pause(void *priv, int pause)
+{
+	hw_pause(priv, pause);
+	return 0;
+}
+
 struct trace_ctx {
 	void (*cb)(void *ctx, const struct bk_trace_step *st);
 	void *ctx;
@@ -666,4 +672,6 @@ const struct dpak_backend_ops dpak_backend_hwsim = {
 	.action_types_now = sim_action_types_now,
 	.port_set_mtu = sim_port_set_mtu,
 	.sim_pcap_stats = sim_pcap_stats,
+	.sim_pause = sim_pause,
+	.max_push_bytes = HW_HEADROOM,
 };
