@@ -6,9 +6,11 @@
  * host. Members' packets are received as on the bond; LACPDUs on members
  * go to the host queues or to the control channel.
  *
- * The pipeline reads bond state without locks; writers (bond_lock) publish
- * a member list with its count last and wait for the pipeline (hw_sync)
- * before a removed member's slot is reused.
+ * The pipeline reads bond state without locks. Writers (bond_lock) never
+ * change a member list the pipeline may be reading: they fill the other
+ * of two lists, publish it, and wait for the pipeline to leave the old one
+ * (hw_sync) before it can be written again (RCU-style). Only a member's
+ * enabled flag changes in place.
  */
 #include <errno.h>
 #include <string.h>
@@ -32,6 +34,35 @@ static struct hw_bond *bond_of(struct hw_dev *dev, uint32_t port)
 	return b->used ? b : NULL;
 }
 
+/* The published member list: read inside a pipeline burst (or under
+ * bond_lock), where it stays valid until the burst ends. */
+static const struct hw_bond_members *members(const struct hw_bond *b)
+{
+	return &b->set[LOAD_ACQ(&b->cur) & 1];
+}
+
+/* Writers, under bond_lock: the list to fill (a copy of the published one)
+ * and its publication. Once published, wait for the pipeline to leave the
+ * old list, so that the next writer may fill it. */
+static struct hw_bond_members *next_members(struct hw_bond *b)
+{
+	const struct hw_bond_members *cur = &b->set[b->cur & 1];
+	struct hw_bond_members *nx = &b->set[(b->cur & 1) ^ 1];
+
+	for (uint32_t i = 0; i < HW_BOND_MEMBERS; i++) {
+		STORE_REL(&nx->member[i], LOAD_RLX(&cur->member[i]));
+		STORE_REL(&nx->enabled[i], LOAD_RLX(&cur->enabled[i]));
+	}
+	STORE_REL(&nx->n, cur->n);
+	return nx;
+}
+
+static void publish_members(struct hw_dev *dev, struct hw_bond *b)
+{
+	STORE_REL(&b->cur, (b->cur & 1) ^ 1);
+	hw_sync_dev(dev);
+}
+
 int hw_bond_create(struct hw_dev *dev, enum hw_bond_mode mode, enum hw_bond_hash hash,
 		   enum hw_bond_lacp lacp, int failback, uint32_t *port)
 {
@@ -42,12 +73,16 @@ int hw_bond_create(struct hw_dev *dev, enum hw_bond_mode mode, enum hw_bond_hash
 		struct hw_bond *b = &dev->bonds[i];
 		if (b->used)
 			continue;
-		memset(b, 0, sizeof(*b));
+		/* No packet reads a slot that is not in use (the pipeline
+		 * checks used first; destroy waited for it). */
 		b->mode = mode;
 		b->hash = hash;
 		b->lacp = lacp;
 		b->failback = failback;
-		b->active = ~0u;
+		STORE_REL(&b->set[0].n, 0);
+		STORE_REL(&b->set[1].n, 0);
+		STORE_REL(&b->cur, 0);
+		STORE_REL(&b->active, ~0u);
 		STORE_REL(&b->used, 1);
 		*port = dev->n_ports + i;
 		err = 0;
@@ -66,14 +101,14 @@ int hw_bond_destroy(struct hw_dev *dev, uint32_t port)
 	if (!(b = bond_of(dev, port))) {
 		err = -ENOENT;
 	} else {
-		for (uint32_t i = 0; i < b->n; i++)
-			STORE_REL(&dev->ports[b->member[i]].bond, 0);
-		STORE_REL(&b->n, 0);
+		const struct hw_bond_members *ms = &b->set[b->cur & 1];
+		for (uint32_t i = 0; i < ms->n; i++)
+			STORE_REL(&dev->ports[ms->member[i]].bond, 0);
+		STORE_REL(&next_members(b)->n, 0);
 		STORE_REL(&b->used, 0);
+		publish_members(dev, b); /* no packet uses the bond after this */
 	}
 	pthread_mutex_unlock(&dev->bond_lock);
-	if (!err)
-		hw_sync_dev(dev);
 	return err;
 }
 
@@ -89,57 +124,54 @@ int hw_bond_add(struct hw_dev *dev, uint32_t port, uint32_t member)
 		err = -EINVAL;
 	else if (LOAD_RLX(&dev->ports[member].bond))
 		err = -EBUSY;
-	else if (b->n == HW_BOND_MEMBERS)
+	else if (b->set[b->cur & 1].n == HW_BOND_MEMBERS)
 		err = -ENOSPC;
 	if (!err) {
-		b->member[b->n] = member;
-		b->enabled[b->n] = b->mode != HW_BOND_LACP; /* LACP enables it */
-		STORE_REL(&b->n, b->n + 1);
+		struct hw_bond_members *nx = next_members(b);
+		STORE_REL(&nx->member[nx->n], member);
+		STORE_REL(&nx->enabled[nx->n], (uint8_t)(b->mode != HW_BOND_LACP)); /* LACP enables it */
+		STORE_REL(&nx->n, nx->n + 1);
+		publish_members(dev, b);
 		STORE_REL(&dev->ports[member].bond, port - dev->n_ports + 1);
 	}
 	pthread_mutex_unlock(&dev->bond_lock);
 	return err;
 }
 
+/* Remove a member: a new list without it is published, and the call
+ * returns once no packet can still choose it (the old list is never
+ * changed under a reader). */
 int hw_bond_del(struct hw_dev *dev, uint32_t port, uint32_t member)
 {
 	struct hw_bond *b;
-	uint32_t i = 0;
+	uint32_t i = 0, n;
 	int err = 0;
 
 	pthread_mutex_lock(&dev->bond_lock);
 	if (!(b = bond_of(dev, port))) {
 		err = -ENOENT;
 	} else {
-		for (i = 0; i < b->n && b->member[i] != member; i++)
+		const struct hw_bond_members *cur = &b->set[b->cur & 1];
+		for (i = 0; i < cur->n && cur->member[i] != member; i++)
 			;
-		if (i == b->n)
+		if (i == cur->n)
 			err = -ENOENT;
 	}
 	if (!err) {
-		/* Disable first, so that the pipeline stops choosing it; then
-		 * close the gap once it has moved on. */
-		STORE_REL(&b->enabled[i], 0);
+		struct hw_bond_members *nx = next_members(b);
+		n = nx->n - 1;
+		for (; i < n; i++) {
+			STORE_REL(&nx->member[i], nx->member[i + 1]);
+			STORE_REL(&nx->enabled[i], nx->enabled[i + 1]);
+		}
+		STORE_REL(&nx->n, n);
 		STORE_REL(&dev->ports[member].bond, 0);
-		if (b->active == member)
+		publish_members(dev, b);
+		if (LOAD_RLX(&b->active) == member)
 			STORE_REL(&b->active, ~0u);
 	}
 	pthread_mutex_unlock(&dev->bond_lock);
-	if (err)
-		return err;
-	hw_sync_dev(dev);
-	pthread_mutex_lock(&dev->bond_lock);
-	for (i = 0; i < b->n && b->member[i] != member; i++)
-		;
-	if (i < b->n) {
-		uint32_t n = b->n - 1;
-		STORE_REL(&b->n, n); /* the last slot leaves the list first */
-		hw_sync_dev(dev);
-		memmove(&b->member[i], &b->member[i + 1], (n - i) * sizeof(b->member[0]));
-		memmove(&b->enabled[i], &b->enabled[i + 1], n - i);
-	}
-	pthread_mutex_unlock(&dev->bond_lock);
-	return 0;
+	return err;
 }
 
 int hw_bond_enable(struct hw_dev *dev, uint32_t port, uint32_t member, int on)
@@ -148,12 +180,14 @@ int hw_bond_enable(struct hw_dev *dev, uint32_t port, uint32_t member, int on)
 	int err = -ENOENT;
 
 	pthread_mutex_lock(&dev->bond_lock);
-	if ((b = bond_of(dev, port)))
-		for (uint32_t i = 0; i < b->n; i++)
-			if (b->member[i] == member) {
-				STORE_REL(&b->enabled[i], (uint8_t)!!on);
+	if ((b = bond_of(dev, port))) {
+		struct hw_bond_members *ms = &b->set[b->cur & 1];
+		for (uint32_t i = 0; i < ms->n; i++)
+			if (ms->member[i] == member) {
+				STORE_REL(&ms->enabled[i], (uint8_t)!!on);
 				err = 0;
 			}
+	}
 	pthread_mutex_unlock(&dev->bond_lock);
 	return err;
 }
@@ -163,18 +197,43 @@ int hw_bond_enable(struct hw_dev *dev, uint32_t port, uint32_t member, int on)
  * while it stays usable. */
 static uint32_t ab_member(struct hw_dev *dev, struct hw_bond *b)
 {
-	uint32_t n = LOAD_ACQ(&b->n), cur = LOAD_RLX(&b->active), first = ~0u;
+	const struct hw_bond_members *ms = members(b);
+	uint32_t n = LOAD_ACQ(&ms->n), cur = LOAD_RLX(&b->active), first = ~0u;
 	int cur_ok = 0;
 
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t m = b->member[i];
-		if (!LOAD_RLX(&b->enabled[i]) || !LOAD_RLX(&dev->ports[m].link))
+	for (uint32_t i = 0; i < n && i < HW_BOND_MEMBERS; i++) {
+		uint32_t m = LOAD_RLX(&ms->member[i]);
+		if (!LOAD_RLX(&ms->enabled[i]) || !LOAD_RLX(&dev->ports[m].link))
 			continue;
 		if (first == ~0u)
 			first = m;
 		cur_ok |= m == cur;
 	}
 	return (!b->failback && cur_ok) ? cur : first;
+}
+
+int hw_bond_may_rx(struct hw_dev *dev, uint32_t bond_index, uint32_t member)
+{
+	struct hw_bond *b = &dev->bonds[bond_index];
+	const struct hw_bond_members *ms;
+	uint32_t n;
+
+	if (bond_index >= HW_MAX_BONDS || !LOAD_ACQ(&b->used))
+		return 0;
+	switch (b->mode) {
+	case HW_BOND_BALANCE:
+		return 1;
+	case HW_BOND_AB:
+		return ab_member(dev, b) == member;
+	case HW_BOND_LACP:
+		ms = members(b);
+		n = LOAD_ACQ(&ms->n);
+		for (uint32_t i = 0; i < n && i < HW_BOND_MEMBERS; i++)
+			if (LOAD_RLX(&ms->member[i]) == member)
+				return LOAD_RLX(&ms->enabled[i]);
+		return 0;
+	}
+	return 0;
 }
 
 int hw_bond_state(struct hw_dev *dev, uint32_t port, struct hw_bond_state *st)
@@ -186,11 +245,13 @@ int hw_bond_state(struct hw_dev *dev, uint32_t port, struct hw_bond_state *st)
 	if (!(b = bond_of(dev, port))) {
 		err = -ENOENT;
 	} else {
+		const struct hw_bond_members *ms = &b->set[b->cur & 1];
 		st->mode = b->mode;
-		st->n = b->n;
-		memcpy(st->member, b->member, sizeof(st->member));
-		for (uint32_t i = 0; i < HW_BOND_MEMBERS; i++)
-			st->enabled[i] = LOAD_RLX(&b->enabled[i]);
+		st->n = ms->n;
+		for (uint32_t i = 0; i < HW_BOND_MEMBERS; i++) {
+			st->member[i] = ms->member[i];
+			st->enabled[i] = LOAD_RLX(&ms->enabled[i]);
+		}
 		/* Active-backup: the member the next packet would take (the
 		 * pipeline records the choice only when it sends). */
 		st->active = b->mode == HW_BOND_AB ? ab_member(dev, b) : ~0u;
@@ -233,6 +294,7 @@ static uint32_t flow_hash(enum hw_bond_hash h, const struct hw_pkt *p)
 static uint32_t pick(struct hw_dev *dev, uint32_t bond_port, const struct hw_pkt *p,
 		     int commit)
 {
+	const struct hw_bond_members *ms;
 	struct hw_bond *b;
 	uint32_t usable[HW_BOND_MEMBERS], nu = 0, n;
 
@@ -247,10 +309,11 @@ static uint32_t pick(struct hw_dev *dev, uint32_t bond_port, const struct hw_pkt
 			STORE_REL(&b->active, m);
 		return m;
 	}
-	n = LOAD_ACQ(&b->n);
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t m = b->member[i];
-		if (LOAD_RLX(&b->enabled[i]) && LOAD_RLX(&dev->ports[m].link))
+	ms = members(b);
+	n = LOAD_ACQ(&ms->n);
+	for (uint32_t i = 0; i < n && i < HW_BOND_MEMBERS; i++) {
+		uint32_t m = LOAD_RLX(&ms->member[i]);
+		if (LOAD_RLX(&ms->enabled[i]) && LOAD_RLX(&dev->ports[m].link))
 			usable[nu++] = m;
 	}
 	return nu ? usable[flow_hash(b->hash, p) % nu] : ~0u;
@@ -271,6 +334,19 @@ int hw_bond_is_lacpdu(const struct hw_pkt *p)
 {
 	return p->len >= 15 && p->data[12] == 0x88 && p->data[13] == 0x09 &&
 	       p->data[14] == 0x01;
+}
+
+/* Slow protocols (IEEE 802.3 annex 57A: LACP, Marker, OAM) and frames to
+ * the IEEE 802.1Q reserved link-local group addresses 01-80-C2-00-00-00
+ * to -0F (LLDP, STP, ...): they concern the link, not the aggregator. */
+int hw_bond_is_protocol(const struct hw_pkt *p)
+{
+	static const uint8_t ll[5] = { 0x01, 0x80, 0xc2, 0x00, 0x00 };
+
+	if (p->len < 14)
+		return 0;
+	return (p->data[12] == 0x88 && p->data[13] == 0x09) ||
+	       (!memcmp(p->data, ll, 5) && p->data[5] <= 0x0f);
 }
 
 void hw_ctrl_deliver(struct hw_dev *dev, uint32_t port, const struct hw_pkt *p)

@@ -62,15 +62,27 @@ struct hw_port {
 	uint32_t mtu;          /* egress MTU (atomic; hw_emit enforces it) */
 };
 
+/* A bond's member list. The pipeline reads the one a bond publishes; a
+ * writer fills the other, publishes it, and waits for the pipeline (hw_sync)
+ * before it may write the first again (RCU-style, no lock on the data
+ * path). Members are in the order they were added; enabled (LACP:
+ * collecting and distributing) changes in place. Readers (hw_bond_pick,
+ * hw_bond_may_rx) run inside a pipeline burst (dev->reader odd) or under
+ * bond_lock. */
+struct hw_bond_members {
+	uint32_t n;
+	uint32_t member[HW_BOND_MEMBERS];
+	uint8_t enabled[HW_BOND_MEMBERS];
+};
+
 struct hw_bond {
 	int used;
 	enum hw_bond_mode mode;
 	enum hw_bond_hash hash;
 	enum hw_bond_lacp lacp;
 	int failback;
-	uint32_t n;                        /* published with release */
-	uint32_t member[HW_BOND_MEMBERS];
-	uint8_t enabled[HW_BOND_MEMBERS];
+	struct hw_bond_members set[2];
+	uint32_t cur;                      /* the published set (atomic) */
 	uint32_t active;                   /* active-backup; ~0u: none yet */
 };
 
@@ -208,6 +220,12 @@ uint32_t hw_bond_pick(struct hw_dev *dev, uint32_t bond_port, const struct hw_pk
 /* The same choice, as a trace sees it: nothing recorded. */
 uint32_t hw_bond_peek(struct hw_dev *dev, uint32_t bond_port, const struct hw_pkt *p);
 int hw_bond_is_lacpdu(const struct hw_pkt *p);
+/* A member's frames: protocol frames (IEEE 802.3 slow protocols, IEEE
+ * 802.1 link-local group addresses) belong to the member itself; others
+ * are the bond's only while the member may receive (active-backup: the
+ * active member; 802.3ad: collecting). */
+int hw_bond_is_protocol(const struct hw_pkt *p);
+int hw_bond_may_rx(struct hw_dev *dev, uint32_t bond_index, uint32_t member);
 void hw_ctrl_deliver(struct hw_dev *dev, uint32_t port, const struct hw_pkt *p);
 unsigned hw_ctrl_drain_tx(struct hw_dev *dev);
 int hw_ring_init(struct hw_ring *r, uint32_t size);

@@ -226,13 +226,27 @@ pipeline(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk, unsigned n, uint6
 		uint32_t bi = LOAD_ACQ(&in->bond);
 		if (bi) {
 			/* A bond member: LACPDUs go to whoever runs LACP;
-			 * everything else is received as on the bond. */
+			 * everything else is received as on the bond, if
+			 * the member may receive (IEEE 802.1AX-2020 6.4.15:
+			 * a port that is not collecting discards; active-
+			 * backup: only the active member). On one that may
+			 * not, protocol frames go up as the member's and the
+			 * rest is dropped and counted. */
 			if (hw_bond_is_lacpdu(&pk[i])) {
 				if (dev->bonds[bi - 1].lacp == HW_LACP_CTRL)
 					to_ctrl(dev, tr, port, &pk[i]);
 				else
 					to_host(dev, tr, &pk[i], HW_HOST_PROTO, 0, ~0u,
 						HW_WHY_PROTO_HOST);
+				at[i] = HW_MAX_TABLES;
+				continue;
+			}
+			if (!hw_bond_may_rx(dev, bi - 1, port)) {
+				if (hw_bond_is_protocol(&pk[i]))
+					to_host(dev, tr, &pk[i], HW_HOST_PROTO, 0, ~0u,
+						HW_WHY_PROTO_HOST);
+				else
+					drop(in, tr, &pk[i], HW_WHY_BOND_RX, NULL);
 				at[i] = HW_MAX_TABLES;
 				continue;
 			}

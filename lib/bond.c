@@ -12,6 +12,7 @@
  * the partner asks for, and at once when its own state changes.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +25,15 @@
 
 #define EV_RING 256
 #define TICK_NS (20 * 1000000ull)
-#define FAST_NS 1000000000ull
-#define SLOW_NS 30000000000ull
+#define FAST_NS 1000000000ull            /* Fast_Periodic_Time */
+#define SLOW_NS 30000000000ull           /* Slow_Periodic_Time */
+#define SHORT_TIMEOUT_NS 3000000000ull   /* Short_Timeout_Time */
+#define LONG_TIMEOUT_NS 90000000000ull   /* Long_Timeout_Time */
+
+/* sizeof(struct dpak_bond_opts) in 0.1.0: up to no_failback. */
+#define BOND_OPTS_SZ_0_1_0                                                      \
+	((offsetof(struct dpak_bond_opts, no_failback) + sizeof(int) +          \
+	  _Alignof(struct dpak_bond_opts) - 1) & ~(_Alignof(struct dpak_bond_opts) - 1))
 
 static struct dpak_bond *bond_at(struct dpak_dev *dev, uint32_t port)
 {
@@ -38,6 +46,25 @@ static struct dpak_bond *bond_at(struct dpak_dev *dev, uint32_t port)
 static struct dpak_bonds *bonds_of(struct dpak_dev *dev)
 {
 	return __atomic_load_n(&dev->bonds, __ATOMIC_ACQUIRE);
+}
+
+int dpak__bond_members(struct dpak_dev *dev, uint32_t bond, uint32_t *ports, char *name)
+{
+	struct dpak_bonds *bs = bonds_of(dev);
+	struct dpak_bond *b;
+	int n = -ENOENT;
+
+	if (!bs)
+		return n;
+	pthread_mutex_lock(&bs->lock);
+	if ((b = bond_at(dev, bond))) {
+		for (uint32_t k = 0; k < b->n; k++)
+			ports[k] = b->m[k].port;
+		n = (int)b->n;
+		snprintf(name, 16, "%s", b->name);
+	}
+	pthread_mutex_unlock(&bs->lock);
+	return n;
 }
 
 int dpak__port_exists(struct dpak_dev *dev, uint32_t port)
@@ -147,7 +174,7 @@ static void lacp_send(struct dpak_dev *dev, struct dpak_bond *b, struct lacp_mem
 	struct dpak_port_info pi = { .sz = sizeof(pi) };
 	uint8_t f[124];
 
-	if (dpak_port_info(dev, m->port, &pi))
+	if (dev->ops->port_info(dev->priv, m->port, &pi))
 		return;
 	memset(f, 0, sizeof(f));
 	memcpy(f, dst, 6);
@@ -168,6 +195,22 @@ static void lacp_send(struct dpak_dev *dev, struct dpak_bond *b, struct lacp_mem
 	}
 }
 
+/* The LACP machines' clock: CLOCK_MONOTONIC, plus what tests skipped. */
+static uint64_t lacp_now(struct dpak_bonds *bs)
+{
+	return dpak__now_ns() + __atomic_load_n(&bs->clock_skew, __ATOMIC_RELAXED);
+}
+
+/* Our timeout (Actor_Oper_Port_State.LACP_Timeout) sets how long the
+ * partner's information lasts: short 3 s, long 90 s (IEEE 802.1AX-2020
+ * 6.4.4, 6.4.7: current_while runs on the actor's own timeout). */
+static uint64_t current_while_ns(const struct dpak_bond *b)
+{
+	return b->lacp_slow ? LONG_TIMEOUT_NS : SHORT_TIMEOUT_NS;
+}
+
+/* The receive machine (6.4.12) on an LACPDU: record the partner, restart
+ * current_while. */
 static void lacp_receive(struct dpak_dev *dev, const uint8_t *f, ssize_t len,
 			 uint32_t port, uint64_t now)
 {
@@ -183,6 +226,8 @@ static void lacp_receive(struct dpak_dev *dev, const uint8_t *f, ssize_t len,
 			struct lacp_member *m = &b->m[k];
 			if (m->port != port)
 				continue;
+			if (b->mode != DPAK_BOND_8023AD || b->lacp != DPAK_LACP_LIBRARY)
+				return;
 			const uint8_t *a = f + 16;
 			m->partner_sys_prio = (uint16_t)(a[2] << 8 | a[3]);
 			memcpy(m->partner_sys, a + 4, 6);
@@ -190,6 +235,8 @@ static void lacp_receive(struct dpak_dev *dev, const uint8_t *f, ssize_t len,
 			m->partner_port_prio = (uint16_t)(a[12] << 8 | a[13]);
 			m->partner_port = (uint16_t)(a[14] << 8 | a[15]);
 			m->partner_state = a[16];
+			m->rx_state = LACP_RX_CURRENT;
+			m->current_while = now + current_while_ns(b);
 			m->last_rx = now;
 			m->rx++;
 			return;
@@ -197,32 +244,111 @@ static void lacp_receive(struct dpak_dev *dev, const uint8_t *f, ssize_t len,
 	}
 }
 
-/* One member's LACP machine, one step. */
+/* The receive machine's timer and the port's link. */
+static void lacp_rx_timer(const struct dpak_bond *b, struct lacp_member *m, int link,
+			  uint64_t now)
+{
+	if (!link) {
+		/* PORT_DISABLED: the partner is no longer in sync; when the
+		 * link returns the information is EXPIRED (6.4.12). */
+		m->partner_state &= (uint8_t)~DPAK_LACP_SYNC;
+		if (m->rx_state == LACP_RX_CURRENT)
+			m->rx_state = LACP_RX_EXPIRED;
+		m->current_while = now + SHORT_TIMEOUT_NS;
+		return;
+	}
+	if (m->rx_state == LACP_RX_DEFAULTED || now < m->current_while)
+		return;
+	if (m->rx_state == LACP_RX_CURRENT) {
+		/* EXPIRED: the partner is out of sync and asked, through
+		 * our Expired bit and a short timeout, to speak up. */
+		m->rx_state = LACP_RX_EXPIRED;
+		m->partner_state = (uint8_t)((m->partner_state & ~DPAK_LACP_SYNC) |
+					     DPAK_LACP_TIMEOUT);
+		m->current_while = now + SHORT_TIMEOUT_NS;
+		return;
+	}
+	/* DEFAULTED: forget the partner (its administrative values: none). */
+	(void)b;
+	m->rx_state = LACP_RX_DEFAULTED;
+	memset(m->partner_sys, 0, 6);
+	m->partner_state = 0;
+	m->partner_sys_prio = m->partner_key = m->partner_port = m->partner_port_prio = 0;
+	m->last_rx = 0;
+}
+
+/* Can the member join an aggregator: a current partner that is
+ * aggregatable, on a live link? */
+static int lacp_eligible(const struct lacp_member *m)
+{
+	return m->link && m->rx_state == LACP_RX_CURRENT &&
+	       (m->partner_state & DPAK_LACP_AGGREGATION);
+}
+
+static int same_partner(const struct lacp_member *m, uint16_t prio, const uint8_t *sys,
+			uint16_t key)
+{
+	return m->partner_sys_prio == prio && m->partner_key == key &&
+	       !memcmp(m->partner_sys, sys, 6);
+}
+
+/* Selection logic (6.4.14.1): a bond has one aggregator, with our key;
+ * only members whose partners share one system and key (one Link
+ * Aggregation Group) may be attached to it together. The group keeps the
+ * aggregator while any of its members is eligible; otherwise the group
+ * with the most eligible members takes it (ties: the one of the member
+ * added first). Every other member stays unselected. */
+static void lacp_select(struct dpak_bond *b)
+{
+	if (b->sel_valid) {
+		int keep = 0;
+		for (uint32_t k = 0; k < b->n && !keep; k++)
+			keep = lacp_eligible(&b->m[k]) &&
+			       same_partner(&b->m[k], b->sel_sys_prio, b->sel_sys, b->sel_key);
+		b->sel_valid = keep;
+	}
+	if (!b->sel_valid) {
+		uint32_t best = ~0u, best_n = 0;
+		for (uint32_t k = 0; k < b->n; k++) {
+			const struct lacp_member *m = &b->m[k];
+			uint32_t n = 0;
+			if (!lacp_eligible(m))
+				continue;
+			for (uint32_t j = 0; j < b->n; j++)
+				n += lacp_eligible(&b->m[j]) &&
+				     same_partner(&b->m[j], m->partner_sys_prio,
+						  m->partner_sys, m->partner_key);
+			if (n > best_n)
+				best = k, best_n = n;
+		}
+		if (best != ~0u) {
+			b->sel_valid = 1;
+			b->sel_sys_prio = b->m[best].partner_sys_prio;
+			b->sel_key = b->m[best].partner_key;
+			memcpy(b->sel_sys, b->m[best].partner_sys, 6);
+		}
+	}
+	for (uint32_t k = 0; k < b->n; k++)
+		b->m[k].selected = b->sel_valid && lacp_eligible(&b->m[k]) &&
+				   same_partner(&b->m[k], b->sel_sys_prio, b->sel_sys,
+						b->sel_key);
+}
+
+/* One member's mux and transmit machines, one step. */
 static void lacp_step(struct dpak_dev *dev, struct dpak_bond *b, struct lacp_member *m,
 		      int link, uint64_t now)
 {
-	uint64_t partner_period = (m->partner_state & DPAK_LACP_TIMEOUT) ? FAST_NS : SLOW_NS;
-	int current = link && m->last_rx && now - m->last_rx < 3 * partner_period;
-	int selected = current && (m->partner_state & DPAK_LACP_AGGREGATION);
 	uint8_t st = DPAK_LACP_ACTIVITY | DPAK_LACP_AGGREGATION |
 		     (b->lacp_slow ? 0 : DPAK_LACP_TIMEOUT);
 
-	if (!current) {
+	if (m->rx_state == LACP_RX_DEFAULTED)
 		st |= DPAK_LACP_DEFAULTED;
-		if (m->last_rx)
-			st |= DPAK_LACP_EXPIRED;
-	}
-	if (selected) {
+	else if (m->rx_state == LACP_RX_EXPIRED)
+		st |= DPAK_LACP_EXPIRED;
+	if (m->selected) {
 		st |= DPAK_LACP_SYNC;
 		if (m->partner_state & DPAK_LACP_SYNC)
 			st |= DPAK_LACP_COLLECTING | DPAK_LACP_DISTRIBUTING;
-	}
-	if (!current && m->last_rx && link) {
-		/* Expired: forget the partner, as 802.1AX defaults it. */
-		memset(m->partner_sys, 0, 6);
-		m->partner_state = 0;
-		m->partner_key = m->partner_port = 0;
-		m->last_rx = 0;
 	}
 	int use = (st & DPAK_LACP_DISTRIBUTING) != 0;
 	if (st != m->actor_state) {
@@ -236,12 +362,58 @@ static void lacp_step(struct dpak_dev *dev, struct dpak_bond *b, struct lacp_mem
 	}
 	if (!link)
 		return;
-	/* Periodic at the rate the partner asks for (fast before we know
-	 * it); at once on a change, at most every 100 ms. */
-	uint64_t period = m->last_rx ? partner_period : FAST_NS;
+	/* Periodic at the rate the partner's timeout bit asks for (6.4.13;
+	 * fast while the partner is unknown or expired); at once on a change,
+	 * at most every 100 ms. */
+	uint64_t period = m->rx_state != LACP_RX_CURRENT ||
+			  (m->partner_state & DPAK_LACP_TIMEOUT) ? FAST_NS : SLOW_NS;
 	if ((m->ntt && now - m->last_tx >= 100000000ull) || now - m->last_tx >= period) {
 		lacp_send(dev, b, m, now);
 		m->ntt = 0;
+	}
+}
+
+/* One pass of the monitor, under bs->lock: LACPDUs in, links, LACP, the
+ * active member; events for what changed. */
+static void bonds_pass(struct dpak_dev *dev, struct dpak_bonds *bs)
+{
+	static __thread uint8_t frame[2048];
+	uint64_t now = lacp_now(bs);
+	uint32_t port;
+	ssize_t n;
+
+	while (dev->ops->ctrl_recv &&
+	       (n = dev->ops->ctrl_recv(dev->priv, frame, sizeof(frame), &port)) > 0)
+		lacp_receive(dev, frame, n, port, now);
+	for (int i = 0; i < DPAK_MAX_BONDS; i++) {
+		struct dpak_bond *b = &bs->b[i];
+		int lacp = b->mode == DPAK_BOND_8023AD && b->lacp == DPAK_LACP_LIBRARY;
+		if (!b->used)
+			continue;
+		for (uint32_t k = 0; k < b->n; k++) {
+			struct lacp_member *m = &b->m[k];
+			struct dpak_port_info pi = { .sz = sizeof(pi) };
+			int link = !dev->ops->port_info(dev->priv, m->port, &pi) && pi.link_up;
+			if (link != m->link) {
+				m->link = link;
+				push_event(bs, b->port, m->port, link ? DPAK_BOND_EV_LINK_UP :
+					   DPAK_BOND_EV_LINK_DOWN, 0);
+			}
+			if (lacp)
+				lacp_rx_timer(b, m, link, now);
+		}
+		if (lacp) {
+			lacp_select(b);
+			for (uint32_t k = 0; k < b->n; k++)
+				lacp_step(dev, b, &b->m[k], b->m[k].link, now);
+		}
+		uint32_t act = ~0u;
+		if (b->mode == DPAK_BOND_ACTIVE_BACKUP && dev->ops->bond_active &&
+		    !dev->ops->bond_active(dev->priv, b->port, &act) && act != b->active) {
+			b->active = act;
+			if (act != ~0u)
+				push_event(bs, b->port, act, DPAK_BOND_EV_ACTIVE, 0);
+		}
 	}
 }
 
@@ -255,49 +427,39 @@ static void *monitor(void *arg)
 		struct timespec ts = { 0, 1000000 };
 		nanosleep(&ts, NULL);
 	}
-	uint8_t frame[2048];
-
 	while (!__atomic_load_n(&bs->stop, __ATOMIC_ACQUIRE)) {
 		struct timespec ts = { 0, (long)TICK_NS };
-		uint64_t now = dpak__now_ns();
-		uint32_t port;
-		ssize_t n;
 
-		while (dev->ops->ctrl_recv &&
-		       (n = dev->ops->ctrl_recv(dev->priv, frame, sizeof(frame), &port)) > 0) {
-			pthread_mutex_lock(&bs->lock);
-			lacp_receive(dev, frame, n, port, now);
-			pthread_mutex_unlock(&bs->lock);
-		}
 		pthread_mutex_lock(&bs->lock);
-		for (int i = 0; i < DPAK_MAX_BONDS; i++) {
-			struct dpak_bond *b = &bs->b[i];
-			if (!b->used)
-				continue;
-			for (uint32_t k = 0; k < b->n; k++) {
-				struct lacp_member *m = &b->m[k];
-				struct dpak_port_info pi = { .sz = sizeof(pi) };
-				int link = !dpak_port_info(dev, m->port, &pi) && pi.link_up;
-				if (link != m->link) {
-					m->link = link;
-					push_event(bs, b->port, m->port, link ? DPAK_BOND_EV_LINK_UP :
-						   DPAK_BOND_EV_LINK_DOWN, 0);
-				}
-				if (b->mode == DPAK_BOND_8023AD && b->lacp == DPAK_LACP_LIBRARY)
-					lacp_step(dev, b, m, link, now);
-			}
-			uint32_t act = ~0u;
-			if (b->mode == DPAK_BOND_ACTIVE_BACKUP && dev->ops->bond_active &&
-			    !dev->ops->bond_active(dev->priv, b->port, &act) && act != b->active) {
-				b->active = act;
-				if (act != ~0u)
-					push_event(bs, b->port, act, DPAK_BOND_EV_ACTIVE, 0);
-			}
-		}
+		bonds_pass(dev, bs);
 		pthread_mutex_unlock(&bs->lock);
 		nanosleep(&ts, NULL);
 	}
 	return NULL;
+}
+
+void dpak__bonds_poll(struct dpak_dev *dev)
+{
+	struct dpak_bonds *bs = dev ? bonds_of(dev) : NULL;
+	struct dpak__errsave es;
+
+	if (!bs)
+		return;
+	dpak__err_save(&es);
+	pthread_mutex_lock(&bs->lock);
+	bonds_pass(dev, bs);
+	pthread_mutex_unlock(&bs->lock);
+	dpak__err_restore(&es);
+}
+
+void dpak__bonds_clock_advance(struct dpak_dev *dev, uint64_t ns)
+{
+	struct dpak_bonds *bs = bonds_of(dev);
+
+	if (!bs)
+		return;
+	__atomic_fetch_add(&bs->clock_skew, ns, __ATOMIC_RELAXED);
+	dpak__bonds_poll(dev);
 }
 
 /* The bond state, made on the first bond (once, whoever asks first). */
@@ -367,12 +529,20 @@ DPAK_API int dpak_bond_event_fd(struct dpak_dev *dev)
 
 /* The API. */
 
+/* Find a bond and take the bonds' lock (held on success only). */
 static int check_bond(struct dpak_dev *dev, uint32_t port, struct dpak_bond **b)
 {
+	struct dpak_bonds *bs;
+
 	if (!dev)
 		return dpak__err(EINVAL, "dev: NULL");
-	if (!bonds_of(dev) || !(*b = bond_at(dev, port)))
+	if (!(bs = bonds_of(dev)))
 		return dpak__err(ENOENT, "port %u is not a bond", port);
+	pthread_mutex_lock(&bs->lock);
+	if (!(*b = bond_at(dev, port))) {
+		pthread_mutex_unlock(&bs->lock);
+		return dpak__err(ENOENT, "port %u is not a bond", port);
+	}
 	return 0;
 }
 
@@ -380,8 +550,10 @@ DPAK_API int dpak_bond_create(struct dpak_dev *dev, const char *name,
 			      const struct dpak_bond_opts *opts, uint32_t *port)
 {
 	enum dpak_bond_mode mode = DPAK_OPT(opts, mode, DPAK_BOND_ACTIVE_BACKUP);
-	enum dpak_bond_hash hash = DPAK_OPT(opts, hash, DPAK_BOND_HASH_L34);
+	enum dpak_bond_hash hash = DPAK_OPT(opts, hash, DPAK_BOND_HASH_DEFAULT);
 	enum dpak_bond_lacp lacp = DPAK_OPT(opts, lacp, DPAK_LACP_LIBRARY);
+	static const uint8_t zero[6];
+	const uint8_t *sys = zero;
 	uint32_t p;
 	int err;
 
@@ -392,13 +564,29 @@ DPAK_API int dpak_bond_create(struct dpak_dev *dev, const char *name,
 	if ((unsigned)mode > DPAK_BOND_8023AD)
 		return dpak__err(EINVAL, "bond mode %d unknown (active-backup, balance, 802.3ad)",
 				 (int)mode);
-	if ((unsigned)hash > DPAK_BOND_HASH_INNER)
-		return dpak__err(EINVAL, "bond hash %d unknown (l2, l23, l34, inner)", (int)hash);
+	if ((unsigned)hash > DPAK_BOND_HASH_MAC)
+		return dpak__err(EINVAL, "bond hash %d unknown (default, l23, l34, inner, mac)",
+				 (int)hash);
+	/* 0 is the default (L34) in a struct of 0.2.0 or later; in a 0.1.0
+	 * struct, whose size ends at no_failback, it is the MAC hash, as
+	 * 0.1.0 applied it (the binary cannot say which it meant). */
+	if (hash == DPAK_BOND_HASH_DEFAULT)
+		hash = opts && opts->sz <= BOND_OPTS_SZ_0_1_0 ? DPAK_BOND_HASH_L2
+							      : DPAK_BOND_HASH_L34;
+	else if (hash == DPAK_BOND_HASH_MAC)
+		hash = DPAK_BOND_HASH_L2;
 	if ((unsigned)lacp > DPAK_LACP_SWITCH)
 		return dpak__err(EINVAL, "bond lacp %d unknown (library, switch)", (int)lacp);
+	if (opts && offsetof(struct dpak_bond_opts, lacp_system) + 6 <= opts->sz) {
+		sys = opts->lacp_system;
+		if (memcmp(sys, zero, 6) && (sys[0] & 1))
+			return dpak__err(EINVAL, "lacp_system %02x:%02x:%02x:%02x:%02x:%02x: "
+					 "a unicast MAC address (or all zero)", sys[0],
+					 sys[1], sys[2], sys[3], sys[4], sys[5]);
+	}
 	if (!*name || strlen(name) >= 16)
 		return dpak__err(EINVAL, "bond name '%s': 1 to 15 characters", name);
-	if (dpak_port_by_name(dev, name) >= 0)
+	if (dpak__port_lookup(dev, name) >= 0)
 		return dpak__err(EEXIST, "a port named '%s' exists", name);
 	if ((err = bonds_init(dev)))
 		return err;
@@ -422,8 +610,8 @@ DPAK_API int dpak_bond_create(struct dpak_dev *dev, const char *name,
 	b->lacp = lacp;
 	b->lacp_slow = DPAK_OPT(opts, lacp_slow, 0);
 	b->key = (uint16_t)(p - dev->n_ports + 1);
-	const uint8_t sys[6] = { 0x02, 0xd9, 0xa4, 0xb0, (uint8_t)(dev->gen & 0xff), (uint8_t)b->key };
-	memcpy(b->system, sys, 6);
+	const uint8_t own[6] = { 0x02, 0xd9, 0xa4, 0xb0, (uint8_t)(dev->gen & 0xff), (uint8_t)b->key };
+	memcpy(b->system, memcmp(sys, zero, 6) ? sys : own, 6);
 	b->active = ~0u;
 	pthread_mutex_unlock(&dev->bonds->lock);
 	*port = p;
@@ -437,7 +625,6 @@ DPAK_API int dpak_bond_destroy(struct dpak_dev *dev, uint32_t port)
 
 	if ((err = check_bond(dev, port, &b)))
 		return err;
-	pthread_mutex_lock(&dev->bonds->lock);
 	if (__atomic_load_n(&b->flows, __ATOMIC_RELAXED)) {
 		pthread_mutex_unlock(&dev->bonds->lock);
 		return dpak__err(EBUSY, "bond %s: %u flows forward to it; delete them first",
@@ -456,15 +643,16 @@ DPAK_API int dpak_bond_member_add(struct dpak_dev *dev, uint32_t port, uint32_t 
 	struct dpak_bond *b;
 	int err;
 
-	if ((err = check_bond(dev, port, &b)))
-		return err;
-	if (member >= dev->n_ports)
+	if (dev && member >= dev->n_ports && dpak__port_exists(dev, member))
+		return dpak__err(EINVAL, "port %u is a bond: only uplinks join bonds", member);
+	if (dev && member >= dev->n_ports)
 		return dpak__err(ENOENT, "port %u does not exist", member);
-	dpak_port_info(dev, member, &pi);
-	if (pi.type != DPAK_PORT_UPLINK)
+	if (dev && !dev->ops->port_info(dev->priv, member, &pi) &&
+	    pi.type != DPAK_PORT_UPLINK)
 		return dpak__err(EINVAL, "port %s is not an uplink: only uplinks join bonds",
 				 pi.name);
-	pthread_mutex_lock(&dev->bonds->lock);
+	if ((err = check_bond(dev, port, &b)))
+		return err;
 	for (int i = 0; i < DPAK_MAX_BONDS; i++)
 		for (uint32_t k = 0; dev->bonds->b[i].used && k < dev->bonds->b[i].n; k++)
 			if (dev->bonds->b[i].m[k].port == member) {
@@ -507,7 +695,6 @@ DPAK_API int dpak_bond_member_del(struct dpak_dev *dev, uint32_t port, uint32_t 
 
 	if ((err = check_bond(dev, port, &b)))
 		return err;
-	pthread_mutex_lock(&dev->bonds->lock);
 	if (!(m = member_of(b, member))) {
 		pthread_mutex_unlock(&dev->bonds->lock);
 		return -ENOENT;
@@ -535,10 +722,11 @@ DPAK_API int dpak_bond_member_set_state(struct dpak_dev *dev, uint32_t port,
 
 	if ((err = check_bond(dev, port, &b)))
 		return err;
-	if (b->mode != DPAK_BOND_8023AD || b->lacp != DPAK_LACP_SWITCH)
+	if (b->mode != DPAK_BOND_8023AD || b->lacp != DPAK_LACP_SWITCH) {
+		pthread_mutex_unlock(&dev->bonds->lock);
 		return dpak__err(EINVAL, "bond %s: member states are set by the switch only "
 				 "for 802.3ad bonds with lacp=switch", b->name);
-	pthread_mutex_lock(&dev->bonds->lock);
+	}
 	struct lacp_member *m = member_of(b, member);
 	if (!m) {
 		pthread_mutex_unlock(&dev->bonds->lock);
@@ -563,7 +751,6 @@ DPAK_API int dpak_bond_info(struct dpak_dev *dev, uint32_t port, struct dpak_bon
 
 	if ((err = check_bond(dev, port, &b)))
 		return err;
-	pthread_mutex_lock(&dev->bonds->lock);
 	i.port = port;
 	snprintf(i.name, sizeof(i.name), "%s", b->name);
 	i.mode = b->mode;
@@ -592,7 +779,6 @@ DPAK_API int dpak_bond_member_info(struct dpak_dev *dev, uint32_t port, uint32_t
 
 	if ((err = check_bond(dev, port, &b)))
 		return err;
-	pthread_mutex_lock(&dev->bonds->lock);
 	struct lacp_member *m = member_of(b, member);
 	if (!m) {
 		pthread_mutex_unlock(&dev->bonds->lock);

@@ -10,9 +10,15 @@
 #define DPAK_MAX_BONDS 8
 #define DPAK_BOND_MEMBERS 16
 
+/* The receive machine's states (IEEE 802.1AX-2020 6.4.12). */
+enum lacp_rx { LACP_RX_DEFAULTED, LACP_RX_EXPIRED, LACP_RX_CURRENT };
+
 struct lacp_member {
 	uint32_t port;
 	int link, in_use, ntt;
+	int rx_state;             /* enum lacp_rx */
+	int selected;             /* attached to the bond's aggregator (6.4.14.1) */
+	uint64_t current_while;   /* when the partner's information expires */
 	uint8_t actor_state, partner_state;
 	uint8_t partner_sys[6];
 	uint16_t partner_sys_prio, partner_key, partner_port_prio, partner_port;
@@ -30,6 +36,11 @@ struct dpak_bond {
 	uint16_t key;
 	uint8_t system[6];
 	uint32_t active;          /* last active member seen (events) */
+	/* The partner the aggregator serves (selection): system priority,
+	 * system and key; sel_valid 0: none yet. */
+	int sel_valid;
+	uint16_t sel_sys_prio, sel_key;
+	uint8_t sel_sys[6];
 	uint32_t flows;           /* flows forwarding to it (atomic) */
 	uint32_t n;
 	struct lacp_member m[DPAK_BOND_MEMBERS];
@@ -45,6 +56,12 @@ struct dpak_bonds {
 	uint64_t ev_head, ev_tail, ev_lost;
 	int evfd;
 	struct dpak_dev *dev;     /* its device (events go on to its channel) */
+	uint64_t clock_skew;      /* added to the LACP machines' clock (tests) */
 };
+
+/* Tests: move the LACP machines' clock of @dev forward by @ns (partner
+ * expiry, periodic transmission) without waiting for it, then run the
+ * monitor once. */
+void dpak__bonds_clock_advance(struct dpak_dev *dev, uint64_t ns);
 
 #endif

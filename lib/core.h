@@ -106,6 +106,20 @@ void dpak__capture_pkts(struct dpak_dev *dev, struct dpak_pkt **pkts, int n);
 void dpak__capture_stop(struct dpak_dev *dev);
 /* Bonds (bond.c). */
 int dpak__port_exists(struct dpak_dev *dev, uint32_t port);
+/* A port's id by name, or -1; sets no error (device.c). */
+int dpak__port_lookup(struct dpak_dev *dev, const char *name);
+/* 1 if @port is a member of a bond (its packets are received as on the
+ * bond), filling @bond; else 0. */
+int dpak__port_bond_member(struct dpak_dev *dev, uint32_t port, uint32_t *bond);
+/* A flow's in_port: 0, or an error naming item @idx if @port is a bond
+ * member (a member's packets are received as on its bond: such a flow
+ * could never hit). */
+int dpak__in_port_check(struct dpak_dev *dev, unsigned idx, uint32_t port);
+/* A bond's member ports (16 at most) and name: returns their number, or
+ * -ENOENT (sets no error) if @bond is not a bond. */
+int dpak__bond_members(struct dpak_dev *dev, uint32_t bond, uint32_t *ports, char *name);
+/* Run the bond monitor once now, in the caller (after a link change). */
+void dpak__bonds_poll(struct dpak_dev *dev);
 /* Count flows forwarding to bonds, from a packed action block: +1 checks
  * (under the bonds' lock) that each bond still exists; -1 cannot fail. */
 int dpak__bond_ref(struct dpak_dev *dev, const uint8_t *act, uint32_t len, int delta);
@@ -140,6 +154,11 @@ struct dpak_flow {
 /* Errors: set the thread's message and return -err (err > 0). */
 int dpak__err(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Keep the caller's message across internal calls that may set one (a
+ * successful public call leaves dpak_errmsg() as it was). */
+struct dpak__errsave { char msg[512]; };
+void dpak__err_save(struct dpak__errsave *s);
+void dpak__err_restore(const struct dpak__errsave *s);
 /* Prefix the current message with "prefix: ". */
 void dpak__err_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -101,7 +101,7 @@ static int port_arg(struct dpak_dev *dev, const char *v, uint32_t *port)
 	if (v[0] >= '0' && v[0] <= '9') {
 		if (parse_u64(v, UINT32_MAX, &n, "port"))
 			return EINVAL;
-		if (n >= dev->n_ports)
+		if (n >= dev->n_ports && (n > UINT32_MAX || !dpak__port_exists(dev, (uint32_t)n)))
 			return fail(ENOENT, "port %llu does not exist (device has %u)",
 				    (unsigned long long)n, dev->n_ports);
 		*port = (uint32_t)n;
@@ -688,17 +688,20 @@ static int c_tables(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_ou
 
 static int c_ports(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_out *o)
 {
-	static const char *const types[] = { "uplink", "pf", "vf" };
+	static const char *const types[] = { "uplink", "pf", "vf", "bond" };
+	struct dpak_dev_info di = { .sz = sizeof(di) };
 
 	if (only(r, ""))
 		return EINVAL;
+	dpak_dev_info(dev, &di);
 	COLS(o, "id", "name", "type", "mac", "mtu", "link", "rx_packets", "tx_packets",
 	     "rx_misses", "drops", "drops_action", "drops_mtu", "drops_bond_rx");
-	for (uint32_t p = 0; p < dev->n_ports; p++) {
+	for (uint32_t p = 0; p < dev->n_ports + di.max_bonds; p++) { /* bonds follow */
 		struct dpak_port_info pi = { .sz = sizeof(pi) };
 		struct dpak_port_stats ps = { .sz = sizeof(ps) };
 		char b[10][24];
-		dpak_port_info(dev, p, &pi);
+		if (dpak_port_info(dev, p, &pi) && p >= dev->n_ports)
+			continue;
 		dpak_port_stats(dev, p, &ps);
 		sprintf(b[1], "%02x:%02x:%02x:%02x:%02x:%02x", pi.mac[0], pi.mac[1], pi.mac[2],
 			pi.mac[3], pi.mac[4], pi.mac[5]);

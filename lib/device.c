@@ -157,6 +157,8 @@ DPAK_API void dpak_dev_close(struct dpak_dev *dev)
 	free(dev);
 }
 
+static struct dpak_bonds *bonds_locked(struct dpak_dev *dev);
+
 DPAK_API int dpak_dev_info(struct dpak_dev *dev, struct dpak_dev_info *info)
 {
 	struct dpak_dev_info i = { 0 };
@@ -171,6 +173,14 @@ DPAK_API int dpak_dev_info(struct dpak_dev *dev, struct dpak_dev_info *info)
 	i.action_types = dpak__dev_action_types(dev); /* what it applies now */
 	i.table_types = dev->ops->table_types;
 	i.max_push_bytes = dev->ops->max_push_bytes;
+	if (dev->ops->bond_create) {
+		struct dpak_bonds *bs = bonds_locked(dev);
+		i.max_bonds = DPAK_MAX_BONDS;
+		for (int k = 0; bs && k < DPAK_MAX_BONDS; k++)
+			i.n_bonds += bs->b[k].used != 0;
+		if (bs)
+			pthread_mutex_unlock(&bs->lock);
+	}
 	return dpak__out(info, &i, sizeof(i), "dpak_dev_info");
 }
 
@@ -184,14 +194,54 @@ static int check_port(struct dpak_dev *dev, uint32_t port)
 	return 0;
 }
 
-/* A bond as a port: its name, and its members' counters summed. */
-static struct dpak_bond *bond_port(struct dpak_dev *dev, uint32_t port)
+/* A bond as a port: its name, and its members' counters summed. The
+ * bond's slot is read under the bonds' lock (bonds come and go while
+ * these calls run): the caller holds it. */
+static struct dpak_bonds *bonds_locked(struct dpak_dev *dev)
 {
-	if (!dev || !__atomic_load_n(&dev->bonds, __ATOMIC_ACQUIRE) ||
-	    port < dev->n_ports || port >= dev->n_ports + DPAK_MAX_BONDS)
+	struct dpak_bonds *bs = __atomic_load_n(&dev->bonds, __ATOMIC_ACQUIRE);
+
+	if (bs)
+		pthread_mutex_lock(&bs->lock);
+	return bs;
+}
+
+static struct dpak_bond *bond_port(struct dpak_dev *dev, struct dpak_bonds *bs,
+				   uint32_t port)
+{
+	if (!bs || port < dev->n_ports || port >= dev->n_ports + DPAK_MAX_BONDS)
 		return NULL;
-	struct dpak_bond *b = &dev->bonds->b[port - dev->n_ports];
+	struct dpak_bond *b = &bs->b[port - dev->n_ports];
 	return b->used ? b : NULL;
+}
+
+static int bond_port_info(struct dpak_dev *dev, uint32_t port, struct dpak_port_info *i)
+{
+	struct dpak_bonds *bs = bonds_locked(dev);
+	struct dpak_bond *b = bond_port(dev, bs, port);
+
+	if (b) {
+		i->id = port;
+		i->type = DPAK_PORT_BOND;
+		snprintf(i->name, sizeof(i->name), "%s", b->name);
+		i->mtu = 1500;
+		for (uint32_t k = 0; k < b->n; k++) {
+			struct dpak_port_info m = { .sz = sizeof(m) };
+			if (!dev->ops->port_info(dev->priv, b->m[k].port, &m)) {
+				if (!k) {
+					memcpy(i->mac, m.mac, 6);
+					i->mtu = m.mtu;
+				}
+				if (m.mtu < i->mtu)
+					i->mtu = m.mtu;
+				i->link_up |= m.link_up;
+			}
+		}
+	}
+	if (bs)
+		pthread_mutex_unlock(&bs->lock);
+	return b ? 0 : dpak__err(ENOENT, "port %u does not exist (device has %u ports): "
+				 "no bond holds this id", port, dev->n_ports);
 }
 
 DPAK_API int dpak_port_info(struct dpak_dev *dev, uint32_t port,
@@ -200,22 +250,9 @@ DPAK_API int dpak_port_info(struct dpak_dev *dev, uint32_t port,
 	struct dpak_port_info i = { 0 };
 	int err;
 
-	struct dpak_bond *b = bond_port(dev, port);
-	if (b) {
-		i.id = port;
-		i.type = DPAK_PORT_BOND;
-		snprintf(i.name, sizeof(i.name), "%s", b->name);
-		i.mtu = 1500;
-		pthread_mutex_lock(&dev->bonds->lock);
-		for (uint32_t k = 0; k < b->n; k++) {
-			struct dpak_port_info m = { .sz = sizeof(m) };
-			if (!dev->ops->port_info(dev->priv, b->m[k].port, &m)) {
-				if (!k)
-					memcpy(i.mac, m.mac, 6);
-				i.link_up |= m.link_up;
-			}
-		}
-		pthread_mutex_unlock(&dev->bonds->lock);
+	if (dev && port >= dev->n_ports && port < dev->n_ports + DPAK_MAX_BONDS) {
+		if ((err = bond_port_info(dev, port, &i)))
+			return err;
 		return dpak__out(info, &i, sizeof(i), "dpak_port_info");
 	}
 	if ((err = check_port(dev, port)))
@@ -225,21 +262,76 @@ DPAK_API int dpak_port_info(struct dpak_dev *dev, uint32_t port,
 	return dpak__out(info, &i, sizeof(i), "dpak_port_info");
 }
 
-DPAK_API int dpak_port_by_name(struct dpak_dev *dev, const char *name)
+int dpak__port_lookup(struct dpak_dev *dev, const char *name)
 {
-	if (!dev || !name)
-		return dpak__err(EINVAL, "dev or name: NULL");
+	struct dpak_bonds *bs;
+	int found = -1;
+
 	for (uint32_t p = 0; p < dev->n_ports; p++) {
 		struct dpak_port_info i = { 0 };
 		if (!dev->ops->port_info(dev->priv, p, &i) && !strcmp(i.name, name))
 			return (int)p;
 	}
-	for (uint32_t p = dev->n_ports; p < dev->n_ports + DPAK_MAX_BONDS; p++) {
-		struct dpak_bond *b = bond_port(dev, p);
+	bs = bonds_locked(dev);
+	for (uint32_t p = dev->n_ports; found < 0 && p < dev->n_ports + DPAK_MAX_BONDS; p++) {
+		struct dpak_bond *b = bond_port(dev, bs, p);
 		if (b && !strcmp(b->name, name))
-			return (int)p;
+			found = (int)p;
 	}
-	return dpak__err(ENOENT, "no port named '%s'", name);
+	if (bs)
+		pthread_mutex_unlock(&bs->lock);
+	return found;
+}
+
+int dpak__port_bond_member(struct dpak_dev *dev, uint32_t port, uint32_t *bond)
+{
+	struct dpak_bonds *bs = bonds_locked(dev);
+	int found = 0;
+
+	for (int i = 0; bs && i < DPAK_MAX_BONDS && !found; i++)
+		for (uint32_t k = 0; bs->b[i].used && k < bs->b[i].n; k++)
+			if (bs->b[i].m[k].port == port) {
+				*bond = bs->b[i].port;
+				found = 1;
+				break;
+			}
+	if (bs)
+		pthread_mutex_unlock(&bs->lock);
+	return found;
+}
+
+int dpak__in_port_check(struct dpak_dev *dev, unsigned idx, uint32_t port)
+{
+	struct dpak_bonds *bs;
+	int err = 0;
+
+	if (port >= dev->n_ports || !(bs = bonds_locked(dev)))
+		return 0;
+	for (int i = 0; i < DPAK_MAX_BONDS && !err; i++)
+		for (uint32_t k = 0; bs->b[i].used && k < bs->b[i].n; k++)
+			if (bs->b[i].m[k].port == port) {
+				struct dpak_port_info pi = { 0 };
+				dev->ops->port_info(dev->priv, port, &pi);
+				err = dpak__err(EINVAL, "item %u (port): port %u (%s) is a "
+						"member of bond %s, whose packets are "
+						"received as on the bond: match in_port = "
+						"%s (port %u)", idx, port, pi.name,
+						bs->b[i].name, bs->b[i].name, bs->b[i].port);
+				break;
+			}
+	pthread_mutex_unlock(&bs->lock);
+	return err;
+}
+
+DPAK_API int dpak_port_by_name(struct dpak_dev *dev, const char *name)
+{
+	int p;
+
+	if (!dev || !name)
+		return dpak__err(EINVAL, "dev or name: NULL");
+	if ((p = dpak__port_lookup(dev, name)) < 0)
+		return dpak__err(ENOENT, "no port named '%s'", name);
+	return p;
 }
 
 DPAK_API int dpak_port_stats(struct dpak_dev *dev, uint32_t port,
@@ -248,10 +340,10 @@ DPAK_API int dpak_port_stats(struct dpak_dev *dev, uint32_t port,
 	struct dpak_port_stats s = { 0 };
 	int err;
 
-	struct dpak_bond *b = bond_port(dev, port);
-	if (b && dev->ops->port_stats) {
-		pthread_mutex_lock(&dev->bonds->lock);
-		for (uint32_t k = 0; k < b->n; k++) {
+	if (dev && port >= dev->n_ports && port < dev->n_ports + DPAK_MAX_BONDS) {
+		struct dpak_bonds *bs = bonds_locked(dev);
+		struct dpak_bond *b = bond_port(dev, bs, port);
+		for (uint32_t k = 0; b && dev->ops->port_stats && k < b->n; k++) {
 			struct dpak_port_stats m = { 0 };
 			if (!dev->ops->port_stats(dev->priv, b->m[k].port, &m)) {
 				s.rx_packets += m.rx_packets;
@@ -265,7 +357,14 @@ DPAK_API int dpak_port_stats(struct dpak_dev *dev, uint32_t port,
 				s.drops_bond_rx += m.drops_bond_rx;
 			}
 		}
-		pthread_mutex_unlock(&dev->bonds->lock);
+		if (bs)
+			pthread_mutex_unlock(&bs->lock);
+		if (!b)
+			return dpak__err(ENOENT, "port %u does not exist (device has %u "
+					 "ports): no bond holds this id", port, dev->n_ports);
+		if (!dev->ops->port_stats)
+			return dpak__err(EOPNOTSUPP, "backend %s does not report port "
+					 "counters", dev->ops->name);
 		return dpak__out(stats, &s, sizeof(s), "dpak_port_stats");
 	}
 	if ((err = check_port(dev, port)))
@@ -332,7 +431,7 @@ DPAK_API int dpak_port_set_mtu(struct dpak_dev *dev, uint32_t port, uint32_t mtu
 {
 	int err;
 
-	if (bond_port(dev, port))
+	if (dev && port >= dev->n_ports && dpak__port_exists(dev, port))
 		return dpak__err(EOPNOTSUPP, "port %u is a bond: set the MTU of "
 				 "its members", port);
 	if ((err = check_port(dev, port)))

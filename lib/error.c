@@ -42,6 +42,18 @@ void dpak__err_prefix(const char *fmt, ...)
 	memcpy(errmsg, msg, n + old + 1);
 }
 
+_Static_assert(sizeof(struct dpak__errsave) == MSG_MAX, "one message size");
+
+void dpak__err_save(struct dpak__errsave *s)
+{
+	memcpy(s->msg, errmsg, sizeof(s->msg));
+}
+
+void dpak__err_restore(const struct dpak__errsave *s)
+{
+	memcpy(errmsg, s->msg, sizeof(errmsg));
+}
+
 DPAK_API const char *dpak_errmsg(void)
 {
 	return errmsg;

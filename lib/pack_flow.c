@@ -244,6 +244,9 @@ static int pack_u32_item(const struct dpak_table *t, struct packed *pk,
 			return dpak__err(ERANGE, "item %u (port): port %u does not "
 					 "exist (device has %u ports)", idx, v,
 					 t->dev->n_ports);
+		int err = dpak__in_port_check(t->dev, idx, v);
+		if (err)
+			return err;
 	}
 	if (!m)
 		return 0;
@@ -600,6 +603,11 @@ static int shape_pack(const struct shape *s, const struct dpak_table *t,
 				return dpak__err(ERANGE, "item %u (port): port %u does not "
 						 "exist (device has %u ports)", op->item, v,
 						 t->dev->n_ports);
+			if (__atomic_load_n(&t->dev->bonds, __ATOMIC_ACQUIRE)) {
+				int err = dpak__in_port_check(t->dev, op->item, v);
+				if (err)
+					return err;
+			}
 			pk->key[op->dst] = (uint8_t)(v >> 8);
 			pk->key[op->dst + 1] = (uint8_t)v;
 			break;

@@ -17,10 +17,40 @@ static int sim_check(struct dpak_dev *dev, const void *op, const char *name)
 
 static int port_check(struct dpak_dev *dev, uint32_t port)
 {
+	uint32_t m[16];
+	char name[16];
+	int n;
+
+	if (port >= dev->n_ports && (n = dpak__bond_members(dev, port, m, name)) >= 0)
+		return dpak__err(EINVAL, "port %u is bond %s: hwsim takes this on its "
+				 "members' ports (%d members)", port, name, n);
 	if (port >= dev->n_ports)
 		return dpak__err(ENOENT, "port %u does not exist (device has %u "
 				 "ports)", port, dev->n_ports);
 	return 0;
+}
+
+/* Capture on a bond: what the device sent out of any of its members. */
+static ssize_t bond_capture(struct dpak_dev *dev, uint32_t bond, void *buf, size_t cap)
+{
+	static __thread uint32_t next;
+	uint32_t m[16];
+	char name[16];
+	ssize_t r, last = -EAGAIN;
+	int n = dpak__bond_members(dev, bond, m, name);
+
+	if (n < 0)
+		return n;
+	for (int k = 0; k < n; k++) {
+		r = dev->ops->sim_capture(dev->priv, m[(next + (uint32_t)k) % (uint32_t)n], buf, cap);
+		if (r >= 0 || r == -EMSGSIZE) {
+			next += (uint32_t)k + 1;
+			return r;
+		}
+		if (r != -EAGAIN && last == -EAGAIN)
+			last = r;
+	}
+	return n ? last : -EAGAIN;
 }
 
 DPAK_API int dpak_hwsim_inject(struct dpak_dev *dev, uint32_t port,
@@ -42,10 +72,14 @@ DPAK_API ssize_t dpak_hwsim_capture(struct dpak_dev *dev, uint32_t port,
 	int err = sim_check(dev, dev ? dev->ops->sim_capture : NULL,
 			    "dpak_hwsim_capture");
 
-	if (err || (err = port_check(dev, port)))
+	if (err)
 		return err;
 	if (!buf)
 		return dpak__err(EINVAL, "buf: NULL");
+	if (port >= dev->n_ports && dpak__port_exists(dev, port))
+		return bond_capture(dev, port, buf, cap);
+	if ((err = port_check(dev, port)))
+		return err;
 	return dev->ops->sim_capture(dev->priv, port, buf, cap);
 }
 
@@ -63,9 +97,12 @@ DPAK_API int dpak_hwsim_set_link(struct dpak_dev *dev, uint32_t port, int up)
 
 	if (err || (err = port_check(dev, port)))
 		return err;
-	if (!(err = dev->ops->sim_set_link(dev->priv, port, up)))
-		dpak__event_link(dev, port); /* queued before the call returns */
-	return err;
+	if ((err = dev->ops->sim_set_link(dev->priv, port, up)))
+		return err;
+	dpak__event_link(dev, port); /* queued before the call returns */
+	/* Bonds react now: their events are queued when this returns. */
+	dpak__bonds_poll(dev);
+	return 0;
 }
 
 DPAK_API int dpak_hwsim_fail_flow_ops(struct dpak_dev *dev, unsigned int count,
@@ -144,8 +181,11 @@ DPAK_API int dpak_hwsim_reset(struct dpak_dev *dev)
 	void *saved = dpak__dev_save(dev);
 	err = dev->ops->sim_reset(dev->priv, &lost);
 	if (!err) {
+		struct dpak__errsave es; /* a flow not restored is logged, not the caller's error */
 		__atomic_fetch_add(&dev->st.resets, 1, __ATOMIC_RELAXED);
+		dpak__err_save(&es);
 		restored = dpak__dev_restore(dev, saved);
+		dpak__err_restore(&es);
 	}
 	if (dev->ops->sim_pause)
 		dev->ops->sim_pause(dev->priv, 0);

@@ -2,11 +2,13 @@
 /*
  * An 802.3ad bond with the library's LACP over two hwsim uplinks attached
  * to Linux interfaces, for the interoperability test with Open vSwitch.
- *   lacp_peer IF0 IF1 SOCKET
- * Runs until SIGTERM; dpak-ctl on SOCKET shows the bond.
+ *   lacp_peer IF0 IF1 SOCKET [fast|slow]
+ * (our LACP rate, default fast). Runs until SIGTERM; dpak-ctl on SOCKET
+ * shows the bond. Prints each bond event.
  */
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <dpak/dpak.h>
 
@@ -19,11 +21,13 @@ static void on_term(int s)
 
 int main(int argc, char **argv)
 {
-	if (argc != 4)
-		return fprintf(stderr, "usage: lacp_peer IF0 IF1 SOCKET\n"), 2;
+	if (argc != 4 && argc != 5)
+		return fprintf(stderr, "usage: lacp_peer IF0 IF1 SOCKET [fast|slow]\n"), 2;
+	int slow = argc == 5 && !strcmp(argv[4], "slow");
 	DPAK_OPTS(dpak_dev_opts, o, .ctl_path = argv[3]);
 	struct dpak_dev *dev = dpak_dev_open("hwsim:uplinks=2,pfs=0,vfs=1,engine=thread", &o);
-	DPAK_OPTS(dpak_bond_opts, bo, .mode = DPAK_BOND_8023AD, .hash = DPAK_BOND_HASH_L34);
+	DPAK_OPTS(dpak_bond_opts, bo, .mode = DPAK_BOND_8023AD, .hash = DPAK_BOND_HASH_L34,
+		  .lacp_slow = slow);
 	uint32_t bond;
 	if (!dev || dpak_hwsim_attach(dev, 0, argv[1]) || dpak_hwsim_attach(dev, 1, argv[2]) ||
 	    dpak_bond_create(dev, "bond0", &bo, &bond) || dpak_bond_member_add(dev, bond, 0) ||

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
@@ -282,11 +284,31 @@ static void test_ingress_and_lacpdus_to_switch(void **state)
 	assert_int_equal(dpak_flow_add(dpak_table_get(dev, "acl"), it, a, NULL, &f), 0);
 	uint8_t fr[128], out[256];
 	size_t len = udp(fr, 9);
+	/* A member that is not collecting discards what it receives, and
+	 * counts it (IEEE 802.1AX-2020 6.4.15). */
+	struct dpak_port_stats ps = { .sz = sizeof(ps) };
+	assert_int_equal(dpak_hwsim_inject(dev, U0, fr, len), 0);
+	assert_int_equal(dpak_hwsim_run(dev, 0), 1);
+	assert_true(dpak_hwsim_capture(dev, VF1, out, sizeof(out)) <= 0);
+	assert_int_equal(dpak_port_stats(dev, U0, &ps), 0);
+	assert_int_equal(ps.drops_bond_rx, 1);
+	assert_int_equal(ps.drops, 1);
+	assert_int_equal(dpak_port_stats(dev, b, &ps), 0);
+	assert_int_equal(ps.drops_bond_rx, 1);
+	/* Collecting: each member's packets are the bond's. */
 	for (uint32_t m = U0; m <= U1; m++) {
+		assert_int_equal(dpak_bond_member_set_state(dev, b, m, 1), 0);
 		assert_int_equal(dpak_hwsim_inject(dev, m, fr, len), 0);
 		assert_int_equal(dpak_hwsim_run(dev, 0), 1);
 		assert_int_equal(dpak_hwsim_capture(dev, VF1, out, sizeof(out)), (ssize_t)len);
+		assert_int_equal(dpak_bond_member_set_state(dev, b, m, 0), 0);
 	}
+	struct dpak_bond_event ev;
+	while (dpak_bond_event_next(dev, &ev) == 1)
+		;
+	uint64_t ev_left;
+	while (read(dpak_bond_event_fd(dev), &ev_left, 8) == 8)
+		;
 	/* An LACPDU on a member goes up, marked, with the member as port. */
 	uint8_t pdu[124] = { 0x01, 0x80, 0xc2, 0, 0, 2, 2, 0, 0, 0, 0, 9, 0x88, 0x09, 1, 1 };
 	assert_int_equal(dpak_hwsim_inject(dev, U1, pdu, sizeof(pdu)), 0);
@@ -311,11 +333,298 @@ static void test_ingress_and_lacpdus_to_switch(void **state)
 	/* The event fd became readable. */
 	struct pollfd pf = { dpak_bond_event_fd(dev), POLLIN, 0 };
 	assert_int_equal(poll(&pf, 1, 2000), 1);
-	struct dpak_bond_event ev;
 	int lacp = 0;
 	while (dpak_bond_event_next(dev, &ev) == 1)
 		lacp += ev.type == DPAK_BOND_EV_LACP && ev.member == U1;
 	assert_int_equal(lacp, 2);
+}
+
+/* A successful call leaves the caller's error detail alone: internal
+ * look-ups (is the name taken?) must not overwrite it. */
+static void test_errmsg_kept(void **state)
+{
+	(void)state;
+	uint32_t b;
+	assert_null(dpak_table_get(dev, "no-such-table"));
+	char before[256];
+	snprintf(before, sizeof(before), "%s", dpak_errmsg());
+	assert_non_null(strstr(before, "no-such-table"));
+	assert_int_equal(dpak_bond_create(dev, "bond0", NULL, &b), 0);
+	assert_string_equal(dpak_errmsg(), before);
+	assert_int_equal(dpak_bond_member_add(dev, b, U0), 0);
+	assert_int_equal(dpak_hwsim_set_link(dev, U0, 0), 0);
+	assert_int_equal(dpak_hwsim_set_link(dev, U0, 1), 0);
+	assert_int_equal(dpak_port_by_name(dev, "bond0"), (int)b);
+	assert_string_equal(dpak_errmsg(), before);
+}
+
+/* Which member each of @n flows (differing only in their UDP source
+ * port) leaves by; returns how many members were used. */
+static int members_used(int n)
+{
+	int used[NP] = { 0 }, k = 0;
+	for (int i = 0; i < n; i++) {
+		int w = send_one((uint16_t)(3000 + i));
+		assert_true(w >= U0 && w <= U3);
+		k += !used[w]++;
+	}
+	return k;
+}
+
+/* Zero-filled options take the documented defaults: DPAK_OPTS() with only
+ * a mode gives the L34 hash; the MAC hash is asked for by name; a struct
+ * of the 0.1.0 size keeps 0 = the MAC hash, as that release built it. */
+static void test_opts_zero_is_default(void **state)
+{
+	(void)state;
+	struct dpak_bond_info bi = { .sz = sizeof(bi) };
+	uint32_t b;
+
+	DPAK_OPTS(dpak_bond_opts, o, .mode = DPAK_BOND_BALANCE);
+	assert_int_equal(dpak_bond_create(dev, "bond0", &o, &b), 0);
+	assert_int_equal(dpak_bond_info(dev, b, &bi), 0);
+	assert_int_equal(bi.hash, DPAK_BOND_HASH_L34);
+	assert_int_equal(bi.mode, DPAK_BOND_BALANCE);
+	assert_int_equal(bi.lacp, DPAK_LACP_LIBRARY);
+	assert_int_equal(dpak_bond_member_add(dev, b, U0), 0);
+	assert_int_equal(dpak_bond_member_add(dev, b, U1), 0);
+	struct dpak_flow *f = to_port(b);
+	assert_int_equal(members_used(64), 2); /* ports take part in the hash */
+	assert_int_equal(dpak_flow_del(f), 0);
+	assert_int_equal(dpak_bond_destroy(dev, b), 0);
+
+	DPAK_OPTS(dpak_bond_opts, mac, .mode = DPAK_BOND_BALANCE, .hash = DPAK_BOND_HASH_MAC);
+	assert_int_equal(dpak_bond_create(dev, "bond1", &mac, &b), 0);
+	assert_int_equal(dpak_bond_info(dev, b, &bi), 0);
+	assert_int_equal(bi.hash, DPAK_BOND_HASH_L2);
+	assert_int_equal(dpak_bond_member_add(dev, b, U0), 0);
+	assert_int_equal(dpak_bond_member_add(dev, b, U1), 0);
+	f = to_port(b);
+	assert_int_equal(members_used(64), 1); /* one MAC pair: one member */
+	assert_int_equal(dpak_flow_del(f), 0);
+	assert_int_equal(dpak_bond_destroy(dev, b), 0);
+
+	/* A caller built against 0.1.0: sz ends at no_failback. */
+	DPAK_OPTS(dpak_bond_opts, old, .mode = DPAK_BOND_BALANCE);
+	old.sz = (offsetof(struct dpak_bond_opts, no_failback) + sizeof(int) +
+		  _Alignof(struct dpak_bond_opts) - 1) & ~(_Alignof(struct dpak_bond_opts) - 1);
+	assert_int_equal(dpak_bond_create(dev, "bond2", &old, &b), 0);
+	assert_int_equal(dpak_bond_info(dev, b, &bi), 0);
+	assert_int_equal(bi.hash, DPAK_BOND_HASH_L2);
+	assert_int_equal(dpak_bond_destroy(dev, b), 0);
+	/* NULL: every default. */
+	assert_int_equal(dpak_bond_create(dev, "bond3", NULL, &b), 0);
+	assert_int_equal(dpak_bond_info(dev, b, &bi), 0);
+	assert_int_equal(bi.hash, DPAK_BOND_HASH_L34);
+	assert_int_equal(bi.mode, DPAK_BOND_ACTIVE_BACKUP);
+	DPAK_OPTS(dpak_bond_opts, bad, .hash = (enum dpak_bond_hash)5);
+	expect(dpak_bond_create(dev, "bond4", &bad, &b), EINVAL, "bond hash 5 unknown");
+	DPAK_OPTS(dpak_bond_opts, badsys, .lacp_system = { 1, 0, 0, 0, 0, 1 });
+	expect(dpak_bond_create(dev, "bond4", &badsys, &b), EINVAL, "lacp_system 01:00");
+}
+
+/* Active-backup: a broadcast arriving on both members reaches the switch
+ * once; the backup's copy is dropped and counted. Protocol frames on the
+ * backup still go up, as the member's. */
+static void test_ab_backup_discards(void **state)
+{
+	(void)state;
+	uint32_t b;
+	assert_int_equal(dpak_bond_create(dev, "ab", NULL, &b), 0);
+	assert_int_equal(dpak_bond_member_add(dev, b, U0), 0);
+	assert_int_equal(dpak_bond_member_add(dev, b, U1), 0);
+	struct dpak_item_port in = { b };
+	struct dpak_item it[] = { { DPAK_ITEM_PORT, &in, NULL }, { DPAK_ITEM_END, NULL, NULL } };
+	struct dpak_action_port p = { VF1 };
+	struct dpak_action a[] = { { DPAK_ACTION_PORT, &p }, { DPAK_ACTION_END, NULL } };
+	struct dpak_flow *f;
+	assert_int_equal(dpak_flow_add(dpak_table_get(dev, "acl"), it, a, NULL, &f), 0);
+
+	struct pkt_spec sp = { .dst = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
+			       .src = { 2, 0, 0, 0, 0, 0x33 }, .sip = 0x0a000003,
+			       .dip = 0x0affffff, .proto = 17, .sport = 67, .dport = 68,
+			       .payload = 20 };
+	uint8_t fr[128], out[256];
+	size_t len = pkt_build(fr, &sp);
+	assert_int_equal(dpak_hwsim_inject(dev, U0, fr, len), 0);
+	assert_int_equal(dpak_hwsim_inject(dev, U1, fr, len), 0);
+	assert_int_equal(dpak_hwsim_run(dev, 0), 2);
+	assert_int_equal(dpak_hwsim_capture(dev, VF1, out, sizeof(out)), (ssize_t)len);
+	assert_true(dpak_hwsim_capture(dev, VF1, out, sizeof(out)) <= 0); /* once */
+	struct dpak_port_stats ps = { .sz = sizeof(ps) };
+	assert_int_equal(dpak_port_stats(dev, U1, &ps), 0);
+	assert_int_equal(ps.drops_bond_rx, 1);
+	assert_int_equal(ps.drops, 1);
+	assert_int_equal(dpak_port_stats(dev, U0, &ps), 0);
+	assert_int_equal(ps.drops_bond_rx, 0);
+
+	/* LLDP (01:80:c2:00:00:0e) on the backup: up, as uplink1's. */
+	uint8_t lldp[64] = { 0x01, 0x80, 0xc2, 0, 0, 0x0e, 2, 0, 0, 0, 0, 0x44, 0x88, 0xcc };
+	assert_int_equal(dpak_hwsim_inject(dev, U1, lldp, sizeof(lldp)), 0);
+	assert_int_equal(dpak_hwsim_run(dev, 0), 1);
+	struct dpak_pkt *pk[4];
+	assert_int_equal(dpak_rx_burst(dev, 0, pk, 4), 1);
+	assert_int_equal(pk[0]->reason, DPAK_RX_PROTOCOL);
+	assert_int_equal(pk[0]->port, U1);
+	dpak_pkt_free(dev, pk[0]);
+
+	/* The active member fails: the backup becomes active and receives. */
+	assert_int_equal(dpak_hwsim_set_link(dev, U0, 0), 0);
+	assert_int_equal(dpak_hwsim_inject(dev, U1, fr, len), 0);
+	assert_int_equal(dpak_hwsim_run(dev, 0), 1);
+	assert_int_equal(dpak_hwsim_capture(dev, VF1, out, sizeof(out)), (ssize_t)len);
+	assert_int_equal(dpak_port_stats(dev, U1, &ps), 0);
+	assert_int_equal(ps.drops_bond_rx, 1);
+	/* Balance: every member receives. */
+	DPAK_OPTS(dpak_bond_opts, bal, .mode = DPAK_BOND_BALANCE);
+	uint32_t b2;
+	assert_int_equal(dpak_bond_create(dev, "bal", &bal, &b2), 0);
+	assert_int_equal(dpak_bond_member_add(dev, b2, U2), 0);
+	assert_int_equal(dpak_bond_member_add(dev, b2, U3), 0);
+	in.id = b2;
+	assert_int_equal(dpak_flow_add(dpak_table_get(dev, "acl"), it, a, NULL, &f), 0);
+	assert_int_equal(dpak_hwsim_inject(dev, U2, fr, len), 0);
+	assert_int_equal(dpak_hwsim_inject(dev, U3, fr, len), 0);
+	assert_int_equal(dpak_hwsim_run(dev, 0), 2);
+	assert_int_equal(dpak_hwsim_capture(dev, VF1, out, sizeof(out)), (ssize_t)len);
+	assert_int_equal(dpak_hwsim_capture(dev, VF1, out, sizeof(out)), (ssize_t)len);
+}
+
+/* Bonds are ports one can find: dpak_dev_info() says where their ids
+ * lie, and dpak_port_info()/dpak_port_stats() answer for them. */
+static void test_bonds_enumerable(void **state)
+{
+	(void)state;
+	struct dpak_dev_info di = { .sz = sizeof(di) };
+	uint32_t b0, b1;
+	assert_int_equal(dpak_dev_info(dev, &di), 0);
+	assert_int_equal(di.max_bonds, 8);
+	assert_int_equal(di.n_bonds, 0);
+	assert_int_equal(dpak_bond_create(dev, "bond0", NULL, &b0), 0);
+	assert_int_equal(dpak_bond_create(dev, "bond1", NULL, &b1), 0);
+	assert_int_equal(dpak_bond_member_add(dev, b1, U2), 0);
+	assert_int_equal(dpak_bond_destroy(dev, b0), 0);
+	assert_int_equal(dpak_dev_info(dev, &di), 0);
+	assert_int_equal(di.n_bonds, 1);
+	int bonds = 0, ports = 0;
+	for (uint32_t p = 0; p < di.n_ports + di.max_bonds; p++) {
+		struct dpak_port_info pi = { .sz = sizeof(pi) };
+		int rc = dpak_port_info(dev, p, &pi);
+		if (rc == -ENOENT) {
+			assert_true(p >= di.n_ports);
+			continue;
+		}
+		assert_int_equal(rc, 0);
+		assert_int_equal(pi.id, p);
+		if (pi.type == DPAK_PORT_BOND) {
+			bonds++;
+			assert_string_equal(pi.name, "bond1");
+			assert_int_equal(p, b1);
+			assert_int_equal(pi.link_up, 1);
+		} else {
+			ports++;
+		}
+	}
+	assert_int_equal(ports, NP);
+	assert_int_equal(bonds, 1);
+	struct dpak_port_stats ps = { .sz = sizeof(ps) };
+	assert_int_equal(dpak_port_stats(dev, b1, &ps), 0);
+	expect(dpak_port_stats(dev, b0, &ps), ENOENT, "does not exist");
+	struct dpak_port_info pi = { .sz = sizeof(pi) };
+	expect(dpak_port_info(dev, di.n_ports + di.max_bonds, &pi), ENOENT, "does not exist");
+	/* A 0.1.0 caller's struct (sz without the bond fields) still works. */
+	struct dpak_dev_info old = { .sz = offsetof(struct dpak_dev_info, table_types) +
+					   sizeof(uint32_t) };
+	assert_int_equal(dpak_dev_info(dev, &old), 0);
+}
+
+/* A flow matching in_port = a bond member could never hit: refused. */
+static void test_flow_on_member_refused(void **state)
+{
+	(void)state;
+	uint32_t b;
+	assert_int_equal(dpak_bond_create(dev, "bond0", NULL, &b), 0);
+	assert_int_equal(dpak_bond_member_add(dev, b, U1), 0);
+	struct dpak_item_port in = { U1 };
+	struct dpak_item it[] = { { DPAK_ITEM_PORT, &in, NULL }, { DPAK_ITEM_END, NULL, NULL } };
+	struct dpak_action_port p = { VF1 };
+	struct dpak_action a[] = { { DPAK_ACTION_PORT, &p }, { DPAK_ACTION_END, NULL } };
+	struct dpak_flow *f;
+	struct dpak_table *t = dpak_table_get(dev, "acl");
+	expect(dpak_flow_validate(t, it, a, NULL), EINVAL,
+	       "item 0 (port): port 1 (uplink1) is a member of bond bond0");
+	expect(dpak_flow_add(t, it, a, NULL, &f), EINVAL, "match in_port = bond0");
+	/* The same shape on another port is fine, and once more refused
+	 * (the per-thread shape cache checks too). */
+	in.id = U0;
+	assert_int_equal(dpak_flow_add(t, it, a, NULL, &f), 0);
+	in.id = U1;
+	expect(dpak_flow_add(t, it, a, NULL, &f), EINVAL, "member of bond bond0");
+	in.id = b;
+	assert_int_equal(dpak_flow_add(t, it, a, NULL, &f), 0);
+	/* Once it leaves the bond, it is a port of its own again. */
+	assert_int_equal(dpak_bond_member_del(dev, b, U1), 0);
+	in.id = U1;
+	assert_int_equal(dpak_flow_add(t, it, a, NULL, &f), 0);
+}
+
+/* Step mode: the bond's events are queued when dpak_hwsim_set_link()
+ * returns, and the event fd is readable. */
+static void test_events_ready_on_return(void **state)
+{
+	(void)state;
+	uint32_t b;
+	struct dpak_bond_event ev;
+	assert_int_equal(dpak_bond_create(dev, "ab", NULL, &b), 0);
+	assert_int_equal(dpak_bond_member_add(dev, b, U0), 0);
+	assert_int_equal(dpak_bond_member_add(dev, b, U1), 0);
+	assert_int_equal(dpak_hwsim_set_link(dev, U3, 1), 0); /* settles the monitor */
+	while (dpak_bond_event_next(dev, &ev) == 1)
+		;
+	uint64_t n;
+	while (read(dpak_bond_event_fd(dev), &n, 8) == 8)
+		;
+	assert_int_equal(dpak_hwsim_set_link(dev, U0, 0), 0);
+	struct pollfd pf = { dpak_bond_event_fd(dev), POLLIN, 0 };
+	assert_int_equal(poll(&pf, 1, 0), 1); /* no wait */
+	int down = 0, active = 0;
+	while (dpak_bond_event_next(dev, &ev) == 1) {
+		down += ev.type == DPAK_BOND_EV_LINK_DOWN && ev.member == U0 && ev.bond == b;
+		active += ev.type == DPAK_BOND_EV_ACTIVE && ev.member == U1 && ev.bond == b;
+	}
+	assert_int_equal(down, 1);
+	assert_int_equal(active, 1);
+	assert_int_equal(dpak_hwsim_set_link(dev, U0, 1), 0);
+	int up = 0;
+	while (dpak_bond_event_next(dev, &ev) == 1)
+		up += ev.type == DPAK_BOND_EV_LINK_UP && ev.member == U0;
+	assert_int_equal(up, 1);
+}
+
+/* Capturing on a bond: what the bond sent, whichever member carried it. */
+static void test_capture_on_bond(void **state)
+{
+	(void)state;
+	uint32_t b;
+	uint8_t fr[128], out[256];
+	assert_int_equal(dpak_bond_create(dev, "ab", NULL, &b), 0);
+	assert_int_equal(dpak_bond_member_add(dev, b, U0), 0);
+	assert_int_equal(dpak_bond_member_add(dev, b, U1), 0);
+	to_port(b);
+	size_t len = udp(fr, 7);
+	assert_int_equal(dpak_hwsim_capture(dev, b, out, sizeof(out)), -EAGAIN);
+	assert_int_equal(dpak_hwsim_inject(dev, VF0, fr, len), 0);
+	assert_int_equal(dpak_hwsim_run(dev, 0), 1);
+	assert_int_equal(dpak_hwsim_capture(dev, b, out, sizeof(out)), (ssize_t)len);
+	assert_memory_equal(out, fr, len);
+	assert_int_equal(dpak_hwsim_set_link(dev, U0, 0), 0);
+	assert_int_equal(dpak_hwsim_inject(dev, VF0, fr, len), 0);
+	assert_int_equal(dpak_hwsim_run(dev, 0), 1);
+	assert_int_equal(dpak_hwsim_capture(dev, b, out, sizeof(out)), (ssize_t)len);
+	assert_int_equal(dpak_hwsim_capture(dev, b, out, sizeof(out)), -EAGAIN);
+	/* Calls that act on one port name the bond's members instead. */
+	expect(dpak_hwsim_inject(dev, b, fr, len), EINVAL, "is bond ab");
+	expect(dpak_hwsim_pcap(dev, b, DPAK_HWSIM_PCAP_OUT, "/tmp/x.pcap"), EINVAL, "is bond ab");
 }
 
 /* Two devices, their uplinks 0 and 1 wired back to back, each with an
@@ -389,6 +698,320 @@ static void test_lacp_back_to_back(void **state)
 	dpak_dev_close(other);
 }
 
+/* The LACP machines' clock, stepped by tests (lib/bond.c): the time a
+ * partner's information lasts is 3 s or 90 s, not waited for here. */
+void dpak__bonds_clock_advance(struct dpak_dev *dev, uint64_t ns);
+
+#define MS 1000000ull
+
+/* Devices whose uplinks U0 and U1 are wired, link by link: link[i] joins
+ * a[i]'s port pa[i] and b[i]'s port pb[i]; mute[i] silences b[i] towards
+ * a[i] (its frames are lost: a partner gone silent, link up). */
+struct wiring {
+	int n;
+	struct dpak_dev *a[2], *b[2];
+	uint32_t pa[2], pb[2];
+	int mute[2];
+};
+
+static void carry(const struct wiring *w)
+{
+	uint8_t buf[4096];
+	ssize_t n;
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < w->n; i++) {
+			while ((n = dpak_hwsim_capture(w->a[i], w->pa[i], buf, sizeof(buf))) > 0)
+				dpak_hwsim_inject(w->b[i], w->pb[i], buf, (size_t)n);
+			while ((n = dpak_hwsim_capture(w->b[i], w->pb[i], buf, sizeof(buf))) > 0)
+				if (!w->mute[i])
+					dpak_hwsim_inject(w->a[i], w->pa[i], buf, (size_t)n);
+		}
+		for (int i = 0; i < w->n; i++) {
+			dpak_hwsim_run(w->a[i], 0);
+			dpak_hwsim_run(w->b[i], 0);
+		}
+	}
+}
+
+/* Every device's LACP clock moves by @ms, in steps of 100 ms, LACPDUs
+ * crossing the wires at each step. */
+static void lacp_time(const struct wiring *w, struct dpak_dev **devs, int ndev, unsigned ms)
+{
+	for (unsigned t = 0; t < ms; t += 100) {
+		for (int d = 0; d < ndev; d++)
+			dpak__bonds_clock_advance(devs[d], 100 * MS);
+		carry(w);
+		for (int d = 0; d < ndev; d++)
+			dpak__bonds_clock_advance(devs[d], 0);
+		carry(w);
+	}
+}
+
+static int member_in_use(struct dpak_dev *d, uint32_t bond, uint32_t member)
+{
+	struct dpak_bond_member_info mi = { .sz = sizeof(mi) };
+	assert_int_equal(dpak_bond_member_info(d, bond, member, &mi), 0);
+	return mi.in_use;
+}
+
+/* Two devices back to back on U0, one 802.3ad bond each, rates given. */
+static struct dpak_dev *pair(int us_slow, int them_slow, uint32_t *bus, uint32_t *bthem,
+			     struct wiring *w)
+{
+	struct dpak_dev *other = dpak_dev_open("hwsim:uplinks=4,pfs=0,vfs=2", NULL);
+	assert_non_null(other);
+	DPAK_OPTS(dpak_bond_opts, o1, .mode = DPAK_BOND_8023AD, .lacp_slow = us_slow);
+	DPAK_OPTS(dpak_bond_opts, o2, .mode = DPAK_BOND_8023AD, .lacp_slow = them_slow);
+	assert_int_equal(dpak_bond_create(dev, "lag", &o1, bus), 0);
+	assert_int_equal(dpak_bond_create(other, "lag", &o2, bthem), 0);
+	assert_int_equal(dpak_bond_member_add(dev, *bus, U0), 0);
+	assert_int_equal(dpak_bond_member_add(other, *bthem, U0), 0);
+	*w = (struct wiring){ 1, { dev }, { other }, { U0 }, { U0 }, { 0 } };
+	struct dpak_dev *both[2] = { dev, other };
+	lacp_time(w, both, 2, 3000);
+	assert_true(member_in_use(dev, *bus, U0));
+	assert_true(member_in_use(other, *bthem, U0));
+	return other;
+}
+
+/* We run slow LACP, the partner fast: it sends every 30 s, as our timeout
+ * bit asks, and its information lasts 90 s by our own timeout: the member
+ * must not flap (IEEE 802.1AX-2020 6.4.7, 6.4.12). */
+static void test_lacp_slow_us_fast_partner(void **state)
+{
+	(void)state;
+	struct wiring w;
+	uint32_t b1, b2;
+	struct dpak_dev *other = pair(1, 0, &b1, &b2, &w);
+	struct dpak_dev *both[2] = { dev, other };
+	struct dpak_bond_member_info mi = { .sz = sizeof(mi) };
+	assert_int_equal(dpak_bond_member_info(dev, b1, U0, &mi), 0);
+	assert_false(mi.actor_state & DPAK_LACP_TIMEOUT);
+	assert_true(mi.partner_state & DPAK_LACP_TIMEOUT);
+	uint64_t rx0 = mi.lacpdus_rx;
+	struct dpak_bond_event ev;
+	while (dpak_bond_event_next(dev, &ev) == 1)
+		;
+	int flaps = 0;
+	for (int s = 0; s < 100; s++) { /* 100 s of LACP time */
+		lacp_time(&w, both, 2, 1000);
+		assert_true(member_in_use(dev, b1, U0));
+		assert_true(member_in_use(other, b2, U0));
+		while (dpak_bond_event_next(dev, &ev) == 1)
+			flaps += ev.type == DPAK_BOND_EV_LACP;
+	}
+	assert_int_equal(flaps, 0); /* never out of use, not even briefly */
+	assert_int_equal(dpak_bond_member_info(dev, b1, U0, &mi), 0);
+	/* The partner spoke slowly: some 100 s / 30 s LACPDUs, not 100. */
+	assert_true(mi.lacpdus_rx - rx0 >= 3 && mi.lacpdus_rx - rx0 < 20);
+	/* Now it falls silent: its information lasts our long timeout, 90 s
+	 * from its last LACPDU, which came at most 30 s ago. */
+	w.mute[0] = 1;
+	lacp_time(&w, both, 2, 50000);
+	assert_true(member_in_use(dev, b1, U0));
+	lacp_time(&w, both, 2, 45000);
+	assert_false(member_in_use(dev, b1, U0));
+	dpak_dev_close(other);
+}
+
+/* We run fast LACP, the partner slow: a partner that falls silent is
+ * expired after our short timeout, 3 s, not its 90 s. */
+static void test_lacp_fast_us_slow_partner(void **state)
+{
+	(void)state;
+	struct wiring w;
+	uint32_t b1, b2;
+	struct dpak_dev *other = pair(0, 1, &b1, &b2, &w);
+	struct dpak_dev *both[2] = { dev, other };
+	for (int s = 0; s < 10; s++) {
+		lacp_time(&w, both, 2, 1000);
+		assert_true(member_in_use(dev, b1, U0));
+	}
+	/* Silent, the link still up. Its last LACPDU came at most 1 s ago
+	 * (it sends at our fast rate): expiry comes 2 to 3 s from now. */
+	w.mute[0] = 1;
+	lacp_time(&w, both, 2, 1500);
+	assert_true(member_in_use(dev, b1, U0));
+	lacp_time(&w, both, 2, 2000);
+	assert_false(member_in_use(dev, b1, U0));
+	struct dpak_bond_member_info mi = { .sz = sizeof(mi) };
+	assert_int_equal(dpak_bond_member_info(dev, b1, U0, &mi), 0);
+	assert_true(mi.actor_state & DPAK_LACP_EXPIRED);
+	assert_false(mi.actor_state & DPAK_LACP_SYNC);
+	/* Frames on it are no longer the bond's. */
+	struct dpak_port_stats ps = { .sz = sizeof(ps) };
+	uint8_t f[128];
+	size_t len = udp(f, 1);
+	assert_int_equal(dpak_hwsim_inject(dev, U0, f, len), 0);
+	assert_int_equal(dpak_hwsim_run(dev, 0), 1);
+	assert_int_equal(dpak_port_stats(dev, U0, &ps), 0);
+	assert_int_equal(ps.drops_bond_rx, 1);
+	/* Another short timeout later: defaulted, the partner forgotten. */
+	lacp_time(&w, both, 2, 3500);
+	assert_int_equal(dpak_bond_member_info(dev, b1, U0, &mi), 0);
+	assert_true(mi.actor_state & DPAK_LACP_DEFAULTED);
+	static const uint8_t none[6];
+	assert_memory_equal(mi.partner_system, none, 6);
+	/* It speaks again: back in use. */
+	w.mute[0] = 0;
+	lacp_time(&w, both, 2, 3000);
+	assert_true(member_in_use(dev, b1, U0));
+	dpak_dev_close(other);
+}
+
+/* Our U0 faces one system, our U1 another: they must not aggregate
+ * together (selection logic, IEEE 802.1AX-2020 6.4.14.1). One is
+ * attached to the bond's aggregator; the other stays unselected, out of
+ * sync, not collecting. */
+static void test_lacp_two_partner_systems(void **state)
+{
+	(void)state;
+	struct dpak_dev *pa = dpak_dev_open("hwsim:uplinks=4,pfs=0,vfs=2", NULL);
+	struct dpak_dev *pb = dpak_dev_open("hwsim:uplinks=4,pfs=0,vfs=2", NULL);
+	DPAK_OPTS(dpak_bond_opts, o, .mode = DPAK_BOND_8023AD);
+	DPAK_OPTS(dpak_bond_opts, oa, .mode = DPAK_BOND_8023AD, .lacp_system = { 2, 0, 0, 0, 0, 0xa });
+	DPAK_OPTS(dpak_bond_opts, ob, .mode = DPAK_BOND_8023AD, .lacp_system = { 2, 0, 0, 0, 0, 0xb });
+	uint32_t b, ba, bb;
+	assert_non_null(pa);
+	assert_non_null(pb);
+	assert_int_equal(dpak_bond_create(dev, "lag", &o, &b), 0);
+	assert_int_equal(dpak_bond_create(pa, "lag", &oa, &ba), 0);
+	assert_int_equal(dpak_bond_create(pb, "lag", &ob, &bb), 0);
+	assert_int_equal(dpak_bond_member_add(dev, b, U0), 0);
+	assert_int_equal(dpak_bond_member_add(dev, b, U1), 0);
+	assert_int_equal(dpak_bond_member_add(pa, ba, U0), 0);
+	assert_int_equal(dpak_bond_member_add(pb, bb, U1), 0);
+	struct wiring w = { 2, { dev, dev }, { pa, pb }, { U0, U1 }, { U0, U1 }, { 0, 0 } };
+	struct dpak_dev *all[3] = { dev, pa, pb };
+	lacp_time(&w, all, 3, 5000);
+	struct dpak_bond_member_info m0 = { .sz = sizeof(m0) }, m1 = { .sz = sizeof(m1) };
+	assert_int_equal(dpak_bond_member_info(dev, b, U0, &m0), 0);
+	assert_int_equal(dpak_bond_member_info(dev, b, U1, &m1), 0);
+	assert_memory_equal(m0.partner_system, oa.lacp_system, 6);
+	assert_memory_equal(m1.partner_system, ob.lacp_system, 6);
+	assert_int_equal(m0.in_use + m1.in_use, 1);
+	struct dpak_bond_member_info *out = m0.in_use ? &m1 : &m0;
+	assert_false(out->actor_state & (DPAK_LACP_SYNC | DPAK_LACP_COLLECTING |
+					 DPAK_LACP_DISTRIBUTING));
+	/* The other side of the unselected link sees us out of sync and
+	 * does not use its end either. */
+	struct dpak_dev *far = m0.in_use ? pb : pa;
+	uint32_t fb = m0.in_use ? bb : ba, fm = m0.in_use ? U1 : U0;
+	assert_false(member_in_use(far, fb, fm));
+	/* The selected one stays while it lives; when its partner goes, the
+	 * other group takes the aggregator. */
+	uint32_t sel = m0.in_use ? U0 : U1;
+	lacp_time(&w, all, 3, 5000);
+	assert_true(member_in_use(dev, b, sel));
+	w.mute[sel == U0 ? 0 : 1] = 1;
+	lacp_time(&w, all, 3, 5000);
+	assert_false(member_in_use(dev, b, sel));
+	assert_true(member_in_use(dev, b, sel == U0 ? U1 : U0));
+	dpak_dev_close(pa);
+	dpak_dev_close(pb);
+}
+
+/* Thread-safe calls together: bonds created and destroyed while other
+ * threads look ports up, and members removed while the engine thread
+ * forwards to the bond. Once dpak_bond_member_del() returns, no packet
+ * leaves by the removed member. (Run under ThreadSanitizer in CI.) */
+static struct dpak_dev *tdev;
+static int tstop;
+
+static void *churn(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 300; i++) {
+		uint32_t b;
+		assert_int_equal(dpak_bond_create(tdev, "bx", NULL, &b), 0);
+		assert_int_equal(dpak_bond_member_add(tdev, b, U2), 0);
+		assert_int_equal(dpak_bond_member_add(tdev, b, U3), 0);
+		assert_int_equal(dpak_bond_member_del(tdev, b, U3), 0);
+		assert_int_equal(dpak_bond_destroy(tdev, b), 0);
+	}
+	return NULL;
+}
+
+static void *lookups(void *arg)
+{
+	(void)arg;
+	while (!__atomic_load_n(&tstop, __ATOMIC_ACQUIRE)) {
+		struct dpak_dev_info di = { .sz = sizeof(di) };
+		assert_int_equal(dpak_dev_info(tdev, &di), 0);
+		int p = dpak_port_by_name(tdev, "bx");
+		assert_true(p == -ENOENT || p >= NP);
+		for (uint32_t q = 0; q < di.n_ports + di.max_bonds; q++) {
+			struct dpak_port_info pi = { .sz = sizeof(pi) };
+			struct dpak_port_stats ps = { .sz = sizeof(ps) };
+			int rc = dpak_port_info(tdev, q, &pi);
+			assert_true(rc == 0 || (rc == -ENOENT && q >= NP));
+			rc = dpak_port_stats(tdev, q, &ps);
+			assert_true(rc == 0 || (rc == -ENOENT && q >= NP));
+		}
+	}
+	return NULL;
+}
+
+static void test_concurrent(void **state)
+{
+	(void)state;
+	tdev = dpak_dev_open("hwsim:uplinks=4,pfs=0,vfs=2,engine=thread,ring=1024", NULL);
+	assert_non_null(tdev);
+	DPAK_OPTS(dpak_bond_opts, o, .mode = DPAK_BOND_BALANCE);
+	uint32_t b;
+	assert_int_equal(dpak_bond_create(tdev, "lag", &o, &b), 0);
+	assert_int_equal(dpak_bond_member_add(tdev, b, U0), 0);
+	assert_int_equal(dpak_bond_member_add(tdev, b, U1), 0);
+	struct dpak_item_port in = { VF0 };
+	struct dpak_item it[] = { { DPAK_ITEM_PORT, &in, NULL }, { DPAK_ITEM_END, NULL, NULL } };
+	struct dpak_action_port p = { b };
+	struct dpak_action a[] = { { DPAK_ACTION_PORT, &p }, { DPAK_ACTION_END, NULL } };
+	struct dpak_flow *f;
+	assert_int_equal(dpak_flow_add(dpak_table_get(tdev, "acl"), it, a, NULL, &f), 0);
+	pthread_t t1, t2;
+	__atomic_store_n(&tstop, 0, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_create(&t1, NULL, churn, NULL), 0);
+	assert_int_equal(pthread_create(&t2, NULL, lookups, NULL), 0);
+	uint8_t fr[128], out[256];
+	for (int round = 0; round < 50; round++) {
+		/* Traffic while U1 leaves. */
+		for (int i = 0; i < 32; i++) {
+			size_t len = udp(fr, (uint16_t)(round * 32 + i));
+			while (dpak_hwsim_inject(tdev, VF0, fr, len) == -ENOBUFS)
+				sched_yield();
+		}
+		assert_int_equal(dpak_bond_member_del(tdev, b, U1), 0);
+		while (dpak_hwsim_capture(tdev, U1, out, sizeof(out)) > 0)
+			;
+		/* From now on everything leaves by U0. */
+		int seen = 0, sent = 64;
+		for (int i = 0; i < sent; i++) {
+			size_t len = udp(fr, (uint16_t)(5000 + i));
+			while (dpak_hwsim_inject(tdev, VF0, fr, len) == -ENOBUFS)
+				sched_yield();
+		}
+		/* Wait for the engine to forward them (no timing asserted;
+		 * the bound only ends a test that would hang). */
+		for (int spin = 0; spin < 60000; spin++) {
+			struct dpak_port_stats vs = { .sz = sizeof(vs) };
+			struct timespec ts = { 0, 1000 * 1000 };
+			assert_int_equal(dpak_port_stats(tdev, VF0, &vs), 0);
+			if (vs.rx_packets == (uint64_t)(round + 1) * 96)
+				break;
+			nanosleep(&ts, NULL);
+		}
+		while (dpak_hwsim_capture(tdev, U0, out, sizeof(out)) > 0)
+			seen++;
+		assert_true(seen >= sent);
+		assert_true(dpak_hwsim_capture(tdev, U1, out, sizeof(out)) <= 0);
+		assert_int_equal(dpak_bond_member_add(tdev, b, U1), 0);
+	}
+	__atomic_store_n(&tstop, 1, __ATOMIC_RELEASE);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	dpak_dev_close(tdev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -398,6 +1021,17 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_active_backup, up, down),
 		cmocka_unit_test_setup_teardown(test_ingress_and_lacpdus_to_switch, up, down),
 		cmocka_unit_test_setup_teardown(test_lacp_back_to_back, up, down),
+		cmocka_unit_test_setup_teardown(test_errmsg_kept, up, down),
+		cmocka_unit_test_setup_teardown(test_opts_zero_is_default, up, down),
+		cmocka_unit_test_setup_teardown(test_ab_backup_discards, up, down),
+		cmocka_unit_test_setup_teardown(test_bonds_enumerable, up, down),
+		cmocka_unit_test_setup_teardown(test_flow_on_member_refused, up, down),
+		cmocka_unit_test_setup_teardown(test_events_ready_on_return, up, down),
+		cmocka_unit_test_setup_teardown(test_capture_on_bond, up, down),
+		cmocka_unit_test_setup_teardown(test_lacp_slow_us_fast_partner, up, down),
+		cmocka_unit_test_setup_teardown(test_lacp_fast_us_slow_partner, up, down),
+		cmocka_unit_test_setup_teardown(test_lacp_two_partner_systems, up, down),
+		cmocka_unit_test(test_concurrent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

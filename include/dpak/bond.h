@@ -4,17 +4,35 @@
  * @brief Bonds: link aggregation done by the device.
  *
  * A bond groups uplink ports. It is a port itself (its id follows the
- * device's own ports): flows forward to it with DPAK_ACTION_PORT, the slow
- * path sends to it with dpak_tx_burst(), and packets received on any member
- * are matched as received on the bond. The device picks the member of each
- * packet (the active one, or by a hash of the flow) and moves traffic off a
- * member whose link goes down by itself; the switch is told through events.
+ * device's own ports: n_ports .. n_ports + max_bonds - 1 of
+ * dpak_dev_info(), where dpak_port_info() finds it): flows forward to it
+ * with DPAK_ACTION_PORT, the slow path sends to it with dpak_tx_burst(),
+ * and packets received on a member are matched as received on the bond
+ * while that member may receive. A flow matching in_port = a member is
+ * refused (-EINVAL): it could never hit. The device picks the member of
+ * each packet (the active one, or by a hash of the flow) and moves traffic
+ * off a member whose link goes down by itself; the switch is told through
+ * events.
+ *
+ * What a member receives: in active-backup only the active member's frames
+ * are the bond's; in 802.3ad only a collecting member's (IEEE 802.1AX-2020
+ * 6.4.15); in balance every member's. A member that may not receive
+ * discards its frames and counts them in drops and drops_bond_rx
+ * (dpak_port_stats()), except protocol frames, which are the member's own:
+ * LACPDUs go to whoever runs LACP, other slow-protocol frames (EtherType
+ * 0x8809) and frames to 01:80:c2:00:00:00-0f reach the host queues with
+ * reason DPAK_RX_PROTOCOL and the member as port.
  *
  * LACP (IEEE 802.1AX) for DPAK_BOND_8023AD bonds runs either in the library
  * (DPAK_LACP_LIBRARY, for switches without LACP of their own) or in the
  * switch (DPAK_LACP_SWITCH: LACPDUs reach the host queues with reason
  * DPAK_RX_PROTOCOL and the switch sets each member's state with
- * dpak_bond_member_set_state()).
+ * dpak_bond_member_set_state()). The library's LACP keeps a partner's
+ * information for as long as its own LACP_Timeout says (3 s fast, 90 s
+ * with lacp_slow; IEEE 802.1AX-2020 6.4.7) and sends periodically at the
+ * rate the partner's timeout bit asks for (1 s or 30 s); only members whose
+ * partners share one system and key are aggregated together (selection,
+ * 6.4.14.1), the others stay unselected and unused.
  */
 #ifndef DPAK_BOND_H
 #define DPAK_BOND_H
@@ -32,12 +50,23 @@ enum dpak_bond_mode {
 	DPAK_BOND_8023AD = 2,        /**< LACP: members that are collecting and distributing, by hash */
 };
 
-/** What the member choice hashes (balance and 802.3ad). */
+/**
+ * What the member choice hashes (balance and 802.3ad).
+ *
+ * The value 0 in struct dpak_bond_opts: since 0.2.0 it means the default,
+ * L34 (DPAK_BOND_HASH_DEFAULT), so that DPAK_OPTS() without .hash gets the
+ * default; the MAC hash is asked for with DPAK_BOND_HASH_MAC. A struct
+ * from 0.1.0 (its sz ends at no_failback) keeps 0 = the MAC hash, as 0.1.0
+ * applied it. Outputs (struct dpak_bond_info) report the hash in use and
+ * never "default": there 0 (DPAK_BOND_HASH_L2) is the MAC hash.
+ */
 enum dpak_bond_hash {
-	DPAK_BOND_HASH_L2 = 0,    /**< source and destination MAC */
+	DPAK_BOND_HASH_L2 = 0,    /**< source and destination MAC (in options: see above) */
 	DPAK_BOND_HASH_L23 = 1,   /**< MACs and IP addresses */
 	DPAK_BOND_HASH_L34 = 2,   /**< IP addresses, protocol and L4 ports */
 	DPAK_BOND_HASH_INNER = 3, /**< L34 of the inner packet of VXLAN, else L34 */
+	DPAK_BOND_HASH_MAC = 4,   /**< since 0.2.0, options: source and destination MAC */
+	DPAK_BOND_HASH_DEFAULT = 0, /**< since 0.2.0, options: the default (L34) */
 };
 
 /** Who runs LACP for an 802.3ad bond. */
@@ -46,15 +75,25 @@ enum dpak_bond_lacp {
 	DPAK_LACP_SWITCH = 1,  /**< LACPDUs go to the slow path; the switch sets member states */
 };
 
-/** Options for dpak_bond_create(); declare with DPAK_OPTS(). */
+/**
+ * Options for dpak_bond_create(); declare with DPAK_OPTS(). Every field's
+ * zero value is its default.
+ */
 struct dpak_bond_opts {
 	size_t sz;                 /**< sizeof(struct dpak_bond_opts) */
-	enum dpak_bond_mode mode;  /**< default active-backup */
-	enum dpak_bond_hash hash;  /**< default L34 */
-	enum dpak_bond_lacp lacp;  /**< 802.3ad only; default the library */
-	int lacp_slow;             /**< 802.3ad: 1 for the slow rate (30 s), else fast (1 s) */
+	enum dpak_bond_mode mode;  /**< default (0) active-backup */
+	enum dpak_bond_hash hash;  /**< default (0, DPAK_BOND_HASH_DEFAULT) L34; the MAC
+				        hash is DPAK_BOND_HASH_MAC (see enum dpak_bond_hash) */
+	enum dpak_bond_lacp lacp;  /**< 802.3ad only; default (0) the library */
+	int lacp_slow;             /**< 802.3ad: 1 sets our LACP_Timeout long: the partner
+				        sends every 30 s and its information lasts 90 s;
+				        default (0) short: every 1 s, lasting 3 s */
 	int no_failback;           /**< active-backup: 1 keeps traffic on the backup when
 				        the first member comes back; default: it returns */
+	/* Since 0.2.0. */
+	uint8_t lacp_system[6];    /**< 802.3ad with the library's LACP: our system id
+				        (IEEE 802.1AX Actor_System), a unicast MAC address;
+				        default (all zero) one the library makes per bond */
 };
 
 /**
@@ -85,6 +124,9 @@ DPAK_API int dpak_bond_destroy(struct dpak_dev *dev, uint32_t bond);
 /**
  * Add an uplink to a bond. Traffic may use it at once (active-backup,
  * balance) or once LACP brings it to collecting and distributing (802.3ad).
+ * From then on its packets are received as on the bond: flows that match
+ * in_port = this uplink stop hitting (delete or replace them), and new
+ * ones are refused while it is a member.
  *
  * @return 0, -ENOENT (no such bond or port), -EINVAL (not an uplink),
  *         -EBUSY (already in a bond), -ENOSPC (16 members at most).
@@ -212,6 +254,12 @@ DPAK_API int dpak_bond_event_next(struct dpak_dev *dev,
 /**
  * A file descriptor that becomes readable when bond events are waiting,
  * for poll() or epoll; read it (8 bytes) to clear it.
+ *
+ * A switch waits for bond events by polling it for POLLIN; once readable it
+ * reads it, then calls dpak_bond_event_next() until that returns 0. The
+ * library queues the events of a link change within 20 ms of the device's
+ * own reaction; dpak_hwsim_set_link() returns only once the events of the
+ * change are queued (in step mode too).
  *
  * @return the descriptor (owned by the library, valid until
  *         dpak_dev_close()), or -EINVAL.

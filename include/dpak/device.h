@@ -99,6 +99,10 @@ struct dpak_dev_info {
 				  *   validation refuses an action list whose
 				  *   running total exceeds it. 0: no limit
 				  *   declared. hwsim: 128 */
+	/* Since 0.2.0 (a caller whose sz ends before them does not get them). */
+	uint32_t max_bonds;     /**< bonds the device can hold: bond port ids are
+				 *   n_ports .. n_ports + max_bonds - 1; 0: no bonds */
+	uint32_t n_bonds;       /**< bonds that exist now */
 };
 
 /**
@@ -124,8 +128,8 @@ enum dpak_port_type {
 /** A port's description (see dpak_port_info()). */
 struct dpak_port_info {
 	size_t sz;                 /**< set by the caller */
-	uint32_t id;               /**< port id, 0 .. n_ports-1 */
-	enum dpak_port_type type;  /**< uplink, PF or VF */
+	uint32_t id;               /**< port id */
+	enum dpak_port_type type;  /**< uplink, PF, VF or bond */
 	char name[16];             /**< e.g. "uplink0", "pf0", "vf3" */
 	uint8_t mac[6];            /**< the port's MAC address */
 	uint16_t mtu;              /**< MTU in bytes: the largest L3 payload the
@@ -142,11 +146,14 @@ struct dpak_port_info {
  * Describe a port.
  *
  * @param dev  the device.
- * @param port a port id, 0 .. n_ports-1 (see dpak_dev_info()).
+ * @param port a port id, 0 .. n_ports-1, or a bond's, n_ports ..
+ *             n_ports + max_bonds - 1 (see dpak_dev_info()); looping over
+ *             all these ids enumerates every port, bonds included.
  * @param info filled; the caller sets info->sz first.
- * @return 0, -EINVAL (NULL argument, sz too small) or -ENOENT (no such port).
+ * @return 0, -EINVAL (NULL argument, sz too small) or -ENOENT (no such port,
+ *         or a bond id no bond holds now).
  * @par Thread safety
- * Safe from any thread.
+ * Safe from any thread, also while other threads create or destroy bonds.
  */
 DPAK_API int dpak_port_info(struct dpak_dev *dev, uint32_t port,
 			    struct dpak_port_info *info);
@@ -186,10 +193,10 @@ DPAK_API int dpak_port_set_mtu(struct dpak_dev *dev, uint32_t port, uint32_t mtu
  * Find a port by name.
  *
  * @param dev  the device.
- * @param name the port's name, e.g. "vf0".
+ * @param name the port's name, e.g. "vf0", or a bond's.
  * @return the port id (>= 0), -ENOENT, or -EINVAL (NULL argument).
  * @par Thread safety
- * Safe from any thread.
+ * Safe from any thread, also while other threads create or destroy bonds.
  */
 DPAK_API int dpak_port_by_name(struct dpak_dev *dev, const char *name);
 

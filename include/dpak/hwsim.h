@@ -42,8 +42,13 @@ DPAK_API int dpak_hwsim_inject(struct dpak_dev *dev, uint32_t port,
 /**
  * Take the oldest packet that the device sent out of a port.
  *
+ * On a bond (see <dpak/bond.h>), the oldest packet one of its members sent,
+ * the members taken in turn: what the bond sent, whichever member carried
+ * it. The other calls here that take a port refuse a bond (-EINVAL): they
+ * act on a member's port.
+ *
  * @param dev  an hwsim device.
- * @param port the port.
+ * @param port the port, or a bond.
  * @param buf  where to copy the frame.
  * @param cap  size of @p buf.
  * @return the frame's length, -EAGAIN (nothing sent), -ENOENT (port),
