@@ -384,29 +384,40 @@ static void snap_row(struct dpak_dev *dev, const struct dpak_table *t,
 	    s->flags & FLOW_F_AGED ? "aged" : "offloaded");
 }
 
-/* With t->lock held: the first flow of @t with id >= @id, stepping at most
- * SEEK_CHUNK flows per hold of the lock. @resume: start at t->ctl_mark if a
- * page left it there for @id. Returns with the lock held. */
-static struct dpak_flow *seek_locked(struct dpak_table *t, uint64_t id, int resume)
+/* With t->lock held: the first flow of @t from @f on for which @stop says
+ * yes, stepping at most SEEK_CHUNK flows per hold of the lock (between
+ * chunks the place is kept in t->ctl_mark, which unlinking moves on).
+ * Returns with the lock held; NULL if there is none. */
+static struct dpak_flow *walk_locked(struct dpak_table *t, struct dpak_flow *f,
+				     int (*stop)(const struct dpak_flow *, uint64_t),
+				     uint64_t arg)
 {
-	struct dpak_flow *f;
-	unsigned n = 0;
-
-	if (resume && t->ctl_mark && t->ctl_mark_id == id)
-		return t->ctl_mark;
-	for (f = t->head; f && f->id < id; f = f->next) {
+	for (unsigned n = 0; f && !stop(f, arg); f = f->next) {
 		if (++n % SEEK_CHUNK)
 			continue;
 		t->ctl_mark = f;
 		t->ctl_mark_id = MARK_NONE;
 		pthread_mutex_unlock(&t->lock);
 		pthread_mutex_lock(&t->lock);
-		if (!(f = t->ctl_mark))
-			break;
-		if (f->id >= id)
+		if (!(f = t->ctl_mark) || stop(f, arg))
 			break;
 	}
 	return f;
+}
+
+static int id_reached(const struct dpak_flow *f, uint64_t id)
+{
+	return f->id >= id;
+}
+
+/* With t->lock held: the first flow of @t with id >= @id (the list is in
+ * id order). @resume: start at t->ctl_mark if a page left it there for
+ * @id. Returns with the lock held. */
+static struct dpak_flow *seek_locked(struct dpak_table *t, uint64_t id, int resume)
+{
+	if (resume && t->ctl_mark && t->ctl_mark_id == id)
+		return t->ctl_mark;
+	return walk_locked(t, t->head, id_reached, id);
 }
 
 /*
@@ -794,31 +805,20 @@ struct trace_out {
 /* The flow of @t the device knows by @handle, written as "id N cookie C"
  * into @out (left as it is if there is none): a walk in chunks like
  * seek_locked's, never O(n) under the lock the flow path takes. */
+/* The flow of @t the device knows by @handle, written as "id N cookie C"
+ * into @out (left as it is if there is none), found in chunks: never an
+ * O(n) walk under the lock the flow path takes. */
+static int has_handle(const struct dpak_flow *f, uint64_t handle)
+{
+	return f->handle == handle && !(f->flags & (FLOW_F_GONE | FLOW_F_ABSENT));
+}
+
 static void find_handle(struct dpak_table *t, uint64_t handle, char *out, size_t n)
 {
-	unsigned k = 0;
-
 	pthread_mutex_lock(&t->lock);
-	for (struct dpak_flow *f = t->head; f; f = f->next) {
-		if (f->handle == handle && !(f->flags & (FLOW_F_GONE | FLOW_F_ABSENT))) {
-			snprintf(out, n, "id %u cookie %llu", f->id,
-				 (unsigned long long)f->cookie);
-			break;
-		}
-		if (++k % SEEK_CHUNK)
-			continue;
-		t->ctl_mark = f;
-		t->ctl_mark_id = MARK_NONE;
-		pthread_mutex_unlock(&t->lock);
-		pthread_mutex_lock(&t->lock);
-		if (!(f = t->ctl_mark))
-			break;
-		if (f->handle == handle && !(f->flags & (FLOW_F_GONE | FLOW_F_ABSENT))) {
-			snprintf(out, n, "id %u cookie %llu", f->id,
-				 (unsigned long long)f->cookie);
-			break;
-		}
-	}
+	struct dpak_flow *f = walk_locked(t, t->head, has_handle, handle);
+	if (f)
+		snprintf(out, n, "id %u cookie %llu", f->id, (unsigned long long)f->cookie);
 	pthread_mutex_unlock(&t->lock);
 }
 
