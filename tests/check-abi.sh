@@ -10,8 +10,9 @@ top_builddir=${top_builddir:-.}
 command -v abidiff >/dev/null 2>&1 || { echo "SKIP: abidiff not installed (abigail-tools)"; exit 77; }
 base=$(ls "$top_srcdir"/abi/libdpak-*.abi 2>/dev/null | sort -V | tail -n 1)
 [ -n "$base" ] || { echo "SKIP: no released ABI to compare with"; exit 77; }
-lib=$(ls "$top_builddir"/.libs/libdpak.so.*.*.* 2>/dev/null | head -n 1)
-[ -n "$lib" ] || { echo "FAIL: no built libdpak.so"; exit 1; }
+# The file libdpak.so points to (an older build may have left others).
+lib=$(readlink -f "$top_builddir"/.libs/libdpak.so 2>/dev/null)
+[ -n "$lib" ] && [ -f "$lib" ] || { echo "FAIL: no built libdpak.so"; exit 1; }
 
 out=$(abidiff --headers-dir2 "$top_srcdir/include/dpak" --headers-dir2 "$top_builddir/include/dpak" \
 	"$base" "$lib" 2>&1)

@@ -34,7 +34,7 @@
  * Aged flows are never dropped: the scan that finds them leaves them for
  * its next pass while the queue is three quarters full.
  *
- * The calls of this header are in the DPAK_0.2.0 version node.
+ * The calls of this header are in the DPAK_0.2 version node.
  */
 #ifndef DPAK_EVENT_H
 #define DPAK_EVENT_H
