@@ -80,10 +80,20 @@ mac_a=020000000a0a mac_b=020000000b0b
 sw=$!
 for _ in $(seq 50); do grep -q switching "$log" && break; sleep 0.1; done
 send() { ip netns exec "$1" "$top_builddir/tests/rawsend" eth0 "$2" "$3" || fail "rawsend"; }
-send "t$id-b" 1 "$mac_a$mac_b$hdr$ip4"   # the switch learns b's MAC on VLAN 100
-sleep 0.5
-send "t$id-a" 1 "$mac_b$mac_a$hdr$ip4"   # and a's; it offloads a -> b
-sleep 0.5
+# Until the switch has learned b's MAC on VLAN 100 (a frame sent before its
+# receive path is up is lost), then a's, which offloads a -> b.
+until_log() { # until_log PATTERN FRAME-SENDER...: send, wait up to 1 s, retry
+	pat=$1; shift
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		"$@"
+		for _ in $(seq 10); do grep -q "$pat" "$log" && return 0; sleep 0.1; done
+	done
+	return 1
+}
+until_log "learned: .*02:00:00:00:0b:0b vlan 100" send "t$id-b" 1 "$mac_a$mac_b$hdr$ip4" ||
+	fail "the switch never learned b's MAC on VLAN 100"
+until_log "offloaded: tl$id-a.*dst 02:00:00:00:0b:0b vlan 100" \
+	send "t$id-a" 1 "$mac_b$mac_a$hdr$ip4" || fail "no flow offloaded for VLAN 100"
 send "t$id-a" 300 "$mac_b$mac_a$hdr$ip4" # these the device forwards by itself
 sleep 1
 kill -INT "$sw"
