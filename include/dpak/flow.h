@@ -517,7 +517,7 @@ DPAK_API struct dpak_flow *dpak_flow_next(struct dpak_table *table,
 /** Where a flow is (see dpak_flow_state()). New values are only appended. */
 enum dpak_flow_state {
 	DPAK_FLOW_OFFLOADED = 0,     /**< in the device */
-	DPAK_FLOW_REMOVED = 1,       /**< removed from the device by the operator (dpak-ctl flow-remove) */
+	DPAK_FLOW_REMOVED = 1,       /**< removed from the device by the operator (dpak-ctl flow-del) */
 	DPAK_FLOW_NOT_RESTORED = 2,  /**< a device reset lost it and the device refused it back;
 					  the library retries (see dpak_flow_state()) */
 };
