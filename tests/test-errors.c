@@ -342,6 +342,17 @@ static void test_open_errors(void **state)
 	assert_non_null(strstr(dpak_errmsg(), "hwsim argument 'colour' unknown"));
 	assert_null(dpak_dev_open("hwsim:ring=100", NULL));
 	assert_non_null(strstr(dpak_errmsg(), "ring=100: a power of two"));
+	/* An argument given twice, or an empty one, is refused (never "the
+	 * last one wins" in silence). */
+	assert_null(dpak_dev_open("hwsim:uplinks=2,uplinks=3", NULL));
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(dpak_errmsg(), "hwsim argument uplinks= given twice"));
+	assert_null(dpak_dev_open("hwsim:engine=thread,engine=step", NULL));
+	assert_non_null(strstr(dpak_errmsg(), "engine= given twice"));
+	assert_null(dpak_dev_open("hwsim:vfs=2,", NULL));
+	assert_non_null(strstr(dpak_errmsg(), "a comma too many"));
+	assert_null(dpak_dev_open("hwsim:vfs=2,,pfs=1", NULL));
+	assert_non_null(strstr(dpak_errmsg(), "a comma too many"));
 	assert_null(dpak_dev_open(NULL, NULL));
 	assert_int_equal(errno, EINVAL);
 

@@ -23,6 +23,11 @@ static int parse_args(const char *args, struct hw_dev_cfg *cfg)
 		return dpak__err(EINVAL, "hwsim arguments longer than %zu bytes",
 				 sizeof(buf) - 1);
 	strcpy(buf, args);
+	if (buf[0] == ',' || (buf[0] && buf[strlen(buf) - 1] == ',') || strstr(buf, ",,"))
+		return dpak__err(EINVAL, "hwsim arguments '%s': an empty argument "
+				 "(a comma too many)", args);
+	static const char *const names[] = { "engine", "uplinks", "pfs", "vfs", "ring", "mtu" };
+	unsigned seen = 0;
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(tok, '='), *end;
 		unsigned long v;
@@ -31,6 +36,13 @@ static int parse_args(const char *args, struct hw_dev_cfg *cfg)
 			return dpak__err(EINVAL, "hwsim argument '%s': expected "
 					 "name=value", tok);
 		*eq++ = 0;
+		for (unsigned k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			if (!strcmp(tok, names[k])) {
+				if (seen & 1u << k)
+					return dpak__err(EINVAL, "hwsim argument %s= given "
+							 "twice", tok);
+				seen |= 1u << k;
+			}
 		if (!strcmp(tok, "engine")) {
 			if (!strcmp(eq, "thread"))
 				cfg->engine_thread = 1;
