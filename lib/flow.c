@@ -558,7 +558,7 @@ static void unlink_flow(struct dpak_table *t, struct dpak_flow *f)
 		t->tail = f->prev;
 	if (f->flags & FLOW_F_ABSENT)
 		absent_del(t, f, 0);
-	else
+	else if (!(f->flags & FLOW_F_GONE)) /* a removed flow left in_use then */
 		t->in_use--;
 	if (t->decl->type != PK_EXACT)
 		mask_unref(t, f->data + t->decl->key_bytes);
@@ -609,8 +609,13 @@ int dpak__flow_remove_keep_locked(struct dpak_flow *f)
 		err = absent_err(t, f);
 	else if (!dev->ops->flow_del)
 		err = no_op(dev, "flow_del");
-	else if (!(err = dev->ops->flow_del(dev->priv, t->index, f->handle)))
+	else if (!(err = dev->ops->flow_del(dev->priv, t->index, f->handle))) {
+		/* Out of the device, so out of in_use: the table has room again
+		 * although the application still holds the record. */
 		f->flags |= FLOW_F_GONE;
+		t->in_use--;
+		dpak__event_in_use(t);
+	}
 	return err;
 }
 

@@ -686,6 +686,34 @@ static int dev_down(void **state)
 	return 0;
 }
 
+/* flow-del: the device forgets the flow, so the table has room again
+ * (in_use drops at once), and the application's later delete of its
+ * record does not count it out twice. */
+static void test_flow_del_frees_room(void **state)
+{
+	(void)state;
+	struct dpak_table *l2 = dpak_table_get(dev, "l2");
+	struct dpak_table_info ti = { .sz = sizeof(ti) };
+	struct dpak_flow *a, *b;
+	char line[64], *body;
+
+	assert_int_equal(l2_add(1, &a), 0);
+	assert_int_equal(l2_add(2, &b), 0);
+	assert_int_equal(dpak_table_info(l2, &ti), 0);
+	assert_int_equal(ti.in_use, 2);
+	snprintf(line, sizeof(line), "DPAK/1 flow-del table=l2 id=0"); /* a: the first */
+	assert_int_equal(run(line, &body), 0);
+	free(body);
+	assert_int_equal(dpak_table_info(l2, &ti), 0);
+	assert_int_equal(ti.in_use, 1);
+	assert_int_equal(dpak_flow_del(a), 0);
+	assert_int_equal(dpak_table_info(l2, &ti), 0);
+	assert_int_equal(ti.in_use, 1);
+	assert_int_equal(dpak_flow_del(b), 0);
+	assert_int_equal(dpak_table_info(l2, &ti), 0);
+	assert_int_equal(ti.in_use, 0);
+}
+
 static void test_flows_paged(void **state)
 {
 	(void)state;
@@ -771,6 +799,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_capture_slow_sink, server_up, server_down),
 		cmocka_unit_test_setup_teardown(test_capture_reader_gone, server_up, server_down),
 		cmocka_unit_test_setup_teardown(test_flows_paged, dev_up, dev_down),
+		cmocka_unit_test_setup_teardown(test_flow_del_frees_room, dev_up, dev_down),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

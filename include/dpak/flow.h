@@ -271,7 +271,8 @@ struct dpak_table_info {
 	const char *name;          /**< name as declared; valid while the device is open */
 	enum dpak_table_type type; /**< exact, wildcard or LPM */
 	uint32_t capacity;         /**< most flows it holds */
-	uint32_t in_use;           /**< flows it holds now */
+	uint32_t in_use;           /**< flows the device holds now (not those a
+					  *   reset lost or the operator removed) */
 	uint32_t key_bytes;        /**< packed key size (one of the device's key sizes) */
 	uint32_t action_bytes;     /**< most bytes of packed actions per flow */
 	uint32_t priorities;       /**< number of priority levels */
