@@ -246,6 +246,12 @@ int main(int argc, char **argv)
 		for (;;) {
 			struct timespec ts = { 0, 200 * 1000 * 1000 };
 			nanosleep(&ts, NULL);
+			if (access(sock_path, F_OK)) { /* the application closed the device */
+				fprintf(stderr, "dpak-ctl: %s: the application closed its device "
+					"(or ended); the capture ended with it: the file holds "
+					"what was written until then\n", sock_path);
+				return 1;
+			}
 			if ((code = ask(st, &body)) != 0)
 				return code < 0 ? 1 : code;
 			if (!strstr(body, "capturing") && !strstr(body, "flushing")) {
