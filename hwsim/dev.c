@@ -91,6 +91,8 @@ void hw_dev_destroy(struct hw_dev *dev)
 		hw_table_fini(dev->tables[i]);
 		free(dev->tables[i]);
 	}
+	for (uint32_t i = 0; i < HW_MAX_BONDS; i++)
+		pcap_file_close(dev->bonds[i].pcap_out);
 	for (uint32_t i = 0; i < dev->n_ports; i++) {
 		struct hw_port *p = &dev->ports[i];
 		if (p->netdev)

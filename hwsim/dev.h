@@ -84,6 +84,7 @@ struct hw_bond {
 	struct hw_bond_members set[2];
 	uint32_t cur;                      /* the published set (atomic) */
 	uint32_t active;                   /* active-backup; ~0u: none yet */
+	struct hw_pcap *pcap_out; /* what any member sends (release; hw_emit) */
 };
 
 struct hw_hostq {

@@ -299,9 +299,15 @@ int hw_pcap_attach(struct hw_dev *dev, uint32_t port, enum hw_pcap_dir dir,
 	struct hw_pcap *pc, **slot;
 	int err;
 
-	if (port != HW_PCAP_HOST && port >= dev->n_ports)
-		return -ENOENT;
-	if (port == HW_PCAP_HOST && dir != HW_PCAP_OUT)
+	struct hw_bond *b = NULL;
+
+	if (port != HW_PCAP_HOST && port >= dev->n_ports) {
+		if (port >= dev->n_ports + HW_MAX_BONDS ||
+		    !LOAD_ACQ(&dev->bonds[port - dev->n_ports].used))
+			return -ENOENT;
+		b = &dev->bonds[port - dev->n_ports];
+	}
+	if ((port == HW_PCAP_HOST || b) && dir != HW_PCAP_OUT)
 		return -EINVAL;
 	pc = calloc(1, sizeof(*pc));
 	if (!pc)
@@ -313,6 +319,21 @@ int hw_pcap_attach(struct hw_dev *dev, uint32_t port, enum hw_pcap_dir dir,
 	err = dir == HW_PCAP_IN ? open_input(pc, path) : open_output(pc, path);
 	if (err) {
 		pcap_free(pc);
+		return err;
+	}
+	if (b) {
+		/* A bond's file: every frame its members send. bond_lock
+		 * orders this with hw_bond_destroy, which closes the file. */
+		pthread_mutex_lock(&dev->bond_lock);
+		if (!b->used)
+			err = -ENOENT;
+		else if (b->pcap_out)
+			err = -EBUSY;
+		else
+			STORE_REL(&b->pcap_out, pc);
+		pthread_mutex_unlock(&dev->bond_lock);
+		if (err)
+			pcap_file_close(pc);
 		return err;
 	}
 	pthread_mutex_lock(&dev->attach_lock);
@@ -400,8 +421,21 @@ int hw_pcap_counters(struct hw_dev *dev, uint32_t port, enum hw_pcap_dir dir,
 {
 	struct hw_pcap *pc;
 
-	if (port != HW_PCAP_HOST && port >= dev->n_ports)
-		return -ENOENT;
+	if (port != HW_PCAP_HOST && port >= dev->n_ports) {
+		if (port >= dev->n_ports + HW_MAX_BONDS || dir != HW_PCAP_OUT)
+			return -ENOENT;
+		pthread_mutex_lock(&dev->bond_lock);
+		pc = dev->bonds[port - dev->n_ports].used ?
+		     dev->bonds[port - dev->n_ports].pcap_out : NULL;
+		if (pc) {
+			c->packets = LOAD_RLX(&pc->written);
+			c->drops = LOAD_RLX(&pc->qdrops) + LOAD_RLX(&pc->wdrops);
+			c->queued = LOAD_RLX(&pc->queued) - LOAD_RLX(&pc->taken);
+			c->error = LOAD_RLX(&pc->error);
+		}
+		pthread_mutex_unlock(&dev->bond_lock);
+		return pc ? 0 : -ENOENT;
+	}
 	pthread_mutex_lock(&dev->attach_lock);
 	pc = port == HW_PCAP_HOST ? (dir == HW_PCAP_OUT ? dev->pcap_host : NULL)
 	     : dir == HW_PCAP_IN ? dev->ports[port].pcap_in : dev->ports[port].pcap_out;
