@@ -241,5 +241,9 @@ void netdev_close(struct hw_netdev *nd);
 void pcap_write(struct hw_pcap *pc, const uint8_t *data, uint32_t len, uint64_t now);
 unsigned pcap_feed(struct hw_dev *dev, struct hw_port *p, uint32_t port);
 void pcap_file_close(struct hw_pcap *pc);
+/* Ask an output file's writer to stop (its grace period starts now);
+ * pcap_file_close then waits for it. Stopping all first and closing them
+ * after makes the waits overlap. */
+void pcap_file_stop(struct hw_pcap *pc);
 
 #endif

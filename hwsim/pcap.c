@@ -390,9 +390,22 @@ unsigned pcap_feed(struct hw_dev *dev, struct hw_port *p, uint32_t port)
 	return n;
 }
 
+/* Tell an output file's writer to stop: it writes what is queued, but a
+ * sink that stays stuck is given up GRACE_MS from now. Device close stops
+ * every writer first and then joins them, so that their grace periods run
+ * together. */
+void pcap_file_stop(struct hw_pcap *pc)
+{
+	if (!pc || pc->dir != HW_PCAP_OUT || LOAD_ACQ(&pc->stop))
+		return;
+	pc->stop_ns = mono_ns();
+	STORE_REL(&pc->stop, 1);
+}
+
 /* Close an attachment: an output file's writer writes what is queued and
- * stops; a sink that stays stuck is given up after GRACE_MS. Returns even
- * if the writer is stuck in the kernel (the writer then frees itself). */
+ * stops; a sink that stays stuck is given up after GRACE_MS (counted from
+ * pcap_file_stop if that came first). Returns even if the writer is stuck
+ * in the kernel (the writer then frees itself). */
 void pcap_file_close(struct hw_pcap *pc)
 {
 	struct timespec until;
@@ -403,8 +416,7 @@ void pcap_file_close(struct hw_pcap *pc)
 		pcap_free(pc);
 		return;
 	}
-	pc->stop_ns = mono_ns();
-	STORE_REL(&pc->stop, 1);
+	pcap_file_stop(pc);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += GRACE_MS / 1000 + 2;
 	if (!pthread_timedjoin_np(pc->thread, NULL, &until)) {
