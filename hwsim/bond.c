@@ -95,6 +95,7 @@ int hw_bond_create(struct hw_dev *dev, enum hw_bond_mode mode, enum hw_bond_hash
 int hw_bond_destroy(struct hw_dev *dev, uint32_t port)
 {
 	struct hw_bond *b;
+	struct hw_pcap *pc = NULL;
 	int err = 0;
 
 	pthread_mutex_lock(&dev->bond_lock);
@@ -106,9 +107,12 @@ int hw_bond_destroy(struct hw_dev *dev, uint32_t port)
 			STORE_REL(&dev->ports[ms->member[i]].bond, 0);
 		STORE_REL(&next_members(b)->n, 0);
 		STORE_REL(&b->used, 0);
+		pc = b->pcap_out;
+		STORE_REL(&b->pcap_out, NULL);
 		publish_members(dev, b); /* no packet uses the bond after this */
 	}
 	pthread_mutex_unlock(&dev->bond_lock);
+	pcap_file_close(pc); /* the pipeline has let go of it (publish waited) */
 	return err;
 }
 

@@ -91,6 +91,15 @@ void hw_dev_destroy(struct hw_dev *dev)
 		hw_table_fini(dev->tables[i]);
 		free(dev->tables[i]);
 	}
+	/* Stop every pcap writer first, then wait for them: a reader that
+	 * stopped reading costs one grace period in all, not one per file. */
+	for (uint32_t i = 0; i < dev->n_ports; i++)
+		pcap_file_stop(dev->ports[i].pcap_out);
+	for (uint32_t i = 0; i < HW_MAX_BONDS; i++)
+		pcap_file_stop(dev->bonds[i].pcap_out);
+	pcap_file_stop(dev->pcap_host);
+	for (uint32_t i = 0; i < HW_MAX_BONDS; i++)
+		pcap_file_close(dev->bonds[i].pcap_out);
 	for (uint32_t i = 0; i < dev->n_ports; i++) {
 		struct hw_port *p = &dev->ports[i];
 		if (p->netdev)

@@ -84,6 +84,7 @@ struct hw_bond {
 	struct hw_bond_members set[2];
 	uint32_t cur;                      /* the published set (atomic) */
 	uint32_t active;                   /* active-backup; ~0u: none yet */
+	struct hw_pcap *pcap_out; /* what any member sends (release; hw_emit) */
 };
 
 struct hw_hostq {
@@ -240,5 +241,9 @@ void netdev_close(struct hw_netdev *nd);
 void pcap_write(struct hw_pcap *pc, const uint8_t *data, uint32_t len, uint64_t now);
 unsigned pcap_feed(struct hw_dev *dev, struct hw_port *p, uint32_t port);
 void pcap_file_close(struct hw_pcap *pc);
+/* Ask an output file's writer to stop (its grace period starts now);
+ * pcap_file_close then waits for it. Stopping all first and closing them
+ * after makes the waits overlap. */
+void pcap_file_stop(struct hw_pcap *pc);
 
 #endif

@@ -299,9 +299,15 @@ int hw_pcap_attach(struct hw_dev *dev, uint32_t port, enum hw_pcap_dir dir,
 	struct hw_pcap *pc, **slot;
 	int err;
 
-	if (port != HW_PCAP_HOST && port >= dev->n_ports)
-		return -ENOENT;
-	if (port == HW_PCAP_HOST && dir != HW_PCAP_OUT)
+	struct hw_bond *b = NULL;
+
+	if (port != HW_PCAP_HOST && port >= dev->n_ports) {
+		if (port >= dev->n_ports + HW_MAX_BONDS ||
+		    !LOAD_ACQ(&dev->bonds[port - dev->n_ports].used))
+			return -ENOENT;
+		b = &dev->bonds[port - dev->n_ports];
+	}
+	if ((port == HW_PCAP_HOST || b) && dir != HW_PCAP_OUT)
 		return -EINVAL;
 	pc = calloc(1, sizeof(*pc));
 	if (!pc)
@@ -313,6 +319,21 @@ int hw_pcap_attach(struct hw_dev *dev, uint32_t port, enum hw_pcap_dir dir,
 	err = dir == HW_PCAP_IN ? open_input(pc, path) : open_output(pc, path);
 	if (err) {
 		pcap_free(pc);
+		return err;
+	}
+	if (b) {
+		/* A bond's file: every frame its members send. bond_lock
+		 * orders this with hw_bond_destroy, which closes the file. */
+		pthread_mutex_lock(&dev->bond_lock);
+		if (!b->used)
+			err = -ENOENT;
+		else if (b->pcap_out)
+			err = -EBUSY;
+		else
+			STORE_REL(&b->pcap_out, pc);
+		pthread_mutex_unlock(&dev->bond_lock);
+		if (err)
+			pcap_file_close(pc);
 		return err;
 	}
 	pthread_mutex_lock(&dev->attach_lock);
@@ -369,9 +390,22 @@ unsigned pcap_feed(struct hw_dev *dev, struct hw_port *p, uint32_t port)
 	return n;
 }
 
+/* Tell an output file's writer to stop: it writes what is queued, but a
+ * sink that stays stuck is given up GRACE_MS from now. Device close stops
+ * every writer first and then joins them, so that their grace periods run
+ * together. */
+void pcap_file_stop(struct hw_pcap *pc)
+{
+	if (!pc || pc->dir != HW_PCAP_OUT || LOAD_ACQ(&pc->stop))
+		return;
+	pc->stop_ns = mono_ns();
+	STORE_REL(&pc->stop, 1);
+}
+
 /* Close an attachment: an output file's writer writes what is queued and
- * stops; a sink that stays stuck is given up after GRACE_MS. Returns even
- * if the writer is stuck in the kernel (the writer then frees itself). */
+ * stops; a sink that stays stuck is given up after GRACE_MS (counted from
+ * pcap_file_stop if that came first). Returns even if the writer is stuck
+ * in the kernel (the writer then frees itself). */
 void pcap_file_close(struct hw_pcap *pc)
 {
 	struct timespec until;
@@ -382,8 +416,7 @@ void pcap_file_close(struct hw_pcap *pc)
 		pcap_free(pc);
 		return;
 	}
-	pc->stop_ns = mono_ns();
-	STORE_REL(&pc->stop, 1);
+	pcap_file_stop(pc);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += GRACE_MS / 1000 + 2;
 	if (!pthread_timedjoin_np(pc->thread, NULL, &until)) {
@@ -400,8 +433,21 @@ int hw_pcap_counters(struct hw_dev *dev, uint32_t port, enum hw_pcap_dir dir,
 {
 	struct hw_pcap *pc;
 
-	if (port != HW_PCAP_HOST && port >= dev->n_ports)
-		return -ENOENT;
+	if (port != HW_PCAP_HOST && port >= dev->n_ports) {
+		if (port >= dev->n_ports + HW_MAX_BONDS || dir != HW_PCAP_OUT)
+			return -ENOENT;
+		pthread_mutex_lock(&dev->bond_lock);
+		pc = dev->bonds[port - dev->n_ports].used ?
+		     dev->bonds[port - dev->n_ports].pcap_out : NULL;
+		if (pc) {
+			c->packets = LOAD_RLX(&pc->written);
+			c->drops = LOAD_RLX(&pc->qdrops) + LOAD_RLX(&pc->wdrops);
+			c->queued = LOAD_RLX(&pc->queued) - LOAD_RLX(&pc->taken);
+			c->error = LOAD_RLX(&pc->error);
+		}
+		pthread_mutex_unlock(&dev->bond_lock);
+		return pc ? 0 : -ENOENT;
+	}
 	pthread_mutex_lock(&dev->attach_lock);
 	pc = port == HW_PCAP_HOST ? (dir == HW_PCAP_OUT ? dev->pcap_host : NULL)
 	     : dir == HW_PCAP_IN ? dev->ports[port].pcap_in : dev->ports[port].pcap_out;

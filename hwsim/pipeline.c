@@ -68,6 +68,9 @@ void hw_emit(struct hw_dev *dev, uint32_t drop_port, uint32_t out,
 	struct hw_pcap *pc = LOAD_ACQ(&p->pcap_out);
 	if (pc)
 		pcap_write(pc, data, len, 0);
+	uint32_t bond = LOAD_RLX(&p->bond); /* a member: its bond's file too */
+	if (bond && (pc = LOAD_ACQ(&dev->bonds[bond - 1].pcap_out)))
+		pcap_write(pc, data, len, 0);
 	return;
 drop:
 	STAT_ADD(dev->ports[drop_port].drops, 1);

@@ -139,12 +139,22 @@ DPAK_API int dpak_hwsim_pcap(struct dpak_dev *dev, uint32_t port,
 
 	if (err)
 		return err;
-	if (port != DPAK_HWSIM_HOST && (err = port_check(dev, port)))
-		return err;
 	if (!path)
 		return dpak__err(EINVAL, "path: NULL");
 	if (dir != DPAK_HWSIM_PCAP_IN && dir != DPAK_HWSIM_PCAP_OUT)
 		return dpak__err(EINVAL, "dir %d: DPAK_HWSIM_PCAP_IN or _OUT", (int)dir);
+	if (port != DPAK_HWSIM_HOST && port >= dev->n_ports) {
+		/* A bond: its output is what any member sends; an input
+		 * would have to enter by one member. */
+		uint32_t m[16];
+		char name[16];
+		if (dpak__bond_members(dev, port, m, name) < 0)
+			return port_check(dev, port);
+		if (dir == DPAK_HWSIM_PCAP_IN)
+			return dpak__err(EINVAL, "port %u is bond %s: a pcap input "
+					 "enters by one port; attach it to a member's "
+					 "port", port, name);
+	}
 	return dev->ops->sim_pcap(dev->priv, port, (int)dir, path);
 }
 
@@ -214,8 +224,11 @@ DPAK_API int dpak_hwsim_pcap_stats(struct dpak_dev *dev, uint32_t port,
 
 	if (err)
 		return err;
-	if (port != DPAK_HWSIM_HOST && (err = port_check(dev, port)))
-		return err;
+	uint32_t m[16];
+	char name[16];
+	if (port != DPAK_HWSIM_HOST && (port < dev->n_ports ||
+	    dpak__bond_members(dev, port, m, name) < 0) && (err = port_check(dev, port)))
+		return err; /* a bond may have an output file */
 	if (dir != DPAK_HWSIM_PCAP_IN && dir != DPAK_HWSIM_PCAP_OUT)
 		return dpak__err(EINVAL, "dir %d: DPAK_HWSIM_PCAP_IN or _OUT", (int)dir);
 	if (!stats)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
+#include <pcap/pcap.h>
 #include <dpak/dpak.h>
 #include "pkt.h"
 
@@ -624,7 +625,115 @@ static void test_capture_on_bond(void **state)
 	assert_int_equal(dpak_hwsim_capture(dev, b, out, sizeof(out)), -EAGAIN);
 	/* Calls that act on one port name the bond's members instead. */
 	expect(dpak_hwsim_inject(dev, b, fr, len), EINVAL, "is bond ab");
-	expect(dpak_hwsim_pcap(dev, b, DPAK_HWSIM_PCAP_OUT, "/tmp/x.pcap"), EINVAL, "is bond ab");
+	expect(dpak_hwsim_pcap(dev, b, DPAK_HWSIM_PCAP_IN, "/tmp/x.pcap"), EINVAL, "is bond ab");
+}
+
+/* Send one frame of flow @sport out of @port from the slow path (@port a
+ * member, or the bond: the device picks the member); return the uplink it
+ * left by. */
+static int send_host(uint32_t port, uint16_t sport)
+{
+	uint8_t out[256];
+	struct dpak_pkt *p = dpak_pkt_alloc(dev);
+	assert_non_null(p);
+	p->len = (uint32_t)udp(p->data, sport);
+	p->port = port;
+	p->tx_flags = DPAK_TX_PORT;
+	size_t len = p->len;
+	assert_int_equal(dpak_tx_burst(dev, 0, &p, 1), 1);
+	assert_int_equal(dpak_hwsim_run(dev, 0), 1);
+	for (int u = U0; u <= U3; u++)
+		if (dpak_hwsim_capture(dev, (uint32_t)u, out, sizeof(out)) == (ssize_t)len)
+			return u;
+	return -1;
+}
+
+/* An output pcap file on a bond: every frame any member sends, from the
+ * pipeline or the slow path, in the order sent; a member that leaves is no
+ * longer written, one that joins is; destroying the bond completes the
+ * file. An input file on a bond is refused: it enters by one port. */
+static void test_pcap_on_bond(void **state)
+{
+	(void)state;
+	enum { N = 64 };
+	DPAK_OPTS(dpak_bond_opts, o, .mode = DPAK_BOND_BALANCE, .hash = DPAK_BOND_HASH_L34);
+	char dir[] = "/tmp/dpak-bondpcap-XXXXXX", path[64];
+	uint16_t want[3 * N + 8];
+	int n_want = 0, count[NP] = { 0 };
+	uint32_t b;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/bond.pcap", dir);
+	assert_int_equal(dpak_bond_create(dev, "bal", &o, &b), 0);
+	assert_int_equal(dpak_bond_member_add(dev, b, U0), 0);
+	assert_int_equal(dpak_bond_member_add(dev, b, U1), 0);
+	struct dpak_flow *f = to_port(b);
+
+	expect(dpak_hwsim_pcap(dev, b, DPAK_HWSIM_PCAP_IN, path), EINVAL,
+	       "port 6 is bond bal: a pcap input enters by one port");
+	assert_int_equal(dpak_hwsim_pcap(dev, b, DPAK_HWSIM_PCAP_OUT, path), 0);
+	expect(dpak_hwsim_pcap(dev, b, DPAK_HWSIM_PCAP_OUT, path), EBUSY, "already has a pcap output");
+
+	for (int i = 0; i < N; i++) { /* the pipeline spreads them */
+		int w = send_one((uint16_t)(2000 + i));
+		assert_true(w == U0 || w == U1);
+		count[w]++;
+		want[n_want++] = (uint16_t)(2000 + i);
+	}
+	assert_true(count[U0] > 0 && count[U1] > 0);
+	assert_int_equal(send_host(U1, 3000), U1); /* the slow path, to a member */
+	want[n_want++] = 3000;
+	assert_int_equal(send_host(b, 3001) >= U0, 1); /* to the bond */
+	want[n_want++] = 3001;
+	assert_int_equal(send_host(U2, 3002), U2); /* not a member */
+
+	/* uplink1 leaves, uplink2 joins. */
+	assert_int_equal(dpak_bond_member_del(dev, b, U1), 0);
+	assert_int_equal(send_host(U1, 3003), U1); /* no longer a member */
+	assert_int_equal(dpak_bond_member_add(dev, b, U2), 0);
+	count[U0] = count[U2] = 0;
+	for (int i = 0; i < N; i++) {
+		int w = send_one((uint16_t)(4000 + i));
+		assert_true(w == U0 || w == U2);
+		count[w]++;
+		want[n_want++] = (uint16_t)(4000 + i);
+	}
+	assert_true(count[U0] > 0 && count[U2] > 0);
+
+	struct dpak_hwsim_pcap_stats st = { .sz = sizeof(st) };
+	for (int i = 0; i < 5000; i++) {
+		assert_int_equal(dpak_hwsim_pcap_stats(dev, b, DPAK_HWSIM_PCAP_OUT, &st), 0);
+		if (st.packets + st.drops >= (uint64_t)n_want)
+			break;
+		usleep(1000);
+	}
+	assert_int_equal(st.packets, n_want);
+	assert_int_equal(st.drops, 0);
+	assert_int_equal(st.error, 0);
+	expect(dpak_hwsim_pcap_stats(dev, b, DPAK_HWSIM_PCAP_IN, &st), ENOENT, "no pcap input");
+
+	/* Destroying the bond completes and closes its file. */
+	assert_int_equal(dpak_flow_del(f), 0);
+	assert_int_equal(dpak_bond_destroy(dev, b), 0);
+	char err[PCAP_ERRBUF_SIZE];
+	pcap_t *pc = pcap_open_offline(path, err);
+	assert_non_null(pc);
+	assert_int_equal(pcap_datalink(pc), DLT_EN10MB);
+	struct pcap_pkthdr *ph;
+	const u_char *data;
+	int got = 0;
+	while (pcap_next_ex(pc, &ph, &data) == 1) {
+		uint8_t fr[128];
+		assert_true(got < n_want);
+		size_t len = udp(fr, want[got]);
+		assert_int_equal(ph->caplen, len);
+		assert_memory_equal(data, fr, len);
+		got++;
+	}
+	assert_int_equal(got, n_want);
+	pcap_close(pc);
+	unlink(path);
+	rmdir(dir);
 }
 
 /* Two devices, their uplinks 0 and 1 wired back to back, each with an
@@ -1028,6 +1137,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flow_on_member_refused, up, down),
 		cmocka_unit_test_setup_teardown(test_events_ready_on_return, up, down),
 		cmocka_unit_test_setup_teardown(test_capture_on_bond, up, down),
+		cmocka_unit_test_setup_teardown(test_pcap_on_bond, up, down),
 		cmocka_unit_test_setup_teardown(test_lacp_slow_us_fast_partner, up, down),
 		cmocka_unit_test_setup_teardown(test_lacp_fast_us_slow_partner, up, down),
 		cmocka_unit_test_setup_teardown(test_lacp_two_partner_systems, up, down),

@@ -520,6 +520,60 @@ static void test_pcap_reader_gone(void **state)
 	unlink(fifo);
 }
 
+/* Several output files whose readers stopped: closing the device stops
+ * their writers together (one grace period in all, not one per file), and
+ * returns. Every frame is written, left out or still queued. */
+static void test_pcap_close_many_stuck(void **state)
+{
+	(void)state;
+	enum { NF = 6, FRAMES = 256 };
+	struct dpak_dev *dev = open_dev("hwsim:engine=step");
+	char fifo[NF][64];
+	int rd[NF];
+
+	for (int i = 0; i < NF; i++) {
+		snprintf(fifo[i], sizeof(fifo[i]), "%s/many%d.fifo", dir, i);
+		assert_int_equal(mkfifo(fifo[i], 0600), 0);
+		rd[i] = open(fifo[i], O_RDONLY | O_NONBLOCK);
+		assert_true(rd[i] >= 0);
+		assert_int_equal(dpak_hwsim_pcap(dev, (uint32_t)i, DPAK_HWSIM_PCAP_OUT,
+						 fifo[i]), 0);
+	}
+	/* More than a pipe and the writer's buffer hold: each writer stalls
+	 * with frames still queued. */
+	for (int k = 0; k < FRAMES / 64; k++) {
+		for (uint32_t port = 0; port < NF; port++) {
+			struct dpak_pkt *p[64];
+			for (int n = 0; n < 64; n++) {
+				p[n] = dpak_pkt_alloc(dev);
+				assert_non_null(p[n]);
+				memcpy(p[n]->data, frame(1514, 0, (uint8_t)n), 1514);
+				p[n]->len = 1514;
+				p[n]->port = port;
+				p[n]->tx_flags = DPAK_TX_PORT;
+			}
+			assert_int_equal(dpak_tx_burst(dev, 0, p, 64), 64);
+			assert_int_equal(dpak_hwsim_run(dev, 0), 64);
+			while (dpak_hwsim_capture(dev, port, out, sizeof(out)) == 1514)
+				;
+		}
+	}
+	for (uint32_t port = 0; port < NF; port++) {
+		struct dpak_hwsim_pcap_stats st = { .sz = sizeof(st) };
+		assert_int_equal(dpak_hwsim_pcap_stats(dev, port, DPAK_HWSIM_PCAP_OUT, &st), 0);
+		assert_int_equal(st.drops, 0); /* the queue holds them all */
+		assert_int_equal(st.error, 0);
+		assert_true(st.packets + st.queued <= FRAMES + 1);
+		assert_true(st.packets + st.queued >= FRAMES - 1);
+		assert_true(st.packets < FRAMES); /* the pipe cannot take them all */
+	}
+	dpak_dev_close(dev); /* returns: the test would hang otherwise */
+	for (int i = 0; i < NF; i++) {
+		close(rd[i]);
+		unlink(fifo[i]);
+	}
+}
+
 static int rm_dir(void **state)
 {
 	(void)state;
@@ -539,6 +593,7 @@ int main(void)
 		cmocka_unit_test(test_pcap_jumbo_round_trip),
 		cmocka_unit_test(test_pcap_stuck_sink),
 		cmocka_unit_test(test_pcap_reader_gone),
+		cmocka_unit_test(test_pcap_close_many_stuck),
 	};
 	return cmocka_run_group_tests(tests, mk_dir, rm_dir);
 }

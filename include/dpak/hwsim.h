@@ -45,7 +45,8 @@ DPAK_API int dpak_hwsim_inject(struct dpak_dev *dev, uint32_t port,
  * On a bond (see <dpak/bond.h>), the oldest packet one of its members sent,
  * the members taken in turn: what the bond sent, whichever member carried
  * it. The other calls here that take a port refuse a bond (-EINVAL): they
- * act on a member's port.
+ * act on a member's port; only dpak_hwsim_pcap() with DPAK_HWSIM_PCAP_OUT
+ * and dpak_hwsim_pcap_stats() take a bond too.
  *
  * @param dev  an hwsim device.
  * @param port the port, or a bond.
@@ -203,12 +204,17 @@ enum dpak_hwsim_pcap_dir {
  * or stopped) is left out and counted (dpak_hwsim_pcap_stats()). The file
  * is opened without waiting for a FIFO's reader. The file is complete once
  * the device is closed; closing gives up on a reader that stopped after
- * half a second, so it always returns. The file is opened (for output:
+ * half a second, so it always returns (the device's writers are stopped
+ * together: half a second in all, however many files). On a bond, the
+ * output file gets every frame any of its members sends (members that
+ * join or leave included from then on) and is complete once the bond is
+ * destroyed; an input file on a bond is refused (-EINVAL: it enters by
+ * one member's port). The file is opened (for output:
  * created or truncated) before the port is checked for an attachment.
  *
  * @return 0, -ENOENT (port), -EBUSY (already attached), -EINVAL (not a
  *         pcap or pcapng file, not a regular file for input, or
- *         DPAK_HWSIM_HOST with PCAP_IN), -EPROTONOSUPPORT (not Ethernet),
+ *         DPAK_HWSIM_HOST or a bond with PCAP_IN), -EPROTONOSUPPORT (not Ethernet),
  *         or the error of opening the file.
  * @par Thread safety
  * Safe from any thread, but an input file not while another thread
