@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include "hwsim.h"
 #include "packet.h"
 #include "table.h"
@@ -245,5 +246,14 @@ void pcap_file_close(struct hw_pcap *pc);
  * pcap_file_close then waits for it. Stopping all first and closing them
  * after makes the waits overlap. */
 void pcap_file_stop(struct hw_pcap *pc);
+
+/* The device's clock: CLOCK_MONOTONIC in nanoseconds. */
+static inline uint64_t hw_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 #endif

@@ -65,14 +65,6 @@ struct hw_pcap {
 	char path[128];
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void set_error(struct hw_pcap *pc, int err)
 {
 	int zero = 0;
@@ -125,7 +117,7 @@ static ssize_t sink_write(void *cookie, const char *buf, size_t n)
 			set_error(pc, -errno);
 			return 0;
 		}
-		if (LOAD_ACQ(&pc->stop) && mono_ns() - pc->stop_ns > GRACE_MS * 1000000ull) {
+		if (LOAD_ACQ(&pc->stop) && hw_now_ns() - pc->stop_ns > GRACE_MS * 1000000ull) {
 			set_error(pc, -ETIMEDOUT);
 			return 0;
 		}
@@ -398,7 +390,7 @@ void pcap_file_stop(struct hw_pcap *pc)
 {
 	if (!pc || pc->dir != HW_PCAP_OUT || LOAD_ACQ(&pc->stop))
 		return;
-	pc->stop_ns = mono_ns();
+	pc->stop_ns = hw_now_ns();
 	STORE_REL(&pc->stop, 1);
 }
 

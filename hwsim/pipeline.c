@@ -383,14 +383,6 @@ void hw_process(struct hw_dev *dev, uint32_t port, uint8_t *data, uint32_t len,
 	hw_process_burst(dev, port, &pk, 1, now);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* One burst from each port and host queue in turn, at most @budget
  * packets. The reader count is odd for the whole burst: table writers wait
  * for it to move before reusing an entry (hw_sync()). A paused device
@@ -407,7 +399,7 @@ static unsigned run_burst(struct hw_dev *dev, unsigned budget)
 		STORE_REL(&dev->reader, dev->reader + 1);
 		return 0;
 	}
-	now = now_ns();
+	now = hw_now_ns();
 	for (uint32_t n = 0; n < dev->n_ports && done < budget; n++) {
 		uint32_t port = (dev->rr + n) % dev->n_ports;
 		struct hw_port *p = &dev->ports[port];
