@@ -13,7 +13,8 @@
  *    TP_STATUS_WRONG_FORMAT and stops at it for good; with PACKET_LOSS it
  *    skips it silently. The socket has PACKET_LOSS, and frames that break
  *    the kernel's rule are dropped here first, counted in the port's drops
- *    and drops_mtu; the interface's MTU is read again before each burst.
+ *    and drops_mtu; the interface's MTU is read again at most every
+ *    MTU_POLL_NS (an ioctl, kept off the per-burst path).
  *    A frame still at TP_STATUS_SEND_REQUEST or TP_STATUS_SENDING belongs
  *    to the kernel (the ring is full); frames wait in the port ring
  *    meanwhile, and a kick that failed is retried on the next burst.
@@ -50,7 +51,8 @@ struct hw_netdev {
 	uint8_t *rx, *tx;
 	uint32_t frame_size, per_block, frames;
 	uint32_t rx_i, tx_i;
-	uint32_t if_mtu;   /* the interface's MTU, read before each burst */
+	uint32_t if_mtu;   /* the interface's MTU, read every MTU_POLL_NS */
+	uint64_t mtu_read_ns; /* when it was read */
 	int kick;          /* the last send() failed: kick again */
 	int warned_big, warned_csum;
 	char name[IFNAMSIZ];
@@ -278,6 +280,9 @@ unsigned netdev_poll_rx(struct hw_dev *dev, struct hw_port *p, uint32_t port)
 	return n;
 }
 
+/* How often the transmit path reads the interface's MTU again. */
+#define MTU_POLL_NS 100000000ull /* 100 ms */
+
 /* The longest frame the interface takes (net/packet/af_packet.c,
  * tpacket_snd(): MTU + hard header, + 4 if the outer tag is 802.1Q). */
 static uint32_t if_limit(const struct hw_netdev *nd, const uint8_t *f, uint32_t len)
@@ -298,8 +303,13 @@ void netdev_flush_tx(struct hw_dev *dev, struct hw_port *p, uint32_t port)
 
 	(void)dev;
 	(void)port;
-	if (ring_cons(&p->tx))
-		if_mtu(nd->fd, nd->name, &nd->if_mtu); /* it may have changed */
+	if (ring_cons(&p->tx)) { /* the MTU may have changed: read it now and then */
+		uint64_t now = hw_now_ns();
+		if (now - nd->mtu_read_ns > MTU_POLL_NS) {
+			if_mtu(nd->fd, nd->name, &nd->if_mtu);
+			nd->mtu_read_ns = now;
+		}
+	}
 	while ((s = ring_cons(&p->tx))) {
 		struct tpacket2_hdr *h = frame_at(nd, nd->tx, nd->tx_i);
 		uint32_t status = LOAD_ACQ(&h->tp_status);
