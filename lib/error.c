@@ -8,7 +8,10 @@
 
 #define MSG_MAX 512
 
-static __thread char errmsg[MSG_MAX] __attribute__((tls_model("initial-exec")));
+/* The default (dynamic) TLS model everywhere: libdpak may be loaded with
+ * dlopen(), as the net_dpak DPDK plugin's dependency, and initial-exec TLS
+ * would then need static TLS space the loader does not have. */
+static __thread char errmsg[MSG_MAX];
 
 int dpak__err(int err, const char *fmt, ...)
 {

@@ -377,7 +377,7 @@ DPAK_API int dpak_flow_add(struct dpak_table *t, const struct dpak_item *items,
 			   const struct dpak_flow_opts *opts,
 			   struct dpak_flow **flow)
 {
-	static __thread unsigned tick __attribute__((tls_model("initial-exec")));
+	static __thread unsigned tick;
 	struct packed pk;
 	uint64_t t0 = 0;
 	int err;

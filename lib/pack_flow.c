@@ -557,7 +557,7 @@ struct shape {
 	uint32_t out_priority;
 };
 
-static __thread struct shape shape_cache __attribute__((tls_model("initial-exec")));
+static __thread struct shape shape_cache;
 
 static int shape_matches(const struct shape *s, const struct dpak_table *t,
 			 const struct dpak_item *items, uint32_t priority)
