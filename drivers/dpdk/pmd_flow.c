@@ -532,7 +532,8 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 			uint16_t fs = rte_be_to_cpu_16(v->hdr.frag_data);
 			uint16_t fm = rte_be_to_cpu_16(m->hdr.frag_data);
 			uint16_t fl = l ? rte_be_to_cpu_16(l->hdr.frag_data) : 0;
-			const uint16_t all = RTE_IPV6_EHDR_MF_MASK | RTE_IPV6_EHDR_FO_MASK;
+			const uint16_t fo_mask = (uint16_t)RTE_IPV6_EHDR_FO_MASK;
+			const uint16_t all = (uint16_t)(RTE_IPV6_EHDR_MF_MASK | fo_mask);
 			if (m->hdr.id || m->hdr.reserved || (l && (l->hdr.next_header || l->hdr.id)))
 				return item_fail(x, i, "only next_header and frag_data are matched");
 			/* next_header is the transport protocol (OVS moves it here) */
@@ -545,8 +546,7 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 			int err;
 			if (fm == all && fs == RTE_IPV6_EHDR_MF_MASK && !fl)
 				err = add_frag(x, i, DPAK_IP_FRAG_IS, DPAK_IP_FRAG_IS | DPAK_IP_FRAG_LATER);
-			else if (fm == RTE_IPV6_EHDR_FO_MASK && fs == (1 << RTE_IPV6_EHDR_FO_SHIFT) &&
-				 fl == RTE_IPV6_EHDR_FO_MASK)
+			else if (fm == fo_mask && fs == (1 << RTE_IPV6_EHDR_FO_SHIFT) && fl == fo_mask)
 				err = add_frag(x, i, DPAK_IP_FRAG_IS | DPAK_IP_FRAG_LATER,
 					       DPAK_IP_FRAG_IS | DPAK_IP_FRAG_LATER);
 			else if (!fm && !fl)
@@ -557,7 +557,7 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 			if (err)
 				return err;
 #else
-			(void)fs; (void)fm; (void)fl; (void)all;
+			(void)fs; (void)fm; (void)fl; (void)all; (void)fo_mask;
 			return item_fail(x, i, "this libdpak cannot match fragments");
 #endif
 			break;
