@@ -547,6 +547,8 @@ static const char *layer_words(uint32_t l)
 		return "a second vlan tag";
 	if (l & HW_L_IPV4)
 		return "an ipv4 header";
+	if (l & HW_L_IPV6)
+		return "an ipv6 header";
 	if (l & HW_L_IP)
 		return "an ipv4 or ipv6 header";
 	if (l & HW_L_PORTS)
