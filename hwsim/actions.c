@@ -2,15 +2,17 @@
 /*
  * hwsim action engine: applies a packed action block (pack.h) to a packet.
  * Each action sees the packet as the action before it left it; header
- * rewrites keep IPv4 and TCP/UDP checksums correct (RFC 1624 incremental
- * updates), encapsulation builds outer headers with a full IPv4 checksum.
+ * rewrites keep IPv4 and TCP/UDP (and, for IPv6 addresses, ICMPv6)
+ * checksums correct (RFC 1624 incremental updates), encapsulation builds
+ * outer headers with a full IPv4 checksum, or over IPv6 a full UDP
+ * checksum (RFC 8200 section 8.1).
  *
  * An action list applies whole, or not at all (docs/DATAPATH.md, "Action
  * lists apply whole"): an action that needs a layer the packet lacks at
- * that point (set_ipv4_* an IPv4 header, set_tp_* a TCP or UDP header,
- * dec_ttl an IPv4 or IPv6 header, vlan_pop a tag, vxlan_decap a VXLAN
- * header), or room in front of the frame it lacks (vlan_push,
- * vxlan_encap), makes the whole packet a drop that the pipeline counts in
+ * that point (set_ipv4_* an IPv4 header, set_ipv6_* an IPv6 header,
+ * set_tp_* a TCP or UDP header, dec_ttl and set_ttl an IPv4 or IPv6
+ * header, vlan_pop a tag, vxlan_decap a VXLAN header), or room in front
+ * of the frame it lacks (vlan_push, vxlan_encap, vxlan_encap6), makes the whole packet a drop that the pipeline counts in
  * the port's drops_action. The layers the block needs are known when the
  * device takes it (hw_act_need); one test against the parsed layers,
  * before the first action, refuses the packet before any byte changes.
@@ -79,6 +81,25 @@ static void rewrite(struct hw_pkt *p, uint8_t *at, const uint8_t *val,
 	}
 }
 
+/* A new IPv6 address (16 bytes at @at): the TCP, UDP or ICMPv6 checksum
+ * covers it in the pseudo-header (RFC 8200 section 8.1). A later fragment
+ * carries no checksum; a UDP checksum of 0 (none sent) stays 0. */
+static void set_ipv6_addr(struct hw_pkt *p, uint8_t *at, const uint8_t *val)
+{
+	int udp = 0;
+	uint8_t *c = l4_csum(p, &udp);
+
+	if (!c && (p->layers & (HW_L_ICMP | HW_L_FRAG)) == HW_L_ICMP &&
+	    p->fields[pk_field_off[PK_IP_PROTO]] == 58)
+		c = p->data + p->l4 + 2;
+	for (uint32_t i = 0; i < 16; i += 2) {
+		uint16_t o = rd16(at + i), v = rd16(val + i);
+		if (c)
+			csum_fix16(c, o, v, udp);
+		wr16(at + i, v);
+	}
+}
+
 /* Structural rewrites return -1 when the packet cannot take them: the
  * device drops it. */
 static int vlan_push(struct hw_pkt *p, const uint8_t *a)
@@ -128,6 +149,74 @@ static int vxlan_encap(struct hw_pkt *p, const uint8_t *a)
 	return 0;
 }
 
+/* Add @len bytes to a ones' complement sum, 32 bits at a time. */
+static uint64_t csum_add(uint64_t sum, const uint8_t *b, uint32_t len)
+{
+	uint32_t w;
+
+	for (; len >= 4; len -= 4, b += 4) {
+		memcpy(&w, b, 4);
+		sum += w;
+	}
+	if (len >= 2) {
+		uint16_t h;
+		memcpy(&h, b, 2);
+		sum += h;
+		b += 2;
+		len -= 2;
+	}
+	if (len) {
+		uint16_t h = 0;
+		memcpy(&h, b, 1); /* the last byte, padded with a zero byte */
+		sum += h;
+	}
+	return sum;
+}
+
+static uint16_t csum_fold(uint64_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* VXLAN over IPv6 (RFC 7348): the outer IPv6 payload length and UDP
+ * length from the frame, the UDP checksum over the pseudo-header and the
+ * whole datagram (mandatory over IPv6, RFC 8200 section 8.1; 0 is sent as
+ * 0xffff, RFC 768). */
+static int vxlan_encap6(struct hw_pkt *p, const uint8_t *a)
+{
+	uint32_t inner = p->len, ulen = 8 + 8 + inner;
+	uint16_t sport = 0, c;
+	uint8_t *h;
+
+	if (p->headroom < PK_ENCAP6_HDR)
+		return -1;
+	if (a[0] & PK_ENCAP_F_HASH_SPORT)
+		sport = (uint16_t)(49152 + hw_flow_hash(p) % 16384);
+	p->data -= PK_ENCAP6_HDR;
+	p->headroom -= PK_ENCAP6_HDR;
+	p->len += PK_ENCAP6_HDR;
+	h = p->data;
+	memcpy(h, a + 2, PK_ENCAP6_HDR);
+	wr16(h + 14 + 4, (uint16_t)ulen);   /* IPv6 payload length */
+	if (sport)
+		wr16(h + 54, sport);
+	wr16(h + 54 + 4, (uint16_t)ulen);   /* UDP length */
+	wr16(h + 54 + 6, 0);
+	/* pseudo-header: addresses, upper-layer length, next header 17 */
+	uint8_t ph[8] = { 0, 0, (uint8_t)(ulen >> 8), (uint8_t)ulen, 0, 0, 0, 17 };
+	uint64_t sum = csum_add(0, h + 22, 32);
+	sum = csum_add(sum, ph, 8);
+	sum = csum_add(sum, h + 54, ulen);
+	c = (uint16_t)~csum_fold(sum);
+	if (!c)
+		c = 0xffff;
+	memcpy(h + 54 + 6, &c, 2); /* summed in memory order: stored as is */
+	p->stale = 1;
+	return 0;
+}
+
 static int vxlan_decap(struct hw_pkt *p)
 {
 	uint32_t off = p->l4 + 8u + 8u;
@@ -163,6 +252,18 @@ static int dec_ttl(struct hw_pkt *p)
 	return 0;
 }
 
+/* Set the IPv4 TTL (header checksum updated) or the IPv6 hop limit. */
+static void set_ttl(struct hw_pkt *p, uint8_t v)
+{
+	if (p->layers & HW_L_IPV4) {
+		uint8_t *ttl = p->data + p->l3 + 8;
+		uint8_t nv[2] = { v, ttl[1] };
+		rewrite(p, ttl, nv, 2, 1, 0);
+	} else {
+		p->data[p->l3 + 7] = v;
+	}
+}
+
 /* The layer each op needs in the packet it meets. */
 static const uint16_t op_need[PK_OP_MAX] = {
 	[PK_OP_VLAN_POP] = HW_L_VLAN,
@@ -172,11 +273,16 @@ static const uint16_t op_need[PK_OP_MAX] = {
 	[PK_OP_SET_TP_DST] = HW_L_PORTS,
 	[PK_OP_DEC_TTL] = HW_L_IP,
 	[PK_OP_VXLAN_DECAP] = HW_L_VXLAN,
+	[PK_OP_SET_IPV6_SRC] = HW_L_IPV6,
+	[PK_OP_SET_IPV6_DST] = HW_L_IPV6,
+	[PK_OP_SET_TTL] = HW_L_IP,
 };
 
-/* The layers an encapsulation's outer headers give (pack.c builds them:
- * Ethernet, IPv4 without fragments, UDP to 4789, VXLAN with the I flag). */
+/* The layers an encapsulation's outer headers give (pack_flow.c builds
+ * them: Ethernet, IPv4 without fragments or IPv6 without extension
+ * headers, UDP to 4789, VXLAN with the I flag). */
 #define ENCAP_LAYERS (HW_L_IPV4 | HW_L_IP | HW_L_UDP | HW_L_PORTS | HW_L_VXLAN)
+#define ENCAP6_LAYERS (HW_L_IPV6 | HW_L_IP | HW_L_UDP | HW_L_PORTS | HW_L_VXLAN)
 
 struct need_at {
 	unsigned idx;    /* the action whose need met @stop */
@@ -191,8 +297,8 @@ struct need_at {
 static uint16_t need_walk(const uint8_t *act, uint32_t len, uint16_t stop,
 			  struct need_at *at)
 {
-	uint16_t need = 0;
-	int pushed = 0, popped = 0, outer = 0; /* outer: after an encap */
+	uint16_t need = 0, outer = 0; /* outer: the layers an encap built */
+	int pushed = 0, popped = 0;
 	unsigned i = 0;
 
 	for (uint32_t o = 0; o + 2 <= len && act[o + 1] >= 2 && o + act[o + 1] <= len;
@@ -211,14 +317,14 @@ static uint16_t need_walk(const uint8_t *act, uint32_t len, uint16_t stop,
 				c = popped == 1 ? HW_L_VLAN : HW_L_VLAN2;
 			/* a third: more tags than the parser reads; checked
 			 * when it comes */
-		} else if (op == PK_OP_VXLAN_ENCAP) {
-			outer = 1;
+		} else if (op == PK_OP_VXLAN_ENCAP || op == PK_OP_VXLAN_ENCAP6) {
+			outer = op == PK_OP_VXLAN_ENCAP ? ENCAP_LAYERS : ENCAP6_LAYERS;
 			pushed = 0;
 		} else if (r && outer) {
 			/* Against the headers the encapsulation built, under
 			 * the tags pushed on them since (two at most are
 			 * read). */
-			if ((r & ~ENCAP_LAYERS) || pushed > 2)
+			if ((r & ~outer) || pushed > 2)
 				c = HW_L_NEVER;
 		} else if (r && !popped) {
 			/* Tags pushed never give the packet a layer; tags
@@ -280,7 +386,8 @@ void hw_exec(struct hw_pkt *p, const uint8_t *act, uint32_t len, struct hw_verdi
 		/* Headers moved by an earlier action: parse again, but only
 		 * for actions that need to know where the headers are. */
 		if (p->stale && act[0] >= PK_OP_VLAN_POP && act[0] != PK_OP_SET_ETH_SRC &&
-		    act[0] != PK_OP_SET_ETH_DST && act[0] != PK_OP_VXLAN_ENCAP)
+		    act[0] != PK_OP_SET_ETH_DST && act[0] != PK_OP_VXLAN_ENCAP &&
+		    act[0] != PK_OP_VXLAN_ENCAP6 && act[0] != PK_OP_RSS)
 			hw_parse(p);
 		if (p->stale)
 			v->dirty = 1;
@@ -355,6 +462,29 @@ void hw_exec(struct hw_pkt *p, const uint8_t *act, uint32_t len, struct hw_verdi
 		case PK_OP_VXLAN_DECAP:
 			if (vxlan_decap(p))
 				goto lacks;
+			break;
+		case PK_OP_SET_IPV6_SRC:
+		case PK_OP_SET_IPV6_DST:
+			if (!(p->layers & HW_L_IPV6))
+				goto lacks;
+			set_ipv6_addr(p, p->data + p->l3 +
+				      (act[0] == PK_OP_SET_IPV6_SRC ? 8u : 24u), a);
+			v->dirty = 1;
+			break;
+		case PK_OP_SET_TTL:
+			if (!(p->layers & HW_L_IP))
+				goto lacks;
+			set_ttl(p, a[0]);
+			v->dirty = 1;
+			break;
+		case PK_OP_RSS:
+			v->fate = HW_FATE_HOST;
+			v->arg = HW_Q_RSS;
+			v->rss = a;
+			return;
+		case PK_OP_VXLAN_ENCAP6:
+			if (vxlan_encap6(p, a))
+				goto no_room;
 			break;
 		default:
 			goto none;

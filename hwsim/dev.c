@@ -183,6 +183,18 @@ int hw_port_set_mtu(struct hw_dev *dev, uint32_t port, uint32_t mtu)
 	return 0;
 }
 
+int hw_port_set_rx_queues(struct hw_dev *dev, uint32_t port, uint32_t first, uint32_t n)
+{
+	if (port >= dev->n_ports)
+		return -ENOENT;
+	if ((!n && first) || first + n > dev->cfg.n_queues || n > 0xffff)
+		return -ERANGE;
+	/* Sequentially consistent: a burst that starts after this returns
+	 * reads the new range. */
+	__atomic_store_n(&dev->ports[port].rxq, n ? first << 16 | n : 0, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
 int hw_table_create(struct hw_dev *dev, const struct hw_table_cfg *cfg)
 {
 	struct hw_table *t;
@@ -263,6 +275,13 @@ static int rejected(struct hw_dev *dev, const uint8_t *act, uint32_t len)
 		if (o + 2 > len || act[o] == PK_OP_END || act[o] >= PK_OP_MAX ||
 		    act[o + 1] != 2 + pk_op_payload[act[o]] || o + act[o + 1] > len || fate)
 			return -EINVAL;
+		if (act[o] == PK_OP_RSS) { /* 1-16 queues the device has */
+			if (!act[o + 2] || act[o + 2] > PK_RSS_MAX)
+				return -EINVAL;
+			for (unsigned q = 0; q < act[o + 2]; q++)
+				if (act[o + 3 + q] >= dev->cfg.n_queues)
+					return -EINVAL;
+		}
 		if (rej & (1ull << act[o]))
 			return -ENOTSUP;
 		fate = pk_op_is_fate(act[o]);

@@ -61,6 +61,9 @@ struct hw_port {
 	uint64_t inject_drops; /* written by the injecting thread */
 	uint32_t bond;         /* 1 + index of its bond, 0: none (atomic) */
 	uint32_t mtu;          /* egress MTU (atomic; hw_emit enforces it) */
+	uint32_t rxq;          /* host queues for its slow-path packets no flow
+				* names a queue for: first << 16 | n; 0: all
+				* (atomic; hostq_deliver) */
 };
 
 /* A bond's member list. The pipeline reads the one a bond publishes; a
@@ -198,8 +201,11 @@ uint8_t *pool_buf_start(const struct hw_pool *p, const struct hw_pktbuf *b);
 uint8_t *pool_buf_end(const struct hw_pool *p, const struct hw_pktbuf *b);
 
 /* Host queues (hostq.c): the pipeline's side. */
+/* Deliver a packet up to host queue @queue; ~0u: the queue of the flow
+ * hash within @rx_port's range (hw_port_set_rx_queues). */
 void hostq_deliver(struct hw_dev *dev, const struct hw_pkt *pk,
-		   enum hw_host_reason why, uint32_t table, uint32_t queue);
+		   enum hw_host_reason why, uint32_t table, uint32_t queue,
+		   uint32_t rx_port);
 /* Drain the transmit queues; returns packets taken. */
 unsigned hostq_drain_tx(struct hw_dev *dev, unsigned budget, uint64_t now);
 

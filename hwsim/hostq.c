@@ -110,14 +110,17 @@ uint8_t *pool_buf_end(const struct hw_pool *p, const struct hw_pktbuf *b)
 }
 
 void hostq_deliver(struct hw_dev *dev, const struct hw_pkt *pk,
-		   enum hw_host_reason why, uint32_t table, uint32_t queue)
+		   enum hw_host_reason why, uint32_t table, uint32_t queue,
+		   uint32_t rx_port)
 {
 	uint32_t hash = hw_flow_hash(pk);
 	struct hw_hostq *q;
 	struct hw_pktbuf *b;
 
-	if (queue >= dev->cfg.n_queues)
-		queue = hash % dev->cfg.n_queues;
+	if (queue >= dev->cfg.n_queues) {
+		uint32_t r = rx_port < dev->n_ports ? LOAD_ACQ(&dev->ports[rx_port].rxq) : 0;
+		queue = r ? (r >> 16) + hash % (r & 0xffff) : hash % dev->cfg.n_queues;
+	}
 	q = &dev->hostq[queue];
 	if (pk->len > HW_MAX_FRAME) { /* grown by a push or an encapsulation */
 		STAT_ADD(q->rx_drops, 1);

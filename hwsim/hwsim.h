@@ -121,6 +121,9 @@ void hw_port_counters(const struct hw_dev *dev, uint32_t port,
  * time: the pipeline reads it per packet. */
 uint32_t hw_port_mtu(const struct hw_dev *dev, uint32_t port);
 int hw_port_set_mtu(struct hw_dev *dev, uint32_t port, uint32_t mtu);
+/* Host queues first .. first+n-1 for the port's slow-path packets no flow
+ * names a queue for (n 0: all; -ERANGE beyond the queues), at any time. */
+int hw_port_set_rx_queues(struct hw_dev *dev, uint32_t port, uint32_t first, uint32_t n);
 
 /* Tables, created in pipeline order before hw_dev_start(). */
 int hw_table_create(struct hw_dev *dev, const struct hw_table_cfg *cfg);

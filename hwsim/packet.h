@@ -19,9 +19,11 @@ enum {
 	HW_L_UDP = 1 << 5,
 	HW_L_ICMP = 1 << 6,
 	HW_L_VXLAN = 1 << 7,
-	HW_L_FRAG = 1 << 8,  /* IPv4 fragment other than the first */
+	HW_L_FRAG = 1 << 8,  /* IPv4 or IPv6 fragment other than the first */
 	HW_L_IP = 1 << 9,    /* IPv4 or IPv6 */
 	HW_L_PORTS = 1 << 10, /* TCP or UDP: an L4 header with ports */
+	HW_L_SCTP = 1 << 11,  /* SCTP common header (ports; not in HW_L_PORTS:
+			       * set_tp_* does not rewrite it) */
 	HW_L_NEVER = 1 << 15, /* never found: an action list that cannot apply */
 };
 
@@ -52,13 +54,18 @@ void hw_parse(struct hw_pkt *p);
  * @p has no VXLAN layer. */
 int hw_vxlan_inner(const struct hw_pkt *p, struct hw_pkt *in, int parse);
 
+/* A host fate's queue: spread by the flow hash over an rss op's queues. */
+#define HW_Q_RSS 0xfffffffdu
+
 /* What the action block decided. */
 enum hw_fate { HW_FATE_DROP, HW_FATE_PORT, HW_FATE_HOST, HW_FATE_JUMP,
 	       HW_FATE_TTL };
 
 struct hw_verdict {
 	enum hw_fate fate;
-	uint32_t arg;   /* port, queue or table */
+	uint32_t arg;   /* port, queue (HW_Q_RSS: see rss) or table */
+	const uint8_t *rss; /* fate HW_FATE_HOST, arg HW_Q_RSS: the rss op's
+			     * payload (n, queues) */
 	int dirty;      /* headers changed: parse again before a lookup */
 	/* Set with fate HW_FATE_DROP only: why (enum hw_why, hwsim.h:
 	 * HW_WHY_ACTION or HW_WHY_HEADROOM when an action could not apply,

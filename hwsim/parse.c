@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * hwsim parser: Ethernet, up to two VLAN tags, IPv4, IPv6 (no extension
- * headers), TCP, UDP, ICMP/ICMPv6 and VXLAN (UDP port 4789). A layer that
+ * hwsim parser: Ethernet, up to two VLAN tags, IPv4, IPv6 (with a
+ * Fragment extension header, RFC 8200 section 4.5, right after the fixed
+ * header; no other extension headers), TCP, UDP, SCTP, ICMP/ICMPv6 and
+ * VXLAN (UDP port 4789). A layer that
  * is truncated or malformed ends parsing; its fields and those of the
  * layers after it read as zero.
  *
@@ -17,9 +19,19 @@
  *     what the datagram holds: no TCP layer;
  *   - UDP length < 8 (0 included), or larger than the IP payload in an
  *     unfragmented datagram: no UDP layer;
+ *   - SCTP: its common header is 12 bytes (RFC 9260 section 3.1); fewer
+ *     left in the datagram: no SCTP layer;
  *   - VXLAN with the I flag clear (RFC 7348 section 5: no valid VNI), in a
  *     fragment, or holding less than an Ethernet header: no VXLAN layer
  *     (the UDP layer stays).
+ * Fragments (the ip_frag field, OVS's nw_frag): an IPv4 packet with MF set
+ * or a fragment offset, or an IPv6 packet with a Fragment header, is a
+ * fragment (DPAK_IP_FRAG_IS); one whose offset is not 0 is a later
+ * fragment (DPAK_IP_FRAG_LATER) and has no L4 layer. An IPv6 fragment's
+ * ip_proto is the Fragment header's next header. An IPv6 Fragment header
+ * cut short (fewer than 8 bytes in the datagram) leaves ip_proto 44 and
+ * no L4 layer.
+ * vlan_tags counts the tags read (0, 1 or 2).
  */
 #include <string.h>
 #include <arpa/inet.h>
@@ -72,6 +84,14 @@ parse_l4(struct hw_pkt *p, uint8_t proto, uint32_t off, uint32_t end, uint32_t d
 			p->layers |= HW_L_VXLAN;
 		}
 		break;
+	case 132:
+		if (left < 12)
+			return;
+		memcpy(F(p, PK_L4_SRC), d + off, 2);
+		memcpy(F(p, PK_L4_DST), d + off + 2, 2);
+		p->layers |= HW_L_SCTP;
+		p->l4_end = (uint16_t)end;
+		break;
 	case 1:
 	case 58:
 		if (left < 4)
@@ -89,6 +109,7 @@ void hw_parse(struct hw_pkt *p)
 	const uint8_t *d = p->data;
 	uint32_t off = 14, decl, end;
 	uint16_t type;
+	int tag;
 
 	memset(p->fields, 0, sizeof(p->fields));
 	p->stale = 0;
@@ -103,11 +124,12 @@ void hw_parse(struct hw_pkt *p)
 	memcpy(F(p, PK_ETH_DST), d, 6);
 	memcpy(F(p, PK_ETH_SRC), d + 6, 6);
 	type = rd16(d + 12);
-	for (int tag = 0; (type == 0x8100 || type == 0x88a8) && tag < 2; tag++) {
+	for (tag = 0; (type == 0x8100 || type == 0x88a8) && tag < 2; tag++) {
 		if (p->len < off + 4)
 			return;
 		memcpy(F(p, tag ? PK_VLAN2_TCI : PK_VLAN_TCI), d + off, 2);
 		p->layers |= tag ? HW_L_VLAN2 : HW_L_VLAN;
+		*F(p, PK_VLAN_TAGS) = (uint8_t)(tag + 1);
 		type = rd16(d + off + 2);
 		off += 4;
 	}
@@ -133,11 +155,14 @@ void hw_parse(struct hw_pkt *p)
 		*F(p, PK_IP_PROTO) = d[off + 9];
 		memcpy(F(p, PK_IPV4_SRC), d + off + 12, 4);
 		memcpy(F(p, PK_IPV4_DST), d + off + 16, 4);
-		if (rd16(d + off + 6) & 0x1fff) {
+		uint16_t fo = rd16(d + off + 6);
+		if (fo & 0x3fff) /* MF or an offset: a fragment (RFC 791) */
+			*F(p, PK_IP_FRAG) = fo & 0x1fff ? 0x03 : 0x01;
+		if (fo & 0x1fff) {
 			p->layers |= HW_L_FRAG;
 			return;
 		}
-		parse_l4(p, d[off + 9], off + ihl, end, decl, d[off + 6] & 0x20);
+		parse_l4(p, d[off + 9], off + ihl, end, decl, fo & 0x2000);
 	} else if (type == 0x86dd) {
 		if (p->len < off + 40 || (d[off] >> 4) != 6)
 			return;
@@ -150,6 +175,20 @@ void hw_parse(struct hw_pkt *p)
 		*F(p, PK_IP_TTL) = d[off + 7];
 		memcpy(F(p, PK_IPV6_SRC), d + off + 8, 16);
 		memcpy(F(p, PK_IPV6_DST), d + off + 24, 16);
+		if (d[off + 6] == 44) { /* Fragment header (RFC 8200 section 4.5) */
+			if (end < off + 48)
+				return;
+			uint16_t fo = rd16(d + off + 42);
+			*F(p, PK_IP_PROTO) = d[off + 40];
+			if (fo & 0xfff8) {
+				*F(p, PK_IP_FRAG) = 0x03;
+				p->layers |= HW_L_FRAG;
+				return;
+			}
+			*F(p, PK_IP_FRAG) = 0x01;
+			parse_l4(p, d[off + 40], off + 48, end, decl, fo & 1);
+			return;
+		}
 		parse_l4(p, d[off + 6], off + 40, end, decl, 0);
 	}
 }

@@ -170,6 +170,11 @@ struct dpak_backend_ops {
 	 * tags, encapsulations): the device's headroom (struct dpak_dev_info
 	 * max_push_bytes); 0: not declared, not checked. */
 	uint32_t max_push_bytes;
+	/* Steer @port's slow-path packets that no flow sends to a named queue
+	 * to queues first .. first+n-1 (n 0: all); the core checked the
+	 * arguments. */
+	int (*port_set_rx_queues)(void *priv, uint32_t port, uint16_t first,
+				  uint16_t n);
 };
 
 extern const struct dpak_backend_ops dpak_backend_hwsim;

@@ -392,9 +392,10 @@ static int finish(struct ctx *c)
 			return FAIL(c, "table %s: miss=next on the last table",
 				    t->name);
 		if (!(t->actions & ((1ull << PK_OP_PORT) | (1ull << PK_OP_DROP) |
-				    (1ull << PK_OP_QUEUE) | (1ull << PK_OP_JUMP))))
+				    (1ull << PK_OP_QUEUE) | (1ull << PK_OP_JUMP) |
+				    (1ull << PK_OP_RSS))))
 			return FAIL(c, "table %s: actions has no fate action (port, "
-				    "drop, queue or jump)", t->name);
+				    "drop, queue, rss or jump)", t->name);
 	}
 	return 0;
 }

@@ -181,7 +181,7 @@ uint64_t dpak__now_ns(void);
 enum {
 	LAYER_ETH = 1 << 0, LAYER_VLAN = 1 << 1, LAYER_IPV4 = 1 << 2,
 	LAYER_IPV6 = 1 << 3, LAYER_TCP = 1 << 4, LAYER_UDP = 1 << 5,
-	LAYER_ICMP = 1 << 6, LAYER_VXLAN = 1 << 7,
+	LAYER_ICMP = 1 << 6, LAYER_VXLAN = 1 << 7, LAYER_SCTP = 1 << 8,
 };
 
 /* Validation and packing (pack_flow.c). key and mask: key_bytes each;

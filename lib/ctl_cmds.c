@@ -254,6 +254,31 @@ static void actions_str(struct dpak_dev *dev, const uint8_t *a, uint32_t len, ch
 				 (unsigned)(h[46] << 16 | h[47] << 8 | h[48]), h[30], h[31], h[32], h[33]);
 			break;
 		}
+		case PK_OP_SET_IPV6_SRC:
+		case PK_OP_SET_IPV6_DST: {
+			char ip[INET6_ADDRSTRLEN];
+			inet_ntop(AF_INET6, p, ip, sizeof(ip));
+			snprintf(one, sizeof(one), "%s:%s", dpak__action_name(a[i]), ip);
+			break;
+		}
+		case PK_OP_SET_TTL:
+			snprintf(one, sizeof(one), "set_ttl:%u", p[0]);
+			break;
+		case PK_OP_RSS: {
+			size_t k = (size_t)snprintf(one, sizeof(one), "rss:");
+			for (unsigned q = 0; q < p[0] && q < PK_RSS_MAX && k < sizeof(one); q++)
+				k += (size_t)snprintf(one + k, sizeof(one) - k, "%s%u",
+						      q ? "/" : "", p[1 + q]);
+			break;
+		}
+		case PK_OP_VXLAN_ENCAP6: {
+			const uint8_t *h = p + 2;
+			char ip[INET6_ADDRSTRLEN];
+			inet_ntop(AF_INET6, h + 38, ip, sizeof(ip));
+			snprintf(one, sizeof(one), "vxlan_encap6(vni=%u,dst=%s)",
+				 (unsigned)(h[66] << 16 | h[67] << 8 | h[68]), ip);
+			break;
+		}
 		default:
 			snprintf(one, sizeof(one), "%s", dpak__action_name(a[i]));
 		}

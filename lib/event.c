@@ -58,6 +58,8 @@ struct ev_table {                  /* under the table's lock */
 struct dpak_events {
 	pthread_mutex_t lock;      /* all below but tbl[] and scan_table */
 	pthread_cond_t wake;       /* the thread: stop, or room again */
+	pthread_cond_t ready;      /* the opener: the first pass is done */
+	int passes;                /* passes since the channel opened (0 or more) */
 	int open, fd;
 	uint32_t types;            /* subscribed */
 	struct ev_rec *q;
@@ -113,6 +115,7 @@ static int events_make(struct dpak_dev *dev, struct dpak_events **out)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&ev->wake, &ca);
+	pthread_cond_init(&ev->ready, NULL);
 	pthread_condattr_destroy(&ca);
 	for (uint32_t p = 0; p < dev->n_ports; p++)
 		ev->link[p] = (uint8_t)port_link(dev, p);
@@ -369,6 +372,8 @@ static void *ev_thread(void *arg)
 			done = scan_aged(dev, ev);
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		pthread_mutex_lock(&ev->lock);
+		if (ev->passes++ == 0) /* dpak_event_open() returns now */
+			pthread_cond_broadcast(&ev->ready);
 		ts.tv_sec += ev->scan_ms / 1000;
 		ts.tv_nsec += (long)(ev->scan_ms % 1000) * 1000000L;
 		if (ts.tv_nsec >= 1000000000L)
@@ -421,6 +426,7 @@ static int channel_open(struct dpak_dev *dev, uint32_t types, uint32_t size,
 	ev->fd = fd;
 	ev->types = types;
 	ev->scan_ms = scan_ms;
+	ev->passes = 0;
 	for (uint32_t p = 0; p < dev->n_ports; p++) /* changes from now on */
 		ev->link[p] = (uint8_t)port_link(dev, p);
 	ev->open = 1;
@@ -438,6 +444,13 @@ static int channel_open(struct dpak_dev *dev, uint32_t types, uint32_t size,
 		return dpak__err(EAGAIN, "cannot start the event channel's thread");
 	}
 	ev->thread_started = 1;
+	/* The first pass (links, retries, aged flows) is done before the
+	 * channel is handed out: whatever had happened by then is queued, and
+	 * nothing the caller does next races with it. */
+	pthread_mutex_lock(&ev->lock);
+	while (!ev->passes && !ev->stop)
+		pthread_cond_wait(&ev->ready, &ev->lock);
+	pthread_mutex_unlock(&ev->lock);
 	pthread_mutex_unlock(&make_lock);
 	return fd;
 }
@@ -596,6 +609,7 @@ void dpak__events_fini(struct dpak_dev *dev)
 	if (ev->fd >= 0)
 		close(ev->fd);
 	pthread_cond_destroy(&ev->wake);
+	pthread_cond_destroy(&ev->ready);
 	pthread_mutex_destroy(&ev->lock);
 	free(ev->q);
 	free(ev->link);

@@ -9,7 +9,8 @@ const uint8_t pk_field_len[PK_FIELD_MAX] = {
 	[PK_IP_PROTO] = 1,  [PK_IPV4_SRC] = 4,   [PK_IPV4_DST] = 4,
 	[PK_IPV6_SRC] = 16, [PK_IPV6_DST] = 16,  [PK_L4_SRC] = 2,
 	[PK_L4_DST] = 2,    [PK_TCP_FLAGS] = 1,  [PK_ICMP_TYPE] = 1,
-	[PK_ICMP_CODE] = 1, [PK_VXLAN_VNI] = 3,
+	[PK_ICMP_CODE] = 1, [PK_VXLAN_VNI] = 3,  [PK_IP_FRAG] = 1,
+	[PK_VLAN_TAGS] = 1,
 };
 
 /* Offsets into the flat field vector: the running sum of the widths. */
@@ -20,7 +21,8 @@ const uint8_t pk_field_off[PK_FIELD_MAX] = {
 	[PK_IP_PROTO] = 26,  [PK_IPV4_SRC] = 27,  [PK_IPV4_DST] = 31,
 	[PK_IPV6_SRC] = 35,  [PK_IPV6_DST] = 51,  [PK_L4_SRC] = 67,
 	[PK_L4_DST] = 69,    [PK_TCP_FLAGS] = 71, [PK_ICMP_TYPE] = 72,
-	[PK_ICMP_CODE] = 73, [PK_VXLAN_VNI] = 74,
+	[PK_ICMP_CODE] = 73, [PK_VXLAN_VNI] = 74, [PK_IP_FRAG] = 77,
+	[PK_VLAN_TAGS] = 78,
 };
 
 const char *const pk_field_names[PK_FIELD_MAX] = {
@@ -34,6 +36,7 @@ const char *const pk_field_names[PK_FIELD_MAX] = {
 	[PK_L4_SRC] = "l4_src",       [PK_L4_DST] = "l4_dst",
 	[PK_TCP_FLAGS] = "tcp_flags", [PK_ICMP_TYPE] = "icmp_type",
 	[PK_ICMP_CODE] = "icmp_code", [PK_VXLAN_VNI] = "vxlan_vni",
+	[PK_IP_FRAG] = "ip_frag",     [PK_VLAN_TAGS] = "vlan_tags",
 };
 
 const uint8_t pk_op_payload[PK_OP_MAX] = {
@@ -42,4 +45,6 @@ const uint8_t pk_op_payload[PK_OP_MAX] = {
 	[PK_OP_SET_ETH_DST] = 6, [PK_OP_SET_IPV4_SRC] = 4, [PK_OP_SET_IPV4_DST] = 4,
 	[PK_OP_SET_TP_SRC] = 2,  [PK_OP_SET_TP_DST] = 2,
 	[PK_OP_VXLAN_ENCAP] = 2 + PK_ENCAP_HDR,
+	[PK_OP_SET_IPV6_SRC] = 16, [PK_OP_SET_IPV6_DST] = 16, [PK_OP_SET_TTL] = 1,
+	[PK_OP_RSS] = 1 + PK_RSS_MAX, [PK_OP_VXLAN_ENCAP6] = 2 + PK_ENCAP6_HDR,
 };

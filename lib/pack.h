@@ -24,6 +24,7 @@ enum pk_field {
 	PK_VLAN_TCI, PK_VLAN2_TCI, PK_IP_TOS, PK_IP_TTL, PK_IP_PROTO,
 	PK_IPV4_SRC, PK_IPV4_DST, PK_IPV6_SRC, PK_IPV6_DST, PK_L4_SRC,
 	PK_L4_DST, PK_TCP_FLAGS, PK_ICMP_TYPE, PK_ICMP_CODE, PK_VXLAN_VNI,
+	PK_IP_FRAG, PK_VLAN_TAGS,
 	PK_FIELD_MAX
 };
 
@@ -57,9 +58,17 @@ enum pk_op {
 	PK_OP_DEC_TTL = 15,
 	PK_OP_VXLAN_ENCAP = 16, /* u8 flags, u8 pad, hdr[50]: eth+ipv4+udp+vxlan */
 	PK_OP_VXLAN_DECAP = 17,
+	PK_OP_SET_IPV6_SRC = 18, /* addr[16] */
+	PK_OP_SET_IPV6_DST = 19,
+	PK_OP_SET_TTL = 20,      /* u8 ttl */
+	PK_OP_RSS = 21,          /* u8 n, u8 queue[PK_RSS_MAX] (first n used; the
+				  * device has at most 64 queues) */
+	PK_OP_VXLAN_ENCAP6 = 22, /* u8 flags, u8 pad, hdr[70]: eth+ipv6+udp+vxlan */
 	PK_OP_MAX
 };
 
+#define PK_RSS_MAX 16
+#define PK_ENCAP6_HDR 70
 #define PK_ENCAP_HDR 50
 #define PK_ENCAP_F_HASH_SPORT 1 /* fill the UDP source port from a hash */
 
@@ -69,7 +78,7 @@ extern const uint8_t pk_op_payload[PK_OP_MAX];
 static inline int pk_op_is_fate(unsigned op)
 {
 	return op == PK_OP_PORT || op == PK_OP_DROP || op == PK_OP_QUEUE ||
-	       op == PK_OP_JUMP;
+	       op == PK_OP_JUMP || op == PK_OP_RSS;
 }
 
 /* Miss behaviour of a table. */

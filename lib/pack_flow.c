@@ -12,7 +12,7 @@
 
 static const char *const item_names[] = {
 	"end", "port", "mark", "eth", "vlan", "ipv4", "ipv6", "tcp", "udp",
-	"icmp", "vxlan",
+	"icmp", "vxlan", "sctp", "ip_frag", "vlan_tags",
 };
 #define N_ITEMS (int)(sizeof(item_names) / sizeof(item_names[0]))
 
@@ -20,7 +20,8 @@ static const char *const action_names[] = {
 	"end", "port", "drop", "queue", "jump", "mark", "count", "vlan_push",
 	"vlan_pop", "set_eth_src", "set_eth_dst", "set_ipv4_src",
 	"set_ipv4_dst", "set_tp_src", "set_tp_dst", "dec_ttl", "vxlan_encap",
-	"vxlan_decap",
+	"vxlan_decap", "set_ipv6_src", "set_ipv6_dst", "set_ttl", "rss",
+	"vxlan_encap6",
 };
 #define N_ACTIONS (int)(sizeof(action_names) / sizeof(action_names[0]))
 
@@ -110,6 +111,19 @@ static const struct item_field vxlan_f[] = {
 	IF(struct dpak_item_vxlan, rsvd1, -1),
 };
 
+static const struct item_field sctp_f[] = {
+	IF(struct dpak_item_sctp, src_port, PK_L4_SRC),
+	IF(struct dpak_item_sctp, dst_port, PK_L4_DST),
+	IF(struct dpak_item_sctp, tag, -1),
+	IF(struct dpak_item_sctp, checksum, -1),
+};
+static const struct item_field ip_frag_f[] = {
+	IF(struct dpak_item_ip_frag, flags, PK_IP_FRAG),
+};
+static const struct item_field vlan_tags_f[] = {
+	IF(struct dpak_item_vlan_tags, n, PK_VLAN_TAGS),
+};
+
 static const struct dpak_item_eth eth_m = {
 	{ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, 0xffff
 };
@@ -125,6 +139,9 @@ static const struct dpak_item_tcp tcp_m = { .src_port = 0xffff, .dst_port = 0xff
 static const struct dpak_item_udp udp_m = { .src_port = 0xffff, .dst_port = 0xffff };
 static const struct dpak_item_icmp icmp_m = { .type = 0xff, .code = 0xff };
 static const struct dpak_item_vxlan vxlan_m = { .vni = { 0xff, 0xff, 0xff } };
+static const struct dpak_item_sctp sctp_m = { .src_port = 0xffff, .dst_port = 0xffff };
+static const struct dpak_item_ip_frag ip_frag_m = { .flags = DPAK_IP_FRAG_IS | DPAK_IP_FRAG_LATER };
+static const struct dpak_item_vlan_tags vlan_tags_m = { .n = 0xff };
 static const uint32_t u32_m = 0xffffffff;
 
 struct item_desc {
@@ -147,6 +164,9 @@ static const struct item_desc items_desc[] = {
 	[DPAK_ITEM_UDP] = ID(struct dpak_item_udp, udp_f, &udp_m, LAYER_UDP),
 	[DPAK_ITEM_ICMP] = ID(struct dpak_item_icmp, icmp_f, &icmp_m, LAYER_ICMP),
 	[DPAK_ITEM_VXLAN] = ID(struct dpak_item_vxlan, vxlan_f, &vxlan_m, LAYER_VXLAN),
+	[DPAK_ITEM_SCTP] = ID(struct dpak_item_sctp, sctp_f, &sctp_m, LAYER_SCTP),
+	[DPAK_ITEM_IP_FRAG] = ID(struct dpak_item_ip_frag, ip_frag_f, &ip_frag_m, 0),
+	[DPAK_ITEM_VLAN_TAGS] = ID(struct dpak_item_vlan_tags, vlan_tags_f, &vlan_tags_m, 0),
 };
 
 static const uint8_t ONES[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -313,12 +333,13 @@ static int check_order(unsigned i, int type, uint16_t layers, int n_vlan)
 	case DPAK_ITEM_TCP:
 	case DPAK_ITEM_UDP:
 	case DPAK_ITEM_ICMP:
-		if (layers & (LAYER_TCP | LAYER_UDP | LAYER_ICMP))
+	case DPAK_ITEM_SCTP:
+		if (layers & (LAYER_TCP | LAYER_UDP | LAYER_ICMP | LAYER_SCTP))
 			return dpak__err(EINVAL, "item %u (%s): a flow matches one "
 					 "l4 header", i, n);
 		break;
 	case DPAK_ITEM_VXLAN:
-		if (layers & (LAYER_TCP | LAYER_ICMP))
+		if (layers & (LAYER_TCP | LAYER_ICMP | LAYER_SCTP))
 			return dpak__err(EINVAL, "item %u (vxlan): vxlan runs over "
 					 "udp, not tcp or icmp", i);
 		break;
@@ -462,6 +483,7 @@ static const struct { int item, field; uint32_t value; } implied[] = {
 	{ DPAK_ITEM_VXLAN, PK_IP_PROTO, 17 },
 	{ DPAK_ITEM_VXLAN, PK_L4_DST, 4789 },
 	{ DPAK_ITEM_ICMP, PK_IP_PROTO, 1 }, /* 58 after ipv6: see below */
+	{ DPAK_ITEM_SCTP, PK_IP_PROTO, 132 }, /* RFC 9260 section 3.1 */
 };
 
 /* The full validation and packing of a match. */
@@ -767,13 +789,41 @@ static void build_encap(const struct dpak_action_vxlan_encap *c, uint8_t *o)
 	h[48] = (uint8_t)c->vni;
 }
 
+/* VXLAN over IPv6: the outer headers with the lengths and the UDP
+ * checksum left for the device to fill per packet. */
+static void build_encap6(const struct dpak_action_vxlan_encap6 *c, uint8_t *o)
+{
+	uint8_t *h = o + 2;
+
+	o[0] = c->udp_src ? 0 : PK_ENCAP_F_HASH_SPORT;
+	o[1] = 0;
+	memset(h, 0, PK_ENCAP6_HDR);
+	memcpy(h, c->eth_dst, 6);
+	memcpy(h + 6, c->eth_src, 6);
+	h[12] = 0x86;                 /* IPv6 */
+	h[13] = 0xdd;
+	h[14] = (uint8_t)(0x60 | c->tclass >> 4);
+	h[15] = (uint8_t)(c->tclass << 4); /* flow label 0 */
+	h[14 + 6] = 17;               /* next header: UDP */
+	h[14 + 7] = c->hop_limit ? c->hop_limit : 64;
+	memcpy(h + 22, c->ipv6_src, 16);
+	memcpy(h + 38, c->ipv6_dst, 16);
+	memcpy(h + 54, &c->udp_src, 2);
+	h[56] = 4789 >> 8;
+	h[57] = 4789 & 0xff;
+	h[62] = 0x08;                 /* VNI present */
+	h[66] = (uint8_t)(c->vni >> 16);
+	h[67] = (uint8_t)(c->vni >> 8);
+	h[68] = (uint8_t)c->vni;
+}
+
 int dpak__pack_actions(const struct dpak_table *t,
 		       const struct dpak_action *actions, struct packed *pk)
 {
 	const struct ci_table *d = t->decl;
 	const struct dpak_dev *dev = t->dev;
 	const uint64_t applied = dpak__dev_action_types(dev); /* now */
-	uint8_t fate[8];
+	uint8_t fate[2 + 1 + PK_RSS_MAX];
 	uint32_t len = 0, fate_len = 0, n = 0;
 	int fate_at = -1, exclusive_at = -1, err;
 	int32_t pushed = 0; /* bytes in front of the frame so far */
@@ -787,7 +837,7 @@ int dpak__pack_actions(const struct dpak_table *t,
 		const struct dpak_action *a = &actions[i];
 		int type = a->type;
 		const char *nm = dpak__action_name(type);
-		uint8_t op[2 + PK_ENCAP_HDR + 2];
+		uint8_t op[2 + PK_ENCAP6_HDR + 2];
 		uint8_t *p = op + 2;
 
 		if (i == 64)
@@ -926,13 +976,70 @@ int dpak__pack_actions(const struct dpak_table *t,
 			if ((err = need_layer(i, type, pk, LAYER_VXLAN, "a vxlan item")))
 				return err;
 			break;
+		case DPAK_ACTION_SET_IPV6_SRC:
+		case DPAK_ACTION_SET_IPV6_DST: {
+			const struct dpak_action_set_ipv6 *c = a->conf;
+			if ((err = need_conf(i, type, c)) ||
+			    (err = need_layer(i, type, pk, LAYER_IPV6, "an ipv6 item")))
+				return err;
+			memcpy(p, c->addr, 16);
+			break;
+		}
+		case DPAK_ACTION_SET_TTL: {
+			const struct dpak_action_set_ttl *c = a->conf;
+			if ((err = need_conf(i, type, c)) ||
+			    (err = need_layer(i, type, pk, LAYER_IPV4 | LAYER_IPV6,
+					      "an ipv4 or ipv6 item")))
+				return err;
+			p[0] = c->ttl;
+			break;
+		}
+		case DPAK_ACTION_RSS: {
+			const struct dpak_action_rss *c = a->conf;
+			if ((err = need_conf(i, type, c)))
+				return err;
+			if (c->n < 1 || c->n > DPAK_RSS_MAX_QUEUES)
+				return dpak__err(ERANGE, "action %u (rss): n %u out of "
+						 "range (1-%d)", i, c->n,
+						 DPAK_RSS_MAX_QUEUES);
+			memset(p, 0, 1 + PK_RSS_MAX);
+			p[0] = (uint8_t)c->n;
+			for (unsigned q = 0; q < c->n; q++) {
+				if (c->queues[q] >= dev->n_rx_queues)
+					return dpak__err(ERANGE, "action %u (rss): "
+							 "queues[%u] %u does not exist "
+							 "(device has %u receive "
+							 "queues)", i, q, c->queues[q],
+							 dev->n_rx_queues);
+				p[1 + q] = (uint8_t)c->queues[q]; /* < 64 */
+			}
+			break;
+		}
+		case DPAK_ACTION_VXLAN_ENCAP6: {
+			static const uint8_t zero16[16];
+			const struct dpak_action_vxlan_encap6 *c = a->conf;
+			if ((err = need_conf(i, type, c)))
+				return err;
+			if (c->vni >= 1u << 24)
+				return dpak__err(ERANGE, "action %u (vxlan_encap6): vni "
+						 "%u does not fit in 24 bits", i, c->vni);
+			if (!memcmp(c->ipv6_dst, zero16, 16))
+				return dpak__err(EINVAL, "action %u (vxlan_encap6): "
+						 "ipv6_dst is the unspecified address "
+						 "(::)", i);
+			build_encap6(c, p);
+			break;
+		}
 		}
 		/* The device's headroom (dpak_dev_info max_push_bytes): a push
 		 * takes room in front of the frame, a pop or decap gives at
 		 * least as much back. An action list that would run out drops
 		 * every packet: refused here instead. */
-		if (type == DPAK_ACTION_VLAN_PUSH || type == DPAK_ACTION_VXLAN_ENCAP) {
-			pushed += type == DPAK_ACTION_VLAN_PUSH ? 4 : PK_ENCAP_HDR;
+		if (type == DPAK_ACTION_VLAN_PUSH || type == DPAK_ACTION_VXLAN_ENCAP ||
+		    type == DPAK_ACTION_VXLAN_ENCAP6) {
+			pushed += type == DPAK_ACTION_VLAN_PUSH ? 4 :
+				  type == DPAK_ACTION_VXLAN_ENCAP ? PK_ENCAP_HDR :
+				  PK_ENCAP6_HDR;
 			if (dev->ops->max_push_bytes &&
 			    pushed > (int32_t)dev->ops->max_push_bytes)
 				return dpak__err(ENOTSUP, "action %u (%s): the actions "
@@ -957,7 +1064,7 @@ int dpak__pack_actions(const struct dpak_table *t,
 	}
 	if (fate_at < 0)
 		return dpak__err(EINVAL, "actions: no fate action (port, drop, "
-				 "queue or jump)");
+				 "queue, rss or jump)");
 	if (exclusive_at >= 0 && n > 1)
 		return dpak__err(ENOTSUP, "action %d (%s): cannot be combined with "
 				 "other actions on this device", exclusive_at,

@@ -19,6 +19,7 @@ echo "ok: a program built with pkg-config against $prefix forwards through hwsim
 test -f "$prefix/include/dpak/dpak.h" && test -f "$prefix/include/dpak/version.h"
 test -f "$prefix/share/dpak/configinfo/default.conf"
 test -f "$prefix/share/dpak/configinfo/dpak-hw1.conf"
+test -f "$prefix/share/dpak/configinfo/ovs.conf"
 for f in dpak_flow_add dpak_dev_open dpak-configinfo; do
 	MANPATH="$prefix/share/man" man -w "$f" >/dev/null ||
 		{ echo "FAIL: man $f finds no page"; exit 1; }

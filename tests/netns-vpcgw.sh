@@ -46,11 +46,19 @@ gw=$!
 for _ in $(seq 50); do grep -q "remote VTEP" "$log" && break; sleep 0.1; done
 grep -q "remote VTEP" "$log" || fail "the remote VTEP was not resolved"
 
-# The first packets wait for ARP through the slow path; on a loaded
-# machine that can take a while. Warm up (up to 20 s), then measure.
-for _ in 1 2 3 4; do
-	ip netns exec "$vm" ping -c 1 -W 5 10.21.0.100 >/dev/null 2>&1 && break
+# The first packets wait for ARP through the slow path (the VM's ARP, the
+# remote kernel's ARP for our VTEP); under a sanitizer on a loaded machine
+# that can take a while. Warm up until one ping is answered (up to 60 s),
+# then measure.
+up=0
+for _ in $(seq 12); do
+	ip netns exec "$vm" ping -c 1 -W 5 10.21.0.100 >/dev/null 2>&1 && { up=1; break; }
 done
+if [ "$up" -ne 1 ]; then
+	for n in "$vm" "$rem"; do echo "--- neighbours in $n"; ip -n "$n" neigh; done
+	ip -n "$rem" -s link show vxlan0
+	fail "no ping answered within 60 s"
+fi
 ip netns exec "$vm" ping -c 10 -i 0.05 -W 2 10.21.0.100 > "$srv" 2>&1 || { cat "$srv"; fail "ping"; }
 grep -q " 0% packet loss" "$srv" || { cat "$srv"; fail "ping lost packets"; }
 

@@ -187,3 +187,31 @@ int pkt_l4_csum_ok(const uint8_t *ip)
 		return 1;
 	return l4_csum4(ip, l4, len) == 0;
 }
+
+static uint8_t *csum6_at(uint8_t *ip)
+{
+	uint8_t *l4 = ip + 40;
+
+	return ip[6] == 6 ? l4 + 16 : ip[6] == 17 ? l4 + 6 : l4 + 2;
+}
+
+int pkt_l4_csum6_ok(const uint8_t *ip)
+{
+	size_t len = pkt_rd16(ip + 4);
+
+	if (ip[6] == 17 && pkt_rd16(ip + 40 + 6) == 0)
+		return 0;
+	return l4_csum6(ip, ip + 40, len) == 0;
+}
+
+void pkt_l4_csum6_set(uint8_t *ip)
+{
+	uint8_t *c = csum6_at(ip);
+	uint16_t v;
+
+	wr16(c, 0);
+	v = l4_csum6(ip, ip + 40, pkt_rd16(ip + 4));
+	if (ip[6] == 17 && !v)
+		v = 0xffff;
+	wr16(c, v);
+}

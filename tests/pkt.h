@@ -36,6 +36,11 @@ int pkt_ipv4_csum_ok(const uint8_t *ip);
 /* 1 if the TCP/UDP checksum of the IPv4 packet at @ip is right (a zero
  * UDP checksum counts as right). */
 int pkt_l4_csum_ok(const uint8_t *ip);
+/* 1 if the TCP, UDP or ICMPv6 checksum of the IPv6 packet at @ip (no
+ * extension headers) is right; a zero UDP checksum is not. */
+int pkt_l4_csum6_ok(const uint8_t *ip);
+/* Compute the TCP, UDP or ICMPv6 checksum of the IPv6 packet at @ip. */
+void pkt_l4_csum6_set(uint8_t *ip);
 uint16_t pkt_rd16(const uint8_t *p);
 uint32_t pkt_rd32(const uint8_t *p);
 

@@ -917,7 +917,7 @@ static void test_err_table_actions(void **state)
 	/* no fate action: found once the whole file is read, on the table's line */
 	expect_err(DEV TBL "table name=nofate type=exact capacity=1 key=in_port "
 		   "actions=mark,count,set_eth_dst\n", 3,
-		   "table nofate: actions has no fate action (port, drop, queue or jump)");
+		   "table nofate: actions has no fate action (port, drop, queue, rss or jump)");
 }
 
 static void test_err_table_misc(void **state)

@@ -94,8 +94,9 @@ struct dpak_dev_info {
 	 * receive it. */
 	uint32_t max_push_bytes; /**< the device's headroom: the most bytes one
 				  *   flow's actions may put in front of a frame
-				  *   (4 per vlan_push, 50 per vxlan_encap; a
-				  *   vlan_pop gives 4 back, a vxlan_decap 50);
+				  *   (4 per vlan_push, 50 per vxlan_encap, 70
+				  *   per vxlan_encap6; a vlan_pop gives 4
+				  *   back, a vxlan_decap 50);
 				  *   validation refuses an action list whose
 				  *   running total exceeds it. 0: no limit
 				  *   declared. hwsim: 128 */

@@ -151,7 +151,9 @@ struct dpak_event_opts {
 /**
  * Open the device's event channel.
  *
- * From this call on, the events of the subscribed types are queued. If
+ * From this call on, the events of the subscribed types are queued; the
+ * thread's first pass (below) has run when it returns, so flows that had
+ * aged and link changes made before the call are queued by then. If
  * DPAK_EVENT_FLOW_AGED is among them, a thread of the library's scans the
  * flows with an idle timeout every @c scan_interval_ms, in chunks of 256
  * flows under their table's lock (see docs/DATAPATH.md, "Events"); an aged

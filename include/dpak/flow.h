@@ -37,6 +37,12 @@ enum dpak_item_type {
 	DPAK_ITEM_UDP = 8,   /**< struct dpak_item_udp */
 	DPAK_ITEM_ICMP = 9,  /**< struct dpak_item_icmp */
 	DPAK_ITEM_VXLAN = 10, /**< struct dpak_item_vxlan (implies UDP, port 4789) */
+	/* Since 0.2.0. */
+	DPAK_ITEM_SCTP = 11,  /**< struct dpak_item_sctp (implies ip_proto 132) */
+	DPAK_ITEM_IP_FRAG = 12, /**< struct dpak_item_ip_frag: whether the IPv4
+				  *   or IPv6 packet is a fragment, and which */
+	DPAK_ITEM_VLAN_TAGS = 13, /**< struct dpak_item_vlan_tags: how many
+				    *   VLAN tags the frame carries */
 };
 
 /** Ingress port (host byte order). */
@@ -125,6 +131,54 @@ struct dpak_item_vxlan {
 };
 
 /**
+ * SCTP common header (RFC 9260 section 3.1). Matchable: ports, as the key
+ * fields DPAK_FIELD_L4_SRC and DPAK_FIELD_L4_DST that TCP and UDP use too.
+ * The item implies ip_proto 132. The common header is 12 bytes; a packet
+ * whose IP payload is shorter has no SCTP layer.
+ * @since 0.2.0
+ */
+struct dpak_item_sctp {
+	uint16_t src_port; /**< source port */
+	uint16_t dst_port; /**< destination port */
+	uint32_t tag;      /**< verification tag; not matchable */
+	uint32_t checksum; /**< CRC32c; not matchable */
+};
+
+/** Bits of struct dpak_item_ip_frag flags (the DPAK_FIELD_IP_FRAG byte). */
+enum dpak_ip_frag_flags {
+	/** The packet is a fragment: IPv4 with MF set or a fragment offset
+	 *  other than 0 (RFC 791 section 3.1), or IPv6 with a Fragment
+	 *  extension header (RFC 8200 section 4.5). */
+	DPAK_IP_FRAG_IS = 0x01,
+	/** A fragment other than the first: fragment offset not 0. Such a
+	 *  fragment carries no L4 header; its L4 fields read zero. */
+	DPAK_IP_FRAG_LATER = 0x02,
+};
+
+/**
+ * IP fragmentation state, one byte. Key field
+ * DPAK_FIELD_IP_FRAG, default mask 0x03. The values OVS calls nw_frag:
+ * 0 "no" (not a fragment), DPAK_IP_FRAG_IS "first",
+ * DPAK_IP_FRAG_IS | DPAK_IP_FRAG_LATER "later". A packet that is not IPv4
+ * or IPv6 reads 0. Give it after an ipv4 or ipv6 item, or alone.
+ * @since 0.2.0
+ */
+struct dpak_item_ip_frag {
+	uint8_t flags; /**< enum dpak_ip_frag_flags bits */
+};
+
+/**
+ * Number of 802.1Q / 802.1ad tags the frame carries (0, 1 or 2; a frame
+ * with more tags than 2 reads 2). Key field DPAK_FIELD_VLAN_TAGS, default
+ * mask 0xff. This is rte_flow's eth has_vlan and OVS's "VLAN present" bit:
+ * a flow for untagged frames matches n = 0.
+ * @since 0.2.0
+ */
+struct dpak_item_vlan_tags {
+	uint8_t n; /**< number of tags */
+};
+
+/**
  * One match item.
  *
  * @p spec NULL matches no field of the item itself. An item also implies
@@ -133,7 +187,8 @@ struct dpak_item_vxlan {
  * table without them, fields of an absent header read as zero.
  * @p mask NULL uses the item's default mask: eth dst, src and type; vlan tci;
  * ipv4/ipv6 src and dst; tcp/udp ports; icmp type and code; vxlan vni; the
- * whole port and mark ids.
+ * whole port and mark ids; since 0.2.0: sctp ports; ip_frag 0x03;
+ * vlan_tags 0xff.
  */
 struct dpak_item {
 	enum dpak_item_type type; /**< item type; DPAK_ITEM_END ends the list */
@@ -164,6 +219,18 @@ enum dpak_action_type {
 					    *   UDP and VXLAN headers (RFC 7348); the
 					    *   packet must have a VXLAN layer with the
 					    *   I flag set; no conf */
+	/* Since 0.2.0. */
+	DPAK_ACTION_SET_IPV6_SRC = 18, /**< struct dpak_action_set_ipv6; TCP/UDP
+					 *   checksums updated */
+	DPAK_ACTION_SET_IPV6_DST = 19, /**< struct dpak_action_set_ipv6; TCP/UDP
+					 *   checksums updated */
+	DPAK_ACTION_SET_TTL = 20,      /**< set IPv4 TTL / IPv6 hop limit:
+					 *   struct dpak_action_set_ttl */
+	DPAK_ACTION_RSS = 21,          /**< fate: up to the host, spread over
+					 *   several receive queues:
+					 *   struct dpak_action_rss */
+	DPAK_ACTION_VXLAN_ENCAP6 = 22, /**< VXLAN over an IPv6 outer header:
+					 *   struct dpak_action_vxlan_encap6 */
 };
 
 /** Output port (host byte order). */
@@ -214,6 +281,69 @@ struct dpak_action_vxlan_encap {
 	uint32_t vni;        /**< VNI, host order, < 2^24 */
 };
 
+/**
+ * New IPv6 address, 16 bytes in network order. A TCP or UDP checksum of
+ * the packet is updated for the changed pseudo-header (RFC 8200 section
+ * 8.1): the result is what a full recomputation gives (a UDP checksum
+ * that comes out 0 is sent as 0xffff, RFC 768). The match must include
+ * an ipv6 item.
+ * @since 0.2.0
+ */
+struct dpak_action_set_ipv6 {
+	uint8_t addr[16]; /**< address */
+};
+
+/**
+ * Set the IPv4 TTL, with the header checksum updated incrementally
+ * (RFC 1624), or the IPv6 hop limit. The match must include an ipv4 or
+ * ipv6 item. Unlike DPAK_ACTION_DEC_TTL, nothing is sent to the host
+ * whatever the value.
+ * @since 0.2.0
+ */
+struct dpak_action_set_ttl {
+	uint8_t ttl; /**< new TTL / hop limit */
+};
+
+/** Most queues one DPAK_ACTION_RSS spreads over. @since 0.2.0 */
+#define DPAK_RSS_MAX_QUEUES 16
+
+/**
+ * RSS fate: the packet goes up to the host (reason DPAK_RX_ACTION, with
+ * the flow's mark, the table and the flow hash, as DPAK_ACTION_QUEUE
+ * gives), on queues[hash % n]: the flow hash (the one dpak_pkt hash
+ * reports) spreads the flows over the listed queues and keeps each flow on
+ * one queue.
+ * @since 0.2.0
+ */
+struct dpak_action_rss {
+	uint16_t n;                                /**< number of queues, 1-16 */
+	uint16_t queues[DPAK_RSS_MAX_QUEUES];      /**< absolute receive queue
+						     *   indexes (host order);
+						     *   repeats allowed */
+};
+
+/**
+ * VXLAN encapsulation over IPv6 (RFC 7348): 70 bytes pushed (outer
+ * Ethernet 14, IPv6 40, UDP 8, VXLAN 8). The outer IPv6 payload length is
+ * set from the frame, flow label 0, next header 17; the outer UDP checksum
+ * is computed over the IPv6 pseudo-header and the whole datagram, as IPv6
+ * requires (RFC 8200 section 8.1; RFC 7348 section 5). The frame that
+ * leaves must fit the egress port's MTU (see dpak_port_set_mtu()).
+ * @since 0.2.0
+ */
+struct dpak_action_vxlan_encap6 {
+	uint8_t eth_dst[6];   /**< outer destination MAC */
+	uint8_t eth_src[6];   /**< outer source MAC */
+	uint8_t ipv6_src[16]; /**< outer source address (network order) */
+	uint8_t ipv6_dst[16]; /**< outer destination address (network order);
+			       *   not the unspecified address */
+	uint8_t hop_limit;    /**< outer hop limit; 0 means 64 */
+	uint8_t tclass;       /**< outer traffic class */
+	uint16_t udp_src;     /**< outer UDP source port (network order); 0:
+			       *   from a hash of the inner flow */
+	uint32_t vni;         /**< VNI, host order, < 2^24 */
+};
+
 /** One action. */
 struct dpak_action {
 	enum dpak_action_type type; /**< DPAK_ACTION_END ends the list */
@@ -245,12 +375,14 @@ enum dpak_field {
 	DPAK_FIELD_IPV4_DST = 11, /**< 4 bytes */
 	DPAK_FIELD_IPV6_SRC = 12, /**< 16 bytes */
 	DPAK_FIELD_IPV6_DST = 13, /**< 16 bytes */
-	DPAK_FIELD_L4_SRC = 14,   /**< TCP/UDP source port, 2 bytes */
-	DPAK_FIELD_L4_DST = 15,   /**< TCP/UDP destination port, 2 bytes */
+	DPAK_FIELD_L4_SRC = 14,   /**< TCP/UDP/SCTP source port, 2 bytes */
+	DPAK_FIELD_L4_DST = 15,   /**< TCP/UDP/SCTP destination port, 2 bytes */
 	DPAK_FIELD_TCP_FLAGS = 16, /**< 1 byte */
 	DPAK_FIELD_ICMP_TYPE = 17, /**< 1 byte */
 	DPAK_FIELD_ICMP_CODE = 18, /**< 1 byte */
 	DPAK_FIELD_VXLAN_VNI = 19, /**< 3 bytes */
+	DPAK_FIELD_IP_FRAG = 20,   /**< enum dpak_ip_frag_flags, 1 byte (since 0.2.0) */
+	DPAK_FIELD_VLAN_TAGS = 21, /**< number of VLAN tags, 1 byte (since 0.2.0) */
 	DPAK_FIELD_MAX            /**< number of fields (grows) */
 };
 

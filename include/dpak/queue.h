@@ -144,6 +144,39 @@ struct dpak_queue_stats {
 DPAK_API int dpak_queue_stats(struct dpak_dev *dev, uint16_t queue,
 			      struct dpak_queue_stats *st);
 
+/**
+ * Steer a port's slow-path packets to a range of receive queues.
+ *
+ * Packets that arrive on @p port and go up to the host without a queue
+ * named by a flow (a table miss, DPAK_RX_TTL from DPAK_ACTION_DEC_TTL, a
+ * protocol frame: reasons DPAK_RX_MISS, DPAK_RX_TTL, DPAK_RX_PROTOCOL) go
+ * to the receive queues @p first .. @p first + @p n - 1, the queue chosen
+ * by the flow hash (dpak_pkt hash) modulo @p n, so that one flow stays on
+ * one queue. Packets a flow sends with DPAK_ACTION_QUEUE or
+ * DPAK_ACTION_RSS go where the flow says. @p n 0 restores the default:
+ * all the device's receive queues. The port is the one the packet arrived
+ * on (a bond member's own id, not its bond's).
+ *
+ * A DPDK-style driver gives each port its own range, so that the threads
+ * polling different ports never share a queue.
+ *
+ * @param dev   the device.
+ * @param port  a port id, 0 .. n_ports-1 (dpak_dev_info()).
+ * @param first the first queue of the range.
+ * @param n     number of queues in the range; 0: all queues (then
+ *              @p first must be 0).
+ * @return 0; -EINVAL (NULL dev, no such port, or @p first + @p n beyond
+ *         the device's receive queues; dpak_errmsg() names which),
+ *         -EOPNOTSUPP (a backend without host queues). A failed call
+ *         changes nothing.
+ * @par Thread safety
+ * Safe from any thread, while the device forwards: it takes effect for
+ * packets processed after it returns; the data path takes no lock for it.
+ * @since 0.2.0
+ */
+DPAK_API int dpak_port_set_rx_queues(struct dpak_dev *dev, uint32_t port,
+				     uint16_t first, uint16_t n);
+
 #ifdef __cplusplus
 }
 #endif

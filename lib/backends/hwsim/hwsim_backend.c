@@ -171,6 +171,14 @@ static int sim_port_set_mtu(void *priv, uint32_t port, uint32_t mtu)
 	return err ? dpak__err(-err, "port %u: MTU %u", port, mtu) : 0;
 }
 
+static int sim_port_set_rx_queues(void *priv, uint32_t port, uint16_t first, uint16_t n)
+{
+	int err = hw_port_set_rx_queues(priv, port, first, n);
+
+	return err ? dpak__err(EINVAL, "port %u: queues %u..%u refused by the "
+			       "device", port, first, first + n - 1u) : 0;
+}
+
 static int sim_port_stats(void *priv, uint32_t port, struct dpak_port_stats *s)
 {
 	struct hw_port_counters c;
@@ -547,6 +555,8 @@ static const char *layer_words(uint32_t l)
 		return "a second vlan tag";
 	if (l & HW_L_IPV4)
 		return "an ipv4 header";
+	if (l & HW_L_IPV6)
+		return "an ipv6 header";
 	if (l & HW_L_IP)
 		return "an ipv4 or ipv6 header";
 	if (l & HW_L_PORTS)
@@ -649,8 +659,8 @@ const struct dpak_backend_ops dpak_backend_hwsim = {
 	.n_ports = sim_n_ports,
 	.port_info = sim_port_info,
 	.port_stats = sim_port_stats,
-	.item_types = ((BIT(DPAK_ITEM_VXLAN + 1) - 1) & ~BIT(DPAK_ITEM_END)),
-	.action_types = ((BIT(DPAK_ACTION_VXLAN_DECAP + 1) - 1) & ~BIT(DPAK_ACTION_END)),
+	.item_types = ((BIT(DPAK_ITEM_VLAN_TAGS + 1) - 1) & ~BIT(DPAK_ITEM_END)),
+	.action_types = ((BIT(DPAK_ACTION_VXLAN_ENCAP6 + 1) - 1) & ~BIT(DPAK_ACTION_END)),
 	.table_types = BIT(DPAK_TABLE_EXACT) | BIT(DPAK_TABLE_WILDCARD) |
 		       BIT(DPAK_TABLE_LPM),
 	.flow_add = sim_flow_add,
@@ -686,4 +696,5 @@ const struct dpak_backend_ops dpak_backend_hwsim = {
 	.sim_pcap_stats = sim_pcap_stats,
 	.sim_pause = sim_pause,
 	.max_push_bytes = HW_HEADROOM,
+	.port_set_rx_queues = sim_port_set_rx_queues,
 };
