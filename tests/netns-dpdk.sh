@@ -17,10 +17,6 @@ top_builddir=${top_builddir:-.}
 . "$top_srcdir/scripts/netns-lib.sh"
 . "$top_srcdir/tests/dpdk-lib.sh"
 dpl_begin
-# Each port's slow path must come to its own receive queues.
-nm -D "$top_builddir/.libs/libdpak.so" 2>/dev/null | grep -q ' T dpak_port_set_rx_queues' || {
-	echo "SKIP: this libdpak has no dpak_port_set_rx_queues(): slow-path packets are not steered to each port's queues"
-	dpl_cleanup; exit 77; }
 nsl_test_begin
 
 id=$$

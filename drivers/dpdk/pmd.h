@@ -23,13 +23,6 @@
 
 #include <dpak/dpak.h>
 
-/* libdpak 0.2's items and actions for this driver (SCTP, IP_FRAG,
- * VLAN_TAGS, SET_IPV6_*, SET_TTL, RSS, VXLAN_ENCAP6) and
- * dpak_port_set_rx_queues(). */
-#ifdef DPAK_RSS_MAX_QUEUES
-#define PMD_HAVE_API10 1
-#endif
-
 #define PMD_NAME "net_dpak"
 #define PMD_MAX_QUEUES 64	/* libdpak's most host queues per device */
 #define PMD_DEF_QPP 4		/* host queues per port by default */

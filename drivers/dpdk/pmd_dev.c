@@ -198,15 +198,10 @@ static void shared_put(struct pmd_shared *sh)
 
 static void set_rx_queues(struct pmd_priv *p, uint16_t n)
 {
-#ifdef PMD_HAVE_API10
 	int err = dpak_port_set_rx_queues(p->dev, p->port, p->first_q, n ? n : p->qpp);
 	if (err)
 		PMD_LOG(WARNING, "port %u: dpak_port_set_rx_queues: %s (%s)", p->port_id,
 			dpak_strerror(err), dpak_errmsg());
-#else
-	(void)p;
-	(void)n;
-#endif
 }
 
 static int pmd_configure(struct rte_eth_dev *eth)

@@ -45,11 +45,9 @@ union item_buf {
 	struct dpak_item_udp udp;
 	struct dpak_item_icmp icmp;
 	struct dpak_item_vxlan vxlan;
-#ifdef PMD_HAVE_API10
 	struct dpak_item_sctp sctp;
 	struct dpak_item_ip_frag ip_frag;
 	struct dpak_item_vlan_tags vlan_tags;
-#endif
 	uint8_t raw[48];
 };
 
@@ -62,12 +60,10 @@ union act_buf {
 	struct dpak_action_set_ipv4 ipv4;
 	struct dpak_action_set_tp tp;
 	struct dpak_action_vxlan_encap vxlan;
-#ifdef PMD_HAVE_API10
 	struct dpak_action_set_ipv6 ipv6;
 	struct dpak_action_set_ttl ttl;
 	struct dpak_action_rss rss;
 	struct dpak_action_vxlan_encap6 vxlan6;
-#endif
 };
 
 /* A rule being translated. */
@@ -202,10 +198,8 @@ static const struct fdesc f_icmp[] = {
 	{ 0, 1, DPAK_FIELD_ICMP_TYPE }, { 1, 1, DPAK_FIELD_ICMP_CODE }, { 0, 0, -1 } };
 static const struct fdesc f_vxlan[] = { { 4, 3, DPAK_FIELD_VXLAN_VNI }, { 0, 0, -1 } };
 static const struct fdesc f_port[] = { { 0, 4, DPAK_FIELD_IN_PORT }, { 0, 0, -1 } };
-#ifdef PMD_HAVE_API10
 static const struct fdesc f_frag[] = { { 0, 1, DPAK_FIELD_IP_FRAG }, { 0, 0, -1 } };
 static const struct fdesc f_tags[] = { { 0, 1, DPAK_FIELD_VLAN_TAGS }, { 0, 0, -1 } };
-#endif
 
 static void note_fields(struct xlate *x, const struct fdesc *fd, const void *mask, int src)
 {
@@ -293,7 +287,6 @@ static int ethdev_to_port(struct xlate *x, uint32_t port_id, uint32_t *port)
 	return -ENOENT;
 }
 
-#ifdef PMD_HAVE_API10
 static int add_frag(struct xlate *x, int src, uint8_t flags, uint8_t mask)
 {
 	struct dpak_item_ip_frag s = { .flags = flags }, m = { .flags = mask };
@@ -302,7 +295,6 @@ static int add_frag(struct xlate *x, int src, uint8_t flags, uint8_t mask)
 		return item_fail(x, src, "too many items");
 	return 0;
 }
-#endif
 
 static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 {
@@ -377,7 +369,6 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 			if (!add_item(x, DPAK_ITEM_ETH, i, spec ? &s : NULL, &mm, sizeof(s), f_eth))
 				return item_fail(x, i, "too many items");
 			if (spec && m->has_vlan) {
-#ifdef PMD_HAVE_API10
 				/* has_vlan: the number of tags; a tagged flow
 				 * takes one tag exactly (QinQ frames miss it and
 				 * go to the slow path). */
@@ -385,11 +376,6 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 							   tm = { .n = 0xff };
 				if (!add_item(x, DPAK_ITEM_VLAN_TAGS, i, &ts, &tm, sizeof(ts), f_tags))
 					return item_fail(x, i, "too many items");
-#else
-				if (!eth_spec->has_vlan || !vlan_follows)
-					return item_fail(x, i, "has_vlan: this libdpak cannot "
-							 "match the number of VLAN tags");
-#endif
 			}
 			break;
 		}
@@ -441,7 +427,6 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 				s.fragment_offset = mm.fragment_offset = 0;
 				if (fm) {
 					const uint16_t all = RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK;
-#ifdef PMD_HAVE_API10
 					if (fm == all && !fs && !fl)
 						frag = 0, frag_mask = DPAK_IP_FRAG_IS;
 					else if (fm == all && fs == RTE_IPV4_HDR_MF_FLAG && !fl)
@@ -455,24 +440,17 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 								 "last 0x%04x: only not-a-fragment, "
 								 "first fragment and later fragments "
 								 "are matched", fs, fm, fl);
-#else
-					(void)all; (void)fs; (void)fl; (void)frag; (void)frag_mask;
-					return item_fail(x, i, "fragment_offset: this libdpak "
-							 "cannot match fragments");
-#endif
 				}
 			} else if (l) {
 				return item_fail(x, i, "last without spec");
 			}
 			if (!add_item(x, DPAK_ITEM_IPV4, i, v ? &s : NULL, &mm, sizeof(s), f_ipv4))
 				return item_fail(x, i, "too many items");
-#ifdef PMD_HAVE_API10
 			if (frag >= 0) {
 				int err = add_frag(x, i, (uint8_t)frag, (uint8_t)frag_mask);
 				if (err)
 					return err;
 			}
-#endif
 			break;
 		}
 		case RTE_FLOW_ITEM_TYPE_IPV6: {
@@ -498,23 +476,13 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 				while (nx->type == RTE_FLOW_ITEM_TYPE_VOID)
 					nx++;
 				if (!v->has_frag_ext) {
-#ifdef PMD_HAVE_API10
 					int err = add_frag(x, i, 0, DPAK_IP_FRAG_IS);
 					if (err)
 						return err;
-#else
-					return item_fail(x, i, "has_frag_ext: this libdpak cannot "
-							 "match fragments");
-#endif
 				} else if (nx->type != RTE_FLOW_ITEM_TYPE_IPV6_FRAG_EXT) {
-#ifdef PMD_HAVE_API10
 					int err = add_frag(x, i, DPAK_IP_FRAG_IS, DPAK_IP_FRAG_IS);
 					if (err)
 						return err;
-#else
-					return item_fail(x, i, "has_frag_ext: this libdpak cannot "
-							 "match fragments");
-#endif
 				}
 			}
 			break;
@@ -542,7 +510,6 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 				x->mask[prev].ipv6.proto = m->hdr.next_header;
 				note_fields(x, f_ipv6, &x->mask[prev], i);
 			}
-#ifdef PMD_HAVE_API10
 			int err;
 			if (fm == all && fs == RTE_IPV6_EHDR_MF_MASK && !fl)
 				err = add_frag(x, i, DPAK_IP_FRAG_IS, DPAK_IP_FRAG_IS | DPAK_IP_FRAG_LATER);
@@ -556,10 +523,6 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 						 "first and later fragments are matched", fs, fm, fl);
 			if (err)
 				return err;
-#else
-			(void)fs; (void)fm; (void)fl; (void)all; (void)fo_mask;
-			return item_fail(x, i, "this libdpak cannot match fragments");
-#endif
 			break;
 		}
 		case RTE_FLOW_ITEM_TYPE_TCP: {
@@ -583,7 +546,6 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 			break;
 		}
 		case RTE_FLOW_ITEM_TYPE_SCTP: {
-#ifdef PMD_HAVE_API10
 			const struct rte_flow_item_sctp *m = it->mask ? it->mask : &rte_flow_item_sctp_mask;
 			_Static_assert(sizeof(struct dpak_item_sctp) == sizeof(struct rte_sctp_hdr), "sctp layout");
 			if (it->last && has_range(spec, it->last, m, sizeof(struct rte_sctp_hdr)))
@@ -592,9 +554,6 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 				      &m->hdr, sizeof(struct rte_sctp_hdr), f_l4))
 				return item_fail(x, i, "too many items");
 			break;
-#else
-			return item_fail(x, i, "this libdpak cannot match SCTP");
-#endif
 		}
 		case RTE_FLOW_ITEM_TYPE_ICMP: {
 			const struct rte_flow_item_icmp *m = it->mask ? it->mask : &rte_flow_item_icmp_mask;
@@ -681,7 +640,6 @@ static int encap_to_action(struct xlate *x, int idx, const struct encap_hdrs *h,
 		c->vxlan.vni = vni;
 		return 0;
 	}
-#ifdef PMD_HAVE_API10
 	if ((raw || h->ip6->proto) && h->ip6->proto != IPPROTO_UDP)
 		return act_fail(x, idx, "outer IPv6 header: next header must be UDP");
 	if (!(c = add_act(x, DPAK_ACTION_VXLAN_ENCAP6, idx, true)))
@@ -695,9 +653,6 @@ static int encap_to_action(struct xlate *x, int idx, const struct encap_hdrs *h,
 	c->vxlan6.udp_src = h->udp->src_port;
 	c->vxlan6.vni = vni;
 	return 0;
-#else
-	return act_fail(x, idx, "this libdpak cannot encapsulate in IPv6");
-#endif
 }
 
 static int xlate_vxlan_encap(struct xlate *x, int idx, const struct rte_flow_action_vxlan_encap *conf)
@@ -851,7 +806,6 @@ static int xlate_actions(struct xlate *x, const struct rte_flow_action *acts, bo
 			break;
 		case RTE_FLOW_ACTION_TYPE_SET_IPV6_SRC:
 		case RTE_FLOW_ACTION_TYPE_SET_IPV6_DST:
-#ifdef PMD_HAVE_API10
 			if (!a->conf)
 				return act_fail(x, i, "no conf");
 			if (!(c = add_act(x, a->type == RTE_FLOW_ACTION_TYPE_SET_IPV6_SRC
@@ -859,9 +813,6 @@ static int xlate_actions(struct xlate *x, const struct rte_flow_action *acts, bo
 				return act_fail(x, i, "too many actions");
 			memcpy(c->ipv6.addr, ((const struct rte_flow_action_set_ipv6 *)a->conf)->ipv6_addr, 16);
 			break;
-#else
-			return act_fail(x, i, "this libdpak cannot set IPv6 addresses");
-#endif
 		case RTE_FLOW_ACTION_TYPE_SET_TP_SRC:
 		case RTE_FLOW_ACTION_TYPE_SET_TP_DST:
 			if (!a->conf)
@@ -872,16 +823,12 @@ static int xlate_actions(struct xlate *x, const struct rte_flow_action *acts, bo
 			c->tp.port = ((const struct rte_flow_action_set_tp *)a->conf)->port;
 			break;
 		case RTE_FLOW_ACTION_TYPE_SET_TTL:
-#ifdef PMD_HAVE_API10
 			if (!a->conf)
 				return act_fail(x, i, "no conf");
 			if (!(c = add_act(x, DPAK_ACTION_SET_TTL, i, true)))
 				return act_fail(x, i, "too many actions");
 			c->ttl.ttl = ((const struct rte_flow_action_set_ttl *)a->conf)->ttl_value;
 			break;
-#else
-			return act_fail(x, i, "this libdpak cannot set the TTL");
-#endif
 		case RTE_FLOW_ACTION_TYPE_DEC_TTL:
 			if (!add_act(x, DPAK_ACTION_DEC_TTL, i, false))
 				return act_fail(x, i, "too many actions");
@@ -970,7 +917,6 @@ static int xlate_actions(struct xlate *x, const struct rte_flow_action *acts, bo
 						r->func);
 			if (x->n_fates)
 				return act_fail(x, i, "more than one fate");
-#ifdef PMD_HAVE_API10
 			if (!r->queue_num || r->queue_num > DPAK_RSS_MAX_QUEUES)
 				return act_fail(x, i, "%u queues: 1-%d are spread over",
 						r->queue_num, DPAK_RSS_MAX_QUEUES);
@@ -984,17 +930,6 @@ static int xlate_actions(struct xlate *x, const struct rte_flow_action *acts, bo
 							x->eth->data->nb_rx_queues);
 				c->rss.queues[k] = (uint16_t)(x->priv->first_q + r->queue[k]);
 			}
-#else
-			/* one queue: the same as a queue action */
-			if (r->queue_num != 1)
-				return act_fail(x, i, "this libdpak cannot spread over queues");
-			if (r->queue[0] >= x->eth->data->nb_rx_queues)
-				return act_fail(x, i, "queue %u: the port has %u receive queues",
-						r->queue[0], x->eth->data->nb_rx_queues);
-			if (!(c = add_act(x, DPAK_ACTION_QUEUE, i, true)))
-				return act_fail(x, i, "too many actions");
-			c->queue.index = (uint16_t)(x->priv->first_q + r->queue[0]);
-#endif
 			x->n_fates++;
 			break;
 		}
@@ -1010,18 +945,12 @@ static int xlate_actions(struct xlate *x, const struct rte_flow_action *acts, bo
 				    "no fate action (port_id, drop, queue or rss)");
 		/* ingress mark alone: the packet goes on to the port's receive
 		 * queues, as without the rule */
-#ifdef PMD_HAVE_API10
 		if (!(c = add_act(x, DPAK_ACTION_RSS, i, true)))
 			return act_fail(x, i, "too many actions");
 		c->rss.n = RTE_MIN(x->eth->data->nb_rx_queues ? x->eth->data->nb_rx_queues : 1,
 				   (uint16_t)DPAK_RSS_MAX_QUEUES);
 		for (uint16_t k = 0; k < c->rss.n; k++)
 			c->rss.queues[k] = (uint16_t)(x->priv->first_q + k);
-#else
-		if (!(c = add_act(x, DPAK_ACTION_QUEUE, i, true)))
-			return act_fail(x, i, "too many actions");
-		c->queue.index = x->priv->first_q;
-#endif
 		x->act_src[x->n_acts - 1] = -1;
 	}
 	if (x->n_fates > 1)
