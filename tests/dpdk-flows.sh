@@ -78,6 +78,39 @@ expect "Flow rule #1 destroyed"
 expect "Flow rule #3 not found"
 echo "ok: flow validate/create/query/destroy/flush and refusals"
 
+# Rules as Open vSwitch 3.1 writes them (lib/netdev-offload-dpdk.c), into
+# the tables of configinfo/ovs.conf: has_vlan, IPv4 fragment_offset
+# ranges (frag=no/first/later), a VLAN tag with the EtherType in
+# inner_type, IPv6 with the fragment extension, SCTP, the IPv6 and TTL
+# sets, VLAN push, VXLAN over IPv6, and MARK + RSS over the port's queues.
+# shellcheck disable=SC2046
+timeout 120 "$TESTPMD" -l 0-1 $(dpl_eal "dpakovs$$") \
+	--vdev "net_dpak0,configinfo=$top_srcdir/configinfo/ovs.conf" --vdev net_dpak1 \
+	-- -i --total-num-mbufs=8192 --rxq=2 --txq=2 > "$log" 2>&1 <<'CMDS'
+flow create 0 transfer pattern eth src is 02:00:00:00:00:01 dst is 02:00:00:00:00:02 type is 0x0800 has_vlan is 0 / ipv4 src is 10.0.0.1 dst is 10.0.0.2 proto is 17 fragment_offset spec 0 fragment_offset mask 0x3fff / udp src is 1 dst is 2 / end actions count / port_id id 1 / end
+flow create 0 transfer pattern eth type is 0x0800 has_vlan is 0 / ipv4 src is 10.0.0.1 fragment_offset spec 0x2000 fragment_offset mask 0x3fff / end actions count / drop / end
+flow create 0 transfer pattern eth type is 0x0800 has_vlan is 0 / ipv4 src is 10.0.0.1 fragment_offset spec 1 fragment_offset last 0x1fff fragment_offset mask 0x1fff / end actions count / drop / end
+flow create 0 transfer pattern eth type is 0x8100 has_vlan is 1 / vlan tci is 100 inner_type is 0x0800 / ipv4 src is 10.0.0.3 / end actions count / of_pop_vlan / port_id id 1 / end
+flow create 0 transfer pattern eth type is 0x86dd has_vlan is 0 / ipv6 src is 2001:db8::1 proto is 132 has_frag_ext is 0 / sctp dst is 9 / end actions count / set_ipv6_src ipv6_addr 2001:db8::99 / set_ttl ttl_value 9 / port_id id 1 / end
+flow create 0 transfer pattern eth type is 0x86dd has_vlan is 0 / ipv6 src is 2001:db8::2 has_frag_ext is 1 / ipv6_frag_ext frag_data spec 0x0001 frag_data mask 0xfff9 next_hdr is 17 / end actions count / drop / end
+set vxlan ip-version ipv6 vni 42 udp-src 0 udp-dst 4789 ip-src 2001:db8::a ip-dst 2001:db8::b eth-src 02:00:00:00:00:01 eth-dst 02:00:00:00:00:02
+flow create 0 transfer pattern eth type is 0x0800 has_vlan is 0 / ipv4 src is 10.0.0.5 / end actions count / vxlan_encap / port_id id 1 / end
+flow create 0 transfer pattern eth type is 0x0800 has_vlan is 0 / ipv4 src is 10.0.0.7 / end actions count / of_push_vlan ethertype 0x8100 / of_set_vlan_pcp vlan_pcp 3 / of_set_vlan_vid vlan_vid 10 / port_id id 1 / end
+flow create 0 ingress pattern eth type is 0x0800 / ipv4 src is 10.0.0.6 / end actions mark id 5 / rss queues 0 1 end / end
+flow create 0 ingress pattern eth type is 0x0800 / ipv4 src is 10.0.0.8 / end actions mark id 5 / rss queues 0 3 end / end
+flow create 0 transfer pattern eth type is 0x0800 has_vlan is 0 / ipv4 src is 10.0.0.1 version_ihl is 0x45 / end actions count / drop / end
+flow create 0 transfer pattern eth type is 0x0800 has_vlan is 0 / ipv4 src is 10.0.0.9 fragment_offset spec 0x0100 fragment_offset mask 0x3fff / end actions count / drop / end
+flow create 0 transfer pattern eth type is 0x88a8 has_vlan is 1 / vlan tci is 100 inner_type is 0x0800 / end actions count / drop / end
+quit
+CMDS
+for r in 0 1 2 3 4 5 6 7 8; do expect "Flow rule #$r created"; done
+expect_not "Flow rule #9 created"
+expect "net_dpak: action 1 (rss): queue 3: the port has 2 receive queues"
+expect "net_dpak: item 1 (ipv4): table ipv4: field version_ihl cannot be matched"
+expect "net_dpak: item 1 (ipv4): fragment_offset 0x0100/0x3fff last 0x0000: only not-a-fragment, first fragment and later fragments are matched"
+expect "net_dpak: item 0 (eth): TPID 0x88a8: only 802.1Q (0x8100) tags are matched"
+echo "ok: Open vSwitch's rules offloaded into configinfo/ovs.conf's tables"
+
 # Bad devargs: the probe fails, naming the key and value.
 for args in "port=vf9" "queues=99" "foo=1" "dev=nosuchbackend:" "port=0,iface=dpaknosuchif0"; do
 	# shellcheck disable=SC2046
