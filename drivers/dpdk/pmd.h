@@ -28,6 +28,7 @@
 #define PMD_DEF_QPP 4		/* host queues per port by default */
 #define PMD_MAX_QPP 16		/* most queues per ethdev (and per RSS action) */
 #define PMD_BURST 32
+#define PMD_QUEUE_SIZE 512	/* packets per host queue */
 
 extern int pmd_logtype;
 #define PMD_LOG(level, fmt, ...) \

@@ -64,7 +64,12 @@ static int normalize_devspec(const char *name, const char *in, char *out, size_t
 static struct dpak_dev *open_dev(const char *name, const struct pmd_shared *sh,
 				 uint32_t queues)
 {
-	DPAK_OPTS(dpak_dev_opts, o, .queues = queues);
+	/* Host queues of 512 packets, and a pool that fills them all with
+	 * room for transmit: only the slow path comes this way, and
+	 * applications that lock their memory (testpmd, OVS's --mlockall)
+	 * make every buffer resident. */
+	DPAK_OPTS(dpak_dev_opts, o, .queues = queues, .queue_size = PMD_QUEUE_SIZE,
+		  .pool_size = queues * PMD_QUEUE_SIZE + 8192);
 	struct dpak_dev *dev;
 
 	if (sh->configinfo[0])
