@@ -67,13 +67,16 @@ struct pmd_rxq {
 	struct rte_mempool *mp;
 	uint16_t hostq;		/* libdpak host queue */
 	uint16_t port_id;	/* DPDK port id */
+	/* written by the queue's thread only; a reset keeps baselines */
 	uint64_t packets, bytes, nombuf, errors;
+	uint64_t base_packets, base_bytes, base_nombuf, base_errors;
 };
 
 struct pmd_txq {
 	struct pmd_priv *priv;
 	uint16_t hostq;
 	uint64_t packets, bytes, errors;
+	uint64_t base_packets, base_bytes, base_errors;
 };
 
 struct pmd_flow;

@@ -301,6 +301,8 @@ static int pmd_infos_get(struct rte_eth_dev *eth, struct rte_eth_dev_info *info)
 	info->flow_type_rss_offloads = RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP |
 				       RTE_ETH_RSS_UDP | RTE_ETH_RSS_SCTP;
 	info->speed_capa = RTE_ETH_LINK_SPEED_100G;
+	/* rules stay in the device across stop and start */
+	info->dev_capa = RTE_ETH_DEV_CAPA_FLOW_RULE_KEEP;
 	if (!dpak_port_info(p->dev, p->port, &pi)) {
 		info->min_mtu = pi.min_mtu ? pi.min_mtu : pi.mtu;
 		info->max_mtu = pi.max_mtu ? pi.max_mtu : pi.mtu;
@@ -444,17 +446,18 @@ static int pmd_stats_get(struct rte_eth_dev *eth, struct rte_eth_stats *st)
 		struct pmd_rxq *q = eth->data->rx_queues[i];
 		if (!q)
 			continue;
-		st->q_ipackets[i] = q->packets;
-		st->q_ibytes[i] = q->bytes;
-		st->q_errors[i] = q->errors;
-		st->rx_nombuf += q->nombuf;
+		st->q_ipackets[i] = q->packets - q->base_packets;
+		st->q_ibytes[i] = q->bytes - q->base_bytes;
+		st->q_errors[i] = q->errors - q->base_errors;
+		st->rx_nombuf += q->nombuf - q->base_nombuf;
 	}
 	for (uint16_t i = 0; i < eth->data->nb_tx_queues && i < RTE_ETHDEV_QUEUE_STAT_CNTRS; i++) {
 		struct pmd_txq *q = eth->data->tx_queues[i];
 		if (!q)
 			continue;
-		st->q_opackets[i] = q->packets;
-		st->q_obytes[i] = q->bytes;
+		st->q_opackets[i] = q->packets - q->base_packets;
+		st->q_obytes[i] = q->bytes - q->base_bytes;
+		st->oerrors += q->errors - q->base_errors; /* frames no buffer holds */
 	}
 	return 0;
 }
@@ -471,13 +474,20 @@ static int pmd_stats_reset(struct rte_eth_dev *eth)
 		return err;
 	for (uint16_t i = 0; i < eth->data->nb_rx_queues; i++) {
 		struct pmd_rxq *q = eth->data->rx_queues[i];
-		if (q)
-			q->packets = q->bytes = q->nombuf = q->errors = 0;
+		if (q) { /* the queue's thread keeps counting */
+			q->base_packets = q->packets;
+			q->base_bytes = q->bytes;
+			q->base_nombuf = q->nombuf;
+			q->base_errors = q->errors;
+		}
 	}
 	for (uint16_t i = 0; i < eth->data->nb_tx_queues; i++) {
 		struct pmd_txq *q = eth->data->tx_queues[i];
-		if (q)
-			q->packets = q->bytes = q->errors = 0;
+		if (q) {
+			q->base_packets = q->packets;
+			q->base_bytes = q->bytes;
+			q->base_errors = q->errors;
+		}
 	}
 	return 0;
 }

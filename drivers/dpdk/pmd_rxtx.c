@@ -91,7 +91,8 @@ uint16_t pmd_rx_burst(void *queue, struct rte_mbuf **bufs, uint16_t n)
 		if (got < want)
 			break;
 	}
-	q->packets += done;
+	if (done)
+		q->packets += done;
 	return done;
 }
 
