@@ -25,6 +25,15 @@ dpl_begin() {
 	chmod 0755 "$DPL_DIR"
 	cp "$so" "$DPL_DIR/"
 	DPL_SO="$DPL_DIR/librte_net_dpak.so"
+	# A sanitizer build's driver needs its runtime loaded first: preload
+	# it into testpmd (which is not instrumented; its own exit-time
+	# allocations are not reported as leaks).
+	asan=$(ldd "$so" 2>/dev/null | sed -n 's/.*libasan[^ ]* => \([^ ]*\) .*/\1/p' | head -n 1)
+	if [ -n "$asan" ]; then
+		LD_PRELOAD="$asan${LD_PRELOAD:+ $LD_PRELOAD}"
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+		export LD_PRELOAD ASAN_OPTIONS
+	fi
 }
 
 dpl_eal() {
