@@ -18,11 +18,12 @@ expect() { grep -qF -- "$1" "$log" || fail "expected: $1"; }
 expect_not() { ! grep -qF -- "$1" "$log" || fail "not expected: $1"; }
 
 # Ports 0 and 1: the default hwsim device; port 2: another device, given
-# by a devspec with ',' and '=' of its own.
+# by a devspec with ',' and '=' of its own. The tables: libdpak's default
+# configinfo (named, as the driver's default is the installed ovs.conf).
 # shellcheck disable=SC2046
 timeout 120 "$TESTPMD" -l 0-1 $(dpl_eal "dpakflows$$") \
-	--vdev net_dpak0 --vdev net_dpak1 \
-	--vdev "net_dpak2,dev=hwsim:uplinks=1,vfs=2,port=vf1" \
+	--vdev "net_dpak0,configinfo=$top_srcdir/configinfo/default.conf" --vdev net_dpak1 \
+	--vdev "net_dpak2,dev=hwsim:uplinks=1,vfs=2,port=vf1,configinfo=$top_srcdir/configinfo/default.conf" \
 	-- -i --total-num-mbufs=8192 > "$log" 2>&1 <<'CMDS'
 show port info 2
 flow validate 0 transfer pattern eth / ipv4 src is 10.0.0.1 / udp dst is 53 / end actions count / port_id id 1 / end

@@ -40,7 +40,8 @@ fifo="$DPL_DIR/cmds"
 mkfifo "$fifo"
 # shellcheck disable=SC2046
 stdbuf -o0 -e0 "$TESTPMD" -l 0-1 $(dpl_eal "dpakns$id") \
-	--vdev "net_dpak0,iface=tp$id-a,ctl=$ctl" --vdev "net_dpak1,iface=tp$id-b" \
+	--vdev "net_dpak0,iface=tp$id-a,ctl=$ctl,configinfo=$top_srcdir/configinfo/ovs.conf" \
+	--vdev "net_dpak1,iface=tp$id-b" \
 	-- -i --total-num-mbufs=16384 < "$fifo" > "$log" 2>&1 &
 pmd=$!
 exec 8> "$fifo"

@@ -917,7 +917,7 @@ static int xlate_actions(struct xlate *x, const struct rte_flow_action *acts, bo
 						r->func);
 			if (x->n_fates)
 				return act_fail(x, i, "more than one fate");
-			if (!r->queue_num || r->queue_num > DPAK_RSS_MAX_QUEUES)
+			if (!r->queue_num || r->queue_num > DPAK_RSS_MAX_QUEUES || !r->queue)
 				return act_fail(x, i, "%u queues: 1-%d are spread over",
 						r->queue_num, DPAK_RSS_MAX_QUEUES);
 			if (!(c = add_act(x, DPAK_ACTION_RSS, i, true)))
