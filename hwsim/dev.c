@@ -191,7 +191,7 @@ int hw_port_set_rx_queues(struct hw_dev *dev, uint32_t port, uint32_t first, uin
 		return -ERANGE;
 	/* Sequentially consistent: a burst that starts after this returns
 	 * reads the new range. */
-	__atomic_store_n(&dev->ports[port].rxq, n ? first << 16 | n : 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&dev->rxq[port], n ? first << 16 | n : 0, __ATOMIC_SEQ_CST);
 	return 0;
 }
 
