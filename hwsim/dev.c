@@ -187,11 +187,11 @@ int hw_port_set_rx_queues(struct hw_dev *dev, uint32_t port, uint32_t first, uin
 {
 	if (port >= dev->n_ports)
 		return -ENOENT;
-	if ((!n && first) || first + n > dev->cfg.n_queues || n > 0xffff)
+	if (first + n > dev->cfg.n_queues || n > 0xffff)
 		return -ERANGE;
 	/* Sequentially consistent: a burst that starts after this returns
 	 * reads the new range. */
-	__atomic_store_n(&dev->ports[port].rxq, n ? first << 16 | n : 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&dev->rxq[port], n ? first << 16 | n : 0, __ATOMIC_SEQ_CST);
 	return 0;
 }
 

@@ -61,9 +61,6 @@ struct hw_port {
 	uint64_t inject_drops; /* written by the injecting thread */
 	uint32_t bond;         /* 1 + index of its bond, 0: none (atomic) */
 	uint32_t mtu;          /* egress MTU (atomic; hw_emit enforces it) */
-	uint32_t rxq;          /* host queues for its slow-path packets no flow
-				* names a queue for: first << 16 | n; 0: all
-				* (atomic; hostq_deliver) */
 };
 
 /* A bond's member list. The pipeline reads the one a bond publishes; a
@@ -131,6 +128,10 @@ struct hw_dev {
 	uint64_t reject_ops;
 	pthread_mutex_t fail_lock;
 	pthread_mutex_t attach_lock; /* attach/detach of netdevs and pcaps */
+	/* Per port: the host queues for its slow-path packets no flow names a
+	 * queue for, first << 16 | n; 0: all (atomic; hostq_deliver). Read on
+	 * the way up only: kept out of the ports' hot lines. */
+	uint32_t rxq[HW_MAX_PORTS];
 };
 
 static inline struct hw_slot *ring_prod(struct hw_ring *r)

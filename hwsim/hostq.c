@@ -118,7 +118,7 @@ void hostq_deliver(struct hw_dev *dev, const struct hw_pkt *pk,
 	struct hw_pktbuf *b;
 
 	if (queue >= dev->cfg.n_queues) {
-		uint32_t r = rx_port < dev->n_ports ? LOAD_ACQ(&dev->ports[rx_port].rxq) : 0;
+		uint32_t r = rx_port < dev->n_ports ? LOAD_ACQ(&dev->rxq[rx_port]) : 0;
 		queue = r ? (r >> 16) + hash % (r & 0xffff) : hash % dev->cfg.n_queues;
 	}
 	q = &dev->hostq[queue];

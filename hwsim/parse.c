@@ -156,11 +156,13 @@ void hw_parse(struct hw_pkt *p)
 		memcpy(F(p, PK_IPV4_SRC), d + off + 12, 4);
 		memcpy(F(p, PK_IPV4_DST), d + off + 16, 4);
 		uint16_t fo = rd16(d + off + 6);
-		if (fo & 0x3fff) /* MF or an offset: a fragment (RFC 791) */
-			*F(p, PK_IP_FRAG) = fo & 0x1fff ? 0x03 : 0x01;
-		if (fo & 0x1fff) {
-			p->layers |= HW_L_FRAG;
-			return;
+		if (__builtin_expect(fo & 0x3fff, 0)) { /* MF or an offset: a fragment (RFC 791) */
+			if (fo & 0x1fff) {
+				*F(p, PK_IP_FRAG) = 0x03;
+				p->layers |= HW_L_FRAG;
+				return;
+			}
+			*F(p, PK_IP_FRAG) = 0x01;
 		}
 		parse_l4(p, d[off + 9], off + ihl, end, decl, fo & 0x2000);
 	} else if (type == 0x86dd) {

@@ -86,13 +86,14 @@ DPAK_API int dpak_port_set_rx_queues(struct dpak_dev *dev, uint32_t port,
 		return dpak__err(EINVAL, "port %u does not exist (device has %u "
 				 "ports; bonds: set their members)", port,
 				 dev->n_ports);
-	if (!n && first)
-		return dpak__err(EINVAL, "n 0 (all queues) takes first 0, not %u",
-				 first);
-	if ((uint32_t)first + n > dev->n_rx_queues)
+	if ((uint32_t)first + n > dev->n_rx_queues) {
+		if (!n)
+			return dpak__err(EINVAL, "first %u: beyond the device's %u "
+					 "receive queues", first, dev->n_rx_queues);
 		return dpak__err(EINVAL, "queues %u..%u: beyond the device's %u "
 				 "receive queues", first, first + n - 1u,
 				 dev->n_rx_queues);
+	}
 	if (!dev->ops->port_set_rx_queues)
 		return dpak__err(EOPNOTSUPP, "backend %s has no host queues",
 				 dev->ops->name);

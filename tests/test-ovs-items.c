@@ -260,6 +260,17 @@ static char *ctl(const char *cmd)
 	return body;
 }
 
+/* dpak-ctl trace of a frame received on @port. */
+static char *trace(uint32_t port, const uint8_t *f, size_t n)
+{
+	char line[CTL_MAX_REQ];
+	size_t o = (size_t)snprintf(line, sizeof(line), "DPAK/1 trace port=%u hex=", port);
+
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)snprintf(line + o, sizeof(line) - o, "%02x", f[i]);
+	return ctl(line);
+}
+
 static void expect_in(const char *text, const char *needle)
 {
 	if (!strstr(text, needle)) {
@@ -574,6 +585,21 @@ static void test_rss(void **state)
 			assert_true(c.per_q[q] > 0); /* every listed queue used */
 		else
 			assert_int_equal(c.per_q[q], 0); /* and no other */
+	/* trace names the queue the packet then goes to */
+	size_t n = ip4(f, 0, 17, 0, l4, udp(l4, 1000, 53, 8));
+	char *t = trace(VF0, f, n);
+	expect_in(t, "up to host queue ");
+	char want[64];
+	assert_int_equal(dpak_hwsim_inject(dev, VF0, f, n), 0);
+	dpak_hwsim_run(dev, 0);
+	memset(c.per_q, 0, sizeof(c.per_q));
+	assert_int_equal(host_take(rss_check, &c), 1);
+	for (int q = 0; q < N_QUEUES; q++)
+		if (c.per_q[q]) {
+			snprintf(want, sizeof(want), "up to host queue %d", q);
+			expect_in(t, want);
+		}
+	free(t);
 
 	/* n and the queues are checked */
 	struct dpak_action_rss bad = { .n = 0 };
@@ -710,8 +736,12 @@ static void test_needs_after_encap(void **state)
 
 	uint8_t f[256], l4[64];
 	ssize_t len;
+	size_t k = ip6(f, 17, -1, 0, l4, udp(l4, 1, 2, 10));
+	char *t = trace(VF0, f, k);
+	expect_in(t, "dropped: action 1 (set_ipv6_dst) needs ");
+	free(t);
 	struct dpak_port_stats before = stats(VF0);
-	assert_int_equal(send_frame(VF0, f, ip6(f, 17, -1, 0, l4, udp(l4, 1, 2, 10)), NULL), -1);
+	assert_int_equal(send_frame(VF0, f, k, NULL), -1);
 	struct dpak_port_stats after = stats(VF0);
 	assert_int_equal(after.drops_action, before.drops_action + 1);
 
@@ -808,8 +838,8 @@ static void test_rx_queues(void **state)
 	assert_int_equal(dpak_port_set_rx_queues(dev, VF1, 6, 4), -EINVAL);
 	expect_in(dpak_errmsg(), "queues 6..9: beyond the device's 8 receive queues");
 	assert_int_equal(dpak_port_set_rx_queues(dev, VF1, 8, 1), -EINVAL);
-	assert_int_equal(dpak_port_set_rx_queues(dev, VF1, 1, 0), -EINVAL);
-	expect_in(dpak_errmsg(), "n 0 (all queues) takes first 0, not 1");
+	assert_int_equal(dpak_port_set_rx_queues(dev, VF1, 9, 0), -EINVAL);
+	expect_in(dpak_errmsg(), "first 9: beyond the device's 8 receive queues");
 	memset(c.per_q, 0, sizeof(c.per_q));
 	misses(VF1, 50);
 	assert_int_equal(host_take(steer_check, &c), 50);
@@ -821,7 +851,7 @@ static void test_rx_queues(void **state)
 	misses(VF1, 20);
 	assert_int_equal(host_take(steer_check, &c), 20);
 	assert_int_equal(c.per_q[7], 20);
-	assert_int_equal(dpak_port_set_rx_queues(dev, VF1, 0, 0), 0);
+	assert_int_equal(dpak_port_set_rx_queues(dev, VF1, 7, 0), 0); /* n 0: all */
 	c = (struct steer_ctx){ .port = VF1, .n = 0 };
 	misses(VF1, 100);
 	assert_int_equal(host_take(steer_check, &c), 100);

@@ -497,6 +497,10 @@ static void *info_thread(void *arg)
 		struct dpak_port_info mi = { .sz = sizeof(mi) };
 		if ((rc = dpak_port_info(dev, VF2, &mi)) || (mi.mtu != 1500 && mi.mtu != 9000))
 			bgerr(b, "mtu", rc);
+		/* the slow stream's port: both queues, as a range or by default
+		 * (the same spread), set while its misses go up */
+		if ((rc = dpak_port_set_rx_queues(dev, UP0, 0, r % 2 ? 2 : 0)))
+			bgerr(b, "set_rx_queues", rc);
 		yield_a_little();
 		if (r % 64 == 0) {
 			dpak_log_set_level(dpak_log_get_level());

@@ -481,7 +481,7 @@ DPAK_API int dpak_table_flush(struct dpak_table *table);
  * @param table   the target table.
  * @param items   match items ending with DPAK_ITEM_END.
  * @param actions actions ending with DPAK_ACTION_END; exactly one fate
- *                action (port, drop, queue or jump).
+ *                action (port, drop, queue, rss or jump).
  * @param opts    NULL for defaults.
  * @return 0, or -EINVAL (malformed, or a priority in an LPM table), -ENOTSUP
  *         (valid but not offloadable by this table or device, e.g.

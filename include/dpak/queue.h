@@ -163,8 +163,8 @@ DPAK_API int dpak_queue_stats(struct dpak_dev *dev, uint16_t queue,
  * @param dev   the device.
  * @param port  a port id, 0 .. n_ports-1 (dpak_dev_info()).
  * @param first the first queue of the range.
- * @param n     number of queues in the range; 0: all queues (then
- *              @p first must be 0).
+ * @param n     number of queues in the range; 0: all queues (the
+ *              default; @p first is then only checked, not used).
  * @return 0; -EINVAL (NULL dev, no such port, or @p first + @p n beyond
  *         the device's receive queues; dpak_errmsg() names which),
  *         -EOPNOTSUPP (a backend without host queues). A failed call
