@@ -9,7 +9,7 @@
 #    `dpak-ctl flows` on the driver's control socket (devarg ctl=) shows
 #    the rules;
 #  - the mark of an ingress MARK + RSS rule arrives in the mbufs (testpmd's
-#    verbose rxonly mode prints the FDIR id).
+#    verbose rxonly mode prints the FDIR id), on both receive queues.
 # Skipped (77) without root/netns, the driver or testpmd.
 set -u
 top_srcdir=${top_srcdir:-.}
@@ -42,12 +42,13 @@ mkfifo "$fifo"
 stdbuf -o0 -e0 "$TESTPMD" -l 0-1 $(dpl_eal "dpakns$id") \
 	--vdev "net_dpak0,iface=tp$id-a,ctl=$ctl,configinfo=$top_srcdir/configinfo/ovs.conf" \
 	--vdev "net_dpak1,iface=tp$id-b" \
-	-- -i --total-num-mbufs=16384 < "$fifo" > "$log" 2>&1 &
+	-- -i --total-num-mbufs=16384 --rxq=2 --txq=2 < "$fifo" > "$log" 2>&1 &
 pmd=$!
 exec 8> "$fifo"
 
 # cmd COMMAND MARKER: run a testpmd command and wait (up to 30 s) for
-# MARKER in its output; the output is left in $out.
+# MARKER in its output; the output is left in $out (and its first line
+# number in $start).
 cmd() {
 	start=$(wc -l < "$log")
 	echo "$1" >&8
@@ -121,15 +122,27 @@ echo "ok: rules created through testpmd are offloaded and listed by dpak-ctl"
 cmd "stop" "Done."
 cmd "flow flush 0" "testpmd>"
 cmd "flow flush 1" "testpmd>"
-cmd "flow create 0 ingress pattern eth / ipv4 / end actions mark id 77 / rss / end" "Flow rule #"
+cmd "flow create 0 ingress pattern eth / ipv4 / end actions mark id 77 / rss queues 0 1 end / end" "Flow rule #"
 cmd "set fwd rxonly" "Set rxonly packet forwarding mode"
 cmd "set verbose 1" "Change verbose level"
+from=$(wc -l < "$log")
 cmd "start" "rxonly packet forwarding"
-ip netns exec "$a" "$top_builddir/tests/rawsend" eth0 5 $frame || fail "rawsend"
-for _ in $(seq 100); do grep -q "FDIR matched ID=0x4d" "$log" && break; sleep 0.1; done
-grep -q "FDIR matched ID=0x4d" "$log" || fail "no mbuf with the mark (FDIR id 0x4d)"
+# 32 flows (UDP source ports 40000-40031; the checksums do not cover
+# them): the device's flow hash spreads them over both queues.
+for p in $(seq 0 31); do
+	f=$(echo "$frame" | sed "s/0a4f00029c40/0a4f0002$(printf '%04x' $((40000 + p)))/")
+	ip netns exec "$a" "$top_builddir/tests/rawsend" eth0 1 "$f" || fail "rawsend"
+done
+marked() { tail -n +"$((from + 1))" "$log" | grep -c "FDIR matched ID=0x4d"; }
+for _ in $(seq 100); do [ "$(marked)" -ge 32 ] && break; sleep 0.1; done
 cmd "stop" "Done."
-echo "ok: the mark of a MARK + RSS rule arrives in the mbufs"
+n=$(marked)
+q0=$(tail -n +"$((from + 1))" "$log" | grep -c "port 0/queue 0: received")
+q1=$(tail -n +"$((from + 1))" "$log" | grep -c "port 0/queue 1: received")
+echo "marked mbufs: $n; bursts on port 0 queue 0: $q0, queue 1: $q1"
+[ "$n" -ge 32 ] || fail "$n mbufs with the mark (FDIR id 0x4d), not 32"
+[ "$q0" -ge 1 ] && [ "$q1" -ge 1 ] || fail "the rss action did not spread over both queues"
+echo "ok: the mark of a MARK + RSS rule arrives in the mbufs, spread over the port's queues"
 echo "quit" >&8
 exec 8>&-
 wait "$pmd"
