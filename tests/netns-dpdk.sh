@@ -9,7 +9,8 @@
 #    `dpak-ctl flows` on the driver's control socket (devarg ctl=) shows
 #    the rules;
 #  - the mark of an ingress MARK + RSS rule arrives in the mbufs (testpmd's
-#    verbose rxonly mode prints the FDIR id), on both receive queues.
+#    verbose rxonly mode prints the FDIR id), on both receive queues;
+#  - a port detached and attached again (same interface) forwards.
 # Skipped (77) without root/netns, the driver or testpmd.
 set -u
 top_srcdir=${top_srcdir:-.}
@@ -143,6 +144,22 @@ echo "marked mbufs: $n; bursts on port 0 queue 0: $q0, queue 1: $q1"
 [ "$n" -ge 32 ] || fail "$n mbufs with the mark (FDIR id 0x4d), not 32"
 [ "$q0" -ge 1 ] && [ "$q1" -ge 1 ] || fail "the rss action did not spread over both queues"
 echo "ok: the mark of a MARK + RSS rule arrives in the mbufs, spread over the port's queues"
+
+# Hot-unplug and plug again (as Open vSwitch does on del-port/add-port):
+# the device stays open for port 1, and port 0 finds its interface still
+# attached.
+cmd "set verbose 0" "Change verbose level"
+cmd "port stop 0" "Done"
+cmd "device detach net_dpak0" "Device net_dpak0 is detached"
+cmd "port attach net_dpak0,iface=tp$id-a" "Port 0 is attached"
+cmd "port start 0" "Done"
+cmd "set fwd io" "Set io packet forwarding mode"
+cmd "start" "io packet forwarding"
+ip netns exec "$a" ping -c 5 -i 0.1 -W 2 10.79.0.2 > "$log.ping" 2>&1 ||
+	{ cat "$log.ping"; rm -f "$log.ping"; fail "ping after detaching and attaching port 0"; }
+rm -f "$log.ping"
+cmd "stop" "Done."
+echo "ok: port 0 detached and attached again forwards"
 echo "quit" >&8
 exec 8>&-
 wait "$pmd"

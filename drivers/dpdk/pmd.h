@@ -38,7 +38,7 @@ extern int pmd_logtype;
 struct pmd_args {
 	char devspec[512];	/* libdpak devspec, ',' separated */
 	char port[32];		/* port name or number; "" = the N of net_dpakN */
-	char iface[64];		/* Linux interface to attach the port to */
+	char iface[16];		/* Linux interface to attach the port to (IFNAMSIZ) */
 	char configinfo[256];	/* "" = default */
 	char ctl[108];		/* dpak-ctl socket path; "" = none */
 	unsigned queues;	/* host queues per port; 0 = default */
@@ -59,6 +59,9 @@ struct pmd_shared {
 	/* DPDK port id of the ethdev of each libdpak port (RTE_MAX_ETHPORTS: none) */
 	uint16_t eth_of[PMD_MAX_QUEUES];
 	uint32_t n_tables;
+	/* the interface each port was attached to (libdpak keeps an
+	 * attachment until the device closes) */
+	char iface[PMD_MAX_QUEUES][16];
 	pthread_mutex_t lock;	/* the flow lists of the ethdevs; control path only */
 };
 

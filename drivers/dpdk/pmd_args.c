@@ -104,7 +104,7 @@ int pmd_args_parse(const char *name, const char *args, struct pmd_args *a)
 				err = -EINVAL;
 			}
 		} else if (!strcmp(key, "iface")) {
-			err = set_str(a->iface, 16, key, v, vl);
+			err = set_str(a->iface, sizeof(a->iface), key, v, vl);
 		} else if (!strcmp(key, "configinfo")) {
 			err = set_str(a->configinfo, sizeof(a->configinfo), key, v, vl);
 		} else if (!strcmp(key, "ctl")) {

@@ -661,10 +661,22 @@ static int pmd_probe(struct rte_vdev_device *vdev)
 		err = -EBUSY;
 		goto put;
 	}
-	if (a.iface[0] && (err = dpak_hwsim_attach(sh->dev, port, a.iface))) {
-		PMD_LOG(ERR, "%s: bad devarg iface=%s: %s (%s)", name, a.iface,
-			dpak_strerror(err), dpak_errmsg());
-		goto put;
+	if (a.iface[0] && strcmp(sh->iface[port], a.iface)) {
+		/* an attachment lasts as long as the device: an ethdev
+		 * closed and probed again finds its interface attached */
+		if (sh->iface[port][0]) {
+			PMD_LOG(ERR, "%s: bad devarg iface=%s: port %u of dev=%s is "
+				"attached to %s", name, a.iface, port, sh->devspec,
+				sh->iface[port]);
+			err = -EBUSY;
+			goto put;
+		}
+		if ((err = dpak_hwsim_attach(sh->dev, port, a.iface))) {
+			PMD_LOG(ERR, "%s: bad devarg iface=%s: %s (%s)", name, a.iface,
+				dpak_strerror(err), dpak_errmsg());
+			goto put;
+		}
+		snprintf(sh->iface[port], sizeof(sh->iface[port]), "%s", a.iface);
 	}
 	if ((err = dpak_port_info(sh->dev, port, &pi))) {
 		PMD_LOG(ERR, "%s: port %u: %s", name, port, dpak_errmsg());
