@@ -2,10 +2,10 @@
 # sourced by tests/dpdk-*.sh and tests/netns-dpdk.sh.
 #   dpl_begin           skip (77) unless the driver was built and testpmd is
 #                       there; copy the driver where DPDK loads plugins from
-#   dpl_eal PREFIX      the EAL options for one testpmd (no hugepages)
+#   dpl_eal PREFIX      the EAL options for one testpmd (no hugepages);
+#                       PREFIX is dpak<name><pid of the test>
 #   dpl_cleanup         remove what dpl_begin made
 DPL_DIR=""
-DPL_PREFIXES=""
 
 dpl_begin() {
 	so="$top_builddir/drivers/dpdk/.libs/librte_net_dpak.so"
@@ -36,16 +36,20 @@ dpl_begin() {
 	fi
 }
 
+# (called in $(...): the prefix it is given must end with the test's pid,
+# which dpl_cleanup removes by)
 dpl_eal() {
-	DPL_PREFIXES="$DPL_PREFIXES $1"
 	echo "--no-huge -m 512 --no-pci --file-prefix $1 -d $DPL_SO"
 }
 
 dpl_cleanup() {
 	[ -n "$DPL_DIR" ] && rm -rf "$DPL_DIR"
-	for p in $DPL_PREFIXES; do
-		rm -rf "/var/run/dpdk/$p" "${XDG_RUNTIME_DIR:-/nonexistent}/dpdk/$p" 2>/dev/null
+	# the EAL's run-time directories of this test's testpmds
+	for d in /var/run/dpdk "${XDG_RUNTIME_DIR:-/nonexistent}/dpdk"; do
+		for p in "$d"/dpak*"$$"; do
+			[ -d "$p" ] && rm -rf "$p"
+		done
 	done
-	DPL_DIR="" DPL_PREFIXES=""
+	DPL_DIR=""
 	return 0
 }
