@@ -20,6 +20,7 @@
 #   ovsl_stop                     stop both daemons and remove the run directory
 #   ovsl_cleanup                  ovsl_stop, and remove the plugin directories;
 #                                 both idempotent, never failing (EXIT traps)
+#   ovsl_iface_ready IFACE...     wait until the interfaces are set up, no error
 #   ovsl_diag [N]                 the log's last N lines (default 40)
 #
 # After ovsl_start, OVSL_DIR is the run directory and OVS_RUNDIR, OVS_DBDIR,
@@ -97,7 +98,8 @@ ovsl_start() {
 		OVS_SYSCONFDIR="$OVSL_DIR/etc" OVS_PKGDATADIR="$(dirname "$OVSL_SCHEMA")"
 	ovsdb-tool create "$OVSL_DIR/conf.db" "$OVSL_SCHEMA" || return 1
 	ovsdb-server "$OVSL_DIR/conf.db" --remote="punix:$OVSL_DIR/db.sock" \
-		--pidfile="$OVSL_DIR/ovsdb.pid" --detach --log-file="$OVSL_DIR/ovsdb.log" || return 1
+		--pidfile="$OVSL_DIR/ovsdb.pid" --detach --log-file="$OVSL_DIR/ovsdb.log" \
+		-vconsole:off 2>>"$OVSL_DIR/ovsdb.err" || { cat "$OVSL_DIR/ovsdb.err" >&2; return 1; }
 	ovsl_vsctl --no-wait init || return 1
 	ovsl_vsctl --no-wait set Open_vSwitch . other_config:pmd-cpu-mask="$mask" $keys || return 1
 	vswitchd=ovs-vswitchd
@@ -111,7 +113,8 @@ ovsl_start() {
 	fi
 	[ $offload -eq 1 ] && { ovsl_vsctl --no-wait set Open_vSwitch . other_config:hw-offload=true || return 1; }
 	"$vswitchd" "unix:$OVSL_DIR/db.sock" --pidfile="$OVSL_DIR/vswitchd.pid" --detach \
-		--unixctl="$OVSL_DIR/vswitchd.ctl" --log-file="$OVSL_DIR/vswitchd.log" || { ovsl_diag; return 1; }
+		--unixctl="$OVSL_DIR/vswitchd.ctl" --log-file="$OVSL_DIR/vswitchd.log" -vconsole:off \
+		2>>"$OVSL_DIR/vswitchd.err" || { ovsl_diag; return 1; }
 	# Up: it answers on its control socket and, with DPDK, says EAL is
 	# initialised (generous bounds: a loaded machine).
 	ovsl_wait 300 ovsl_appctl version || { echo "ovs-vswitchd does not answer" >&2; ovsl_diag; return 1; }
@@ -120,6 +123,18 @@ ovsl_start() {
 			{ echo "DPDK did not initialise in ovs-vswitchd" >&2; ovsl_diag; return 1; }
 	fi
 	return 0
+}
+
+# Wait (up to 60 s) until the interfaces named have an OpenFlow port and
+# no error (a DPDK port may fail once, e.g. a mempool's ENOBUFS, and be
+# set up again on the next reconfiguration).
+ovsl_iface_ready() {
+	local i
+	for i in "$@"; do
+		ovsl_wait 600 '[ "$(ovsl_vsctl get interface '"$i"' ofport)" -gt 0 ] &&
+			[ -z "$(ovsl_vsctl --if-exists get interface '"$i"' error | tr -d \"[]\")" ]' ||
+			{ echo "interface $i is not up: $(ovsl_vsctl get interface "$i" error)" >&2; return 1; }
+	done
 }
 
 ovsl_diag() {
