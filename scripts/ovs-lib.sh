@@ -23,6 +23,9 @@
 #   ovsl_iface_ready IFACE...     wait until the interfaces are set up, no error
 #   ovsl_diag [N]                 the log's last N lines (default 40)
 #
+# The daemons do not inherit descriptor 9, the namespace tests' lock
+# (scripts/netns-lib.sh): one left running must not hold up the others.
+#
 # After ovsl_start, OVSL_DIR is the run directory and OVS_RUNDIR, OVS_DBDIR,
 # OVS_LOGDIR, OVS_SYSCONFDIR point there (OVS_PKGDATADIR at the schema's
 # directory), so plain ovs-vsctl / ovs-appctl / ovs-ofctl reach this
@@ -47,7 +50,7 @@ ovsl_usable_dpdk() {
 ovsl_plugin_dir() {
 	local base=/run d so
 	[ -d "$base" ] && [ -w "$base" ] || base=/var/tmp
-	d=$(mktemp -d "$base/dpak-pmd.XXXXXX") || return 1
+	d=$(mktemp -d "$base/dpak-ovs-plugin.XXXXXX") || return 1
 	chmod 0755 "$d"
 	OVSL_PLUGIN_DIRS="$OVSL_PLUGIN_DIRS $d"
 	for so in "$@"; do
@@ -99,7 +102,7 @@ ovsl_start() {
 	ovsdb-tool create "$OVSL_DIR/conf.db" "$OVSL_SCHEMA" || return 1
 	ovsdb-server "$OVSL_DIR/conf.db" --remote="punix:$OVSL_DIR/db.sock" \
 		--pidfile="$OVSL_DIR/ovsdb.pid" --detach --log-file="$OVSL_DIR/ovsdb.log" \
-		-vconsole:off 2>>"$OVSL_DIR/ovsdb.err" || { cat "$OVSL_DIR/ovsdb.err" >&2; return 1; }
+		-vconsole:off 2>>"$OVSL_DIR/ovsdb.err" 9>&- || { cat "$OVSL_DIR/ovsdb.err" >&2; return 1; }
 	ovsl_vsctl --no-wait init || return 1
 	ovsl_vsctl --no-wait set Open_vSwitch . other_config:pmd-cpu-mask="$mask" $keys || return 1
 	vswitchd=ovs-vswitchd
@@ -114,7 +117,7 @@ ovsl_start() {
 	[ $offload -eq 1 ] && { ovsl_vsctl --no-wait set Open_vSwitch . other_config:hw-offload=true || return 1; }
 	"$vswitchd" "unix:$OVSL_DIR/db.sock" --pidfile="$OVSL_DIR/vswitchd.pid" --detach \
 		--unixctl="$OVSL_DIR/vswitchd.ctl" --log-file="$OVSL_DIR/vswitchd.log" -vconsole:off \
-		2>>"$OVSL_DIR/vswitchd.err" || { ovsl_diag; return 1; }
+		2>>"$OVSL_DIR/vswitchd.err" 9>&- || { ovsl_diag; return 1; }
 	# Up: it answers on its control socket and, with DPDK, says EAL is
 	# initialised (generous bounds: a loaded machine).
 	ovsl_wait 300 ovsl_appctl version || { echo "ovs-vswitchd does not answer" >&2; ovsl_diag; return 1; }
@@ -156,7 +159,17 @@ ovsl_kill() {
 }
 
 ovsl_stop() {
+	local br
 	if [ -n "$OVSL_DIR" ]; then
+		# The userspace datapath's taps (one per bridge, and ovs-netdev)
+		# are persistent: delete the bridges and let ovs-vswitchd clean up
+		# its datapath before it goes.
+		if [ -f "$OVSL_DIR/vswitchd.pid" ] && kill -0 "$(cat "$OVSL_DIR/vswitchd.pid")" 2>/dev/null; then
+			for br in $(ovsl_vsctl list-br 2>/dev/null); do
+				ovsl_vsctl --if-exists del-br "$br" >/dev/null 2>&1
+			done
+			ovs-appctl -t "$OVSL_DIR/vswitchd.ctl" --timeout=10 exit --cleanup >/dev/null 2>&1
+		fi
 		ovsl_kill "$OVSL_DIR/vswitchd.pid"
 		ovsl_kill "$OVSL_DIR/ovsdb.pid"
 		rm -rf "$OVSL_DIR"
