@@ -22,6 +22,9 @@
 #                                 both idempotent, never failing (EXIT traps)
 #   ovsl_iface_ready IFACE...     wait until the interfaces are set up, no error
 #   ovsl_diag [N]                 the log's last N lines (default 40)
+#   ovsl_sanitizer_report         with a sanitizer build's driver (its runtime
+#                                 is preloaded into ovs-vswitchd): its reports;
+#                                 1 if any
 #
 # The daemons do not inherit descriptor 9, the namespace tests' lock
 # (scripts/netns-lib.sh): one left running must not hold up the others.
@@ -80,7 +83,7 @@ ovsl_wait() {
 }
 
 ovsl_start() {
-	local dpdk=0 offload=0 plugin="" extra="" mask=0x1 keys="" o vswitchd eal
+	local dpdk=0 offload=0 plugin="" extra="" mask=0x1 keys="" o vswitchd eal asan so
 	local OPTARG
 	OPTIND=1
 	while getopts dop:e:c:k: o; do
@@ -115,7 +118,19 @@ ovsl_start() {
 			other_config:dpdk-extra="$eal" || return 1
 	fi
 	[ $offload -eq 1 ] && { ovsl_vsctl --no-wait set Open_vSwitch . other_config:hw-offload=true || return 1; }
-	"$vswitchd" "unix:$OVSL_DIR/db.sock" --pidfile="$OVSL_DIR/vswitchd.pid" --detach \
+	# A sanitizer build's driver needs its runtime loaded first: preload it
+	# into ovs-vswitchd (not instrumented; its exit-time allocations are
+	# not reported as leaks).
+	asan=""
+	[ -n "$plugin" ] && asan=$(for so in "$plugin"/*.so; do ldd "$so" 2>/dev/null; done |
+		sed -n 's/.*libasan[^ ]* => \([^ ]*\) .*/\1/p' | head -n 1)
+	# Its reports go to files (a detached daemon has no stderr):
+	# ovsl_sanitizer_report.
+	set -- "$vswitchd"
+	[ -n "$asan" ] && set -- env LD_PRELOAD="$asan${LD_PRELOAD:+ $LD_PRELOAD}" \
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0:log_path=$OVSL_DIR/sanitizer" \
+		UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$OVSL_DIR/sanitizer" "$vswitchd"
+	"$@" "unix:$OVSL_DIR/db.sock" --pidfile="$OVSL_DIR/vswitchd.pid" --detach \
 		--unixctl="$OVSL_DIR/vswitchd.ctl" --log-file="$OVSL_DIR/vswitchd.log" -vconsole:off \
 		2>>"$OVSL_DIR/vswitchd.err" 9>&- || { ovsl_diag; return 1; }
 	# Up: it answers on its control socket and, with DPDK, says EAL is
@@ -144,6 +159,23 @@ ovsl_diag() {
 	[ -n "$OVSL_DIR" ] && [ -f "$OVSL_DIR/vswitchd.log" ] || return 0
 	echo "--- ovs-vswitchd log (last ${1:-40} lines)"
 	tail -n "${1:-40}" "$OVSL_DIR/vswitchd.log"
+	[ -s "$OVSL_DIR/vswitchd.err" ] && { echo "--- ovs-vswitchd stderr"; tail -n 20 "$OVSL_DIR/vswitchd.err"; }
+	ovsl_sanitizer_report
+	return 0
+}
+
+# Sanitizer reports of a sanitizer build's driver in ovs-vswitchd: printed;
+# 1 if there are any.
+ovsl_sanitizer_report() {
+	local f r=0
+	[ -n "$OVSL_DIR" ] || return 0
+	for f in "$OVSL_DIR"/sanitizer.*; do
+		[ -s "$f" ] || continue
+		echo "--- $f"
+		cat "$f"
+		r=1
+	done
+	return $r
 }
 
 # Stop a daemon by its pidfile: TERM, up to 10 s, then KILL.

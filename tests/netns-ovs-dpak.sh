@@ -122,7 +122,7 @@ ovsl_vsctl add-br $br_main -- set bridge $br_main datapath_type=netdev \
 	fail "ovs-vsctl add-br/add-port"
 ovsl_iface_ready pa pb pc pu pt vx0 || fail "interfaces not set up"
 ovsl_wait 100 ctl version || fail "no dpak-ctl socket at $sock (devarg ctl=)"
-ok "OVS-DPDK started with 5 net_dpak ports of one hwsim device ($(ctl version | tr '\n' ' '))"
+ok "OVS-DPDK started with 5 net_dpak ports of one device: $(ctl version | tail -1 | tr -s ' ')"
 
 dump() { ovsl_appctl dpctl/dump-flows -m netdev@ovs-netdev; }
 # OVS's packet count of the (first) datapath flow whose line matches all
@@ -137,8 +137,7 @@ flows_matching() {
 	dump | awk -v n=$# 'BEGIN { for (i = 1; i < ARGC; i++) re[i] = ARGV[i]; ARGC = 1 }
 		{ for (i = 1; i <= n; i++) if ($0 !~ re[i]) next; print }' "$@"
 }
-# dpak-ctl flows rows (text) matching all the regexps; the packet count of
-# the first: dpak_pkts
+# dpak-ctl flows rows (text) matching all the regexps
 dpak_rows() {
 	ctl flows | awk -v n=$# 'BEGIN { for (i = 1; i < ARGC; i++) re[i] = ARGV[i]; ARGC = 1 }
 		NR > 1 { for (i = 1; i <= n; i++) if ($0 !~ re[i]) next; print }' "$@"
@@ -363,4 +362,6 @@ h=$(($(phwol) - h0))
 [ $h -ge 20 ] || fail "OVS found $h of the 20 datagrams by their mark (pmd-stats-show phwol hits)"
 ok "two outputs: ${why:-(the refusal is not in the log)}; the megaflow is $(flows_matching "$fp" | grep -o 'offloaded:[a-z]*, dp:[a-z]*'), B and C each received the 20 datagrams, OVS found $h by the device's mark"
 
+ovsl_sanitizer_report >/dev/null || fail "sanitizer reports from the driver in ovs-vswitchd"
+kill -0 "$(cat "$OVSL_DIR/vswitchd.pid")" 2>/dev/null || fail "ovs-vswitchd is gone"
 echo "ok: all"
