@@ -205,7 +205,6 @@ n_ovs=$((o - o0)) n_dev=$((d - d0)) slow=$((o - d))
 ok "A -> B: 200 pings counted $n_dev times by libdpak and $n_ovs by OVS; in all OVS counts $o = libdpak's $d + $slow its datapath forwarded first"
 
 # --- 3. the slow path sees nothing of an offloaded flow ---------------------
-ovsl_appctl dpif-netdev/pmd-stats-clear >/dev/null
 p0=$(pmd_rx) a0=$(nsrx "$A") b0=$(nsrx "$B")
 ip netns exec "$A" ping -c 300 -i 0.01 -W 2 10.82.0.2 > "$tmp/ping" 2>&1 || { cat "$tmp/ping"; fail "ping A -> B (300)"; }
 xfer "$B" "$A" 10.82.0.2 5002 5002 5000000 || fail "TCP A -> B (second): payload not intact"
