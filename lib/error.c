@@ -10,7 +10,9 @@
 
 /* The default (dynamic) TLS model everywhere: libdpak may be loaded with
  * dlopen(), as the net_dpak DPDK plugin's dependency, and initial-exec TLS
- * would then need static TLS space the loader does not have. */
+ * would then need static TLS space the loader does not have. configure
+ * adds -mtls-dialect=gnu2 where the compiler has it: TLS descriptors keep
+ * the dynamic model as cheap as initial-exec. */
 static __thread char errmsg[MSG_MAX];
 
 int dpak__err(int err, const char *fmt, ...)
