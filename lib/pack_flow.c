@@ -281,8 +281,13 @@ static int pack_u32_item(const struct dpak_table *t, struct packed *pk,
 	return set_field(t, pk, idx, type, field, vb, mb);
 }
 
-/* A protocol an item implies (ipv4 → eth_type 0x0800, ...). Applied when
- * the table has the field; an explicit different value is a conflict. */
+/* A protocol an item implies (ipv4 → eth_type 0x0800, tcp → ip_proto 6,
+ * ...); an explicit different value is a conflict. An L4 item's protocol
+ * (ip_proto, and vxlan's UDP port) must be in the table's key: without it
+ * "udp" would match TCP and ICMP as well, so such a flow is refused. The
+ * EtherType an ipv4/ipv6 item implies is matched where the table has
+ * eth_type; a table keyed on addresses alone (an LPM route table) looks
+ * packets up by address whatever their EtherType, as in 0.1. */
 static int imply(const struct dpak_table *t, struct packed *pk, unsigned idx,
 		 int type, int field, uint32_t value)
 {
@@ -290,8 +295,13 @@ static int imply(const struct dpak_table *t, struct packed *pk, unsigned idx,
 	unsigned len = pk_field_len[field];
 	uint8_t v[4], m[4] = { 0xff, 0xff, 0xff, 0xff };
 
-	if (!(d->fields & (1ull << field)))
+	if (!(d->fields & (1ull << field)) && field == PK_ETH_TYPE)
 		return 0;
+	if (!(d->fields & (1ull << field)))
+		return dpak__err(ENOTSUP, "item %u (%s): implies %s %#x, which "
+				 "table %s does not key on (the flow would match "
+				 "other protocols too)", idx, dpak__item_name(type),
+				 pk_field_names[field], value, d->name);
 	for (unsigned j = 0; j < len; j++)
 		v[j] = (uint8_t)(value >> (8 * (len - 1 - j)));
 	const uint8_t *k = pk->key + d->field_off[field];

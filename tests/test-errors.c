@@ -275,6 +275,65 @@ static void test_table_declared_actions(void **state)
 	dpak_dev_close(d2);
 }
 
+/* An L4 item implies its protocol. A table whose key has no ip_proto cannot
+ * hold "udp" without matching TCP and ICMP as well: the flow is refused
+ * (an rte_flow "eth / ipv4 / udp" with no UDP spec once went into such a
+ * table as "all IPv4"), and a table with ip_proto matches UDP only. */
+static void test_implied_protocol(void **state)
+{
+	(void)state;
+	DPAK_OPTS(dpak_dev_opts, o, .configinfo_text =
+		  "table name=l2 type=wildcard capacity=8 key=in_port,eth_type miss=next\n"
+		  "table name=l3 type=wildcard capacity=8 key=in_port,eth_type,ip_proto\n"
+		  "table name=ports type=wildcard capacity=8 key=in_port,l4_dst\n");
+	struct dpak_dev *d2 = dpak_dev_open("hwsim:", &o);
+	struct dpak_flow *fl;
+	assert_non_null(d2);
+	struct dpak_item_port in = { VF0 };
+	struct dpak_item_udp u = { .dst_port = htons(53) }, um = { .dst_port = 0xffff };
+	struct dpak_item udp_any[] = { { DPAK_ITEM_PORT, &in, NULL }, { DPAK_ITEM_ETH, NULL, NULL },
+				       { DPAK_ITEM_IPV4, NULL, NULL }, { DPAK_ITEM_UDP, NULL, NULL },
+				       { DPAK_ITEM_END, NULL, NULL } };
+	struct dpak_item udp53[] = { { DPAK_ITEM_PORT, &in, NULL }, { DPAK_ITEM_UDP, &u, &um },
+				     { DPAK_ITEM_END, NULL, NULL } };
+	struct dpak_item icmp[] = { { DPAK_ITEM_PORT, &in, NULL }, { DPAK_ITEM_IPV4, NULL, NULL },
+				    { DPAK_ITEM_ICMP, NULL, NULL }, { DPAK_ITEM_END, NULL, NULL } };
+	struct dpak_action_port out = { VF1 };
+	struct dpak_action acts[] = { { DPAK_ACTION_COUNT, NULL }, { DPAK_ACTION_PORT, &out },
+				      { DPAK_ACTION_END, NULL } };
+
+	expect(dpak_flow_validate(dpak_table_at(d2, 0), udp_any, acts, NULL), ENOTSUP,
+	       "item 3 (udp): implies ip_proto 0x11, which table l2 does not key on");
+	expect(dpak_flow_add(dpak_table_at(d2, 0), udp_any, acts, NULL, &fl), ENOTSUP,
+	       "item 3 (udp): implies ip_proto 0x11, which table l2 does not key on");
+	expect(dpak_flow_add(dpak_table_at(d2, 0), icmp, acts, NULL, &fl), ENOTSUP,
+	       "item 2 (icmp): implies ip_proto 0x1");
+	expect(dpak_flow_add(dpak_table_at(d2, 2), udp53, acts, NULL, &fl), ENOTSUP,
+	       "item 1 (udp): implies ip_proto 0x11, which table ports does not key on");
+	struct dpak_table_info ti = { .sz = sizeof(ti) };
+	for (uint32_t t = 0; t < 3; t++) {
+		assert_int_equal(dpak_table_info(dpak_table_at(d2, t), &ti), 0);
+		assert_int_equal(ti.in_use, 0);
+	}
+
+	/* Where ip_proto is in the key, "udp" takes UDP and nothing else. */
+	assert_int_equal(dpak_flow_add(dpak_table_at(d2, 1), udp_any, acts, NULL, &fl), 0);
+	uint8_t frame[128], cap[256];
+	struct pkt_spec ps = { .dst = { 2, 0, 0, 0, 0, 0xb }, .sip = 0x0a000001,
+			       .dip = 0x0a000002, .proto = 6, .sport = 1000,
+			       .dport = 53, .payload = 10 };
+	size_t len = pkt_build(frame, &ps);
+	assert_int_equal(dpak_hwsim_inject(d2, VF0, frame, len), 0);
+	assert_int_equal(dpak_hwsim_run(d2, 0), 1);
+	assert_int_equal(dpak_hwsim_capture(d2, VF1, cap, sizeof(cap)), -EAGAIN);
+	ps.proto = 17;
+	len = pkt_build(frame, &ps);
+	assert_int_equal(dpak_hwsim_inject(d2, VF0, frame, len), 0);
+	assert_int_equal(dpak_hwsim_run(d2, 0), 1);
+	assert_int_equal(dpak_hwsim_capture(d2, VF1, cap, sizeof(cap)), (ssize_t)len);
+	dpak_dev_close(d2);
+}
+
 static void test_exclusive_queue_on_hw1(void **state)
 {
 	(void)state;
@@ -496,6 +555,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_priorities_and_opts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shape_reuse_keeps_checks, setup, teardown),
 		cmocka_unit_test(test_table_declared_actions),
+		cmocka_unit_test(test_implied_protocol),
 		cmocka_unit_test(test_exclusive_queue_on_hw1),
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_ports_and_info),

@@ -681,7 +681,7 @@ static void test_mark_and_jump(void **state)
 {
 	struct fx *f = *state;
 	DPAK_OPTS(dpak_dev_opts, o, .configinfo_text =
-		  "table name=first type=wildcard capacity=16 key=in_port,l4_dst miss=next\n"
+		  "table name=first type=wildcard capacity=16 key=in_port,ip_proto,l4_dst miss=next\n"
 		  "table name=second type=exact capacity=16 key=mark\n");
 	struct dpak_dev *dev = dpak_dev_open("hwsim:", &o);
 	assert_non_null(dev);

@@ -182,9 +182,13 @@ struct dpak_item_vlan_tags {
  * One match item.
  *
  * @p spec NULL matches no field of the item itself. An item also implies
- * its protocol (ipv4/ipv6: eth_type; tcp/udp/icmp/vxlan: ip_proto; vxlan:
- * UDP port 4789), matched where the table's key has those fields; in a
- * table without them, fields of an absent header read as zero.
+ * its protocol (ipv4/ipv6: eth_type; tcp/udp/sctp/icmp/vxlan: ip_proto;
+ * vxlan: UDP port 4789). The L4 protocol must be in the table's key (since
+ * 0.2.0 a flow with an L4 item in a table without ip_proto is refused with
+ * -ENOTSUP: it would match every protocol); the EtherType is matched where
+ * the table's key has eth_type, and a table keyed on addresses alone looks
+ * packets up whatever their EtherType (fields of an absent header read as
+ * zero).
  * @p mask NULL uses the item's default mask: eth dst, src and type; vlan tci;
  * ipv4/ipv6 src and dst; tcp/udp ports; icmp type and code; vxlan vni; the
  * whole port and mark ids; since 0.2.0: sctp ports; ip_frag 0x03;
