@@ -16,6 +16,10 @@
 #       -c MASK                   pmd-cpu-mask (default 0x1)
 #       -k KEY=VALUE              another Open_vSwitch other_config setting
 #                                 (repeatable), set before start
+#       -n NETNS                  run ovs-vswitchd in that network namespace:
+#                                 its taps (ovs-netdev, one per bridge) are
+#                                 there, apart from any other Open vSwitch,
+#                                 and so must its ports' interfaces be
 #   ovsl_vsctl ARGS / ovsl_appctl ARGS   the tools, pointed at this instance
 #   ovsl_stop                     stop both daemons and remove the run directory
 #   ovsl_cleanup                  ovsl_stop, and remove the plugin directories;
@@ -83,10 +87,10 @@ ovsl_wait() {
 }
 
 ovsl_start() {
-	local dpdk=0 offload=0 plugin="" extra="" mask=0x1 keys="" o vswitchd eal asan so
+	local dpdk=0 offload=0 plugin="" extra="" mask=0x1 keys="" netns="" o vswitchd eal asan so
 	local OPTARG
 	OPTIND=1
-	while getopts dop:e:c:k: o; do
+	while getopts dop:e:c:k:n: o; do
 		case $o in
 		d) dpdk=1 ;;
 		o) offload=1 ;;
@@ -94,6 +98,7 @@ ovsl_start() {
 		e) extra=$OPTARG ;;
 		c) mask=$OPTARG ;;
 		k) keys="$keys other_config:$OPTARG" ;;
+		n) netns=$OPTARG ;;
 		*) echo "ovsl_start: bad option" >&2; return 2 ;;
 		esac
 	done
@@ -130,6 +135,7 @@ ovsl_start() {
 	[ -n "$asan" ] && set -- env LD_PRELOAD="$asan${LD_PRELOAD:+ $LD_PRELOAD}" \
 		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0:log_path=$OVSL_DIR/sanitizer" \
 		UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$OVSL_DIR/sanitizer" "$vswitchd"
+	[ -n "$netns" ] && set -- ip netns exec "$netns" "$@"
 	"$@" "unix:$OVSL_DIR/db.sock" --pidfile="$OVSL_DIR/vswitchd.pid" --detach \
 		--unixctl="$OVSL_DIR/vswitchd.ctl" --log-file="$OVSL_DIR/vswitchd.log" -vconsole:off \
 		2>>"$OVSL_DIR/vswitchd.err" 9>&- || { ovsl_diag; return 1; }
