@@ -34,6 +34,9 @@ flow create 0 ingress pattern eth / ipv4 src is 10.0.0.9 / end actions mark id 7
 set raw_encap 0 eth src is 02:00:00:00:00:01 dst is 02:00:00:00:00:02 / ipv4 src is 192.168.0.1 dst is 192.168.0.2 proto is 17 / udp dst is 4789 / vxlan vni is 42 / end_set
 flow create 0 transfer pattern eth / ipv4 src is 10.0.0.7 / end actions count / raw_encap index 0 / port_id id 1 / end
 flow create 0 transfer pattern eth / ipv4 src is 10.0.0.1 / udp dst is 53 / end actions count / port_id id 1 / end
+flow create 0 priority 3 transfer pattern eth / ipv4 src is 10.0.0.1 / udp dst is 53 / end actions count / drop / end
+flow create 0 priority 99 transfer pattern eth / ipv4 src is 10.0.0.3 / end actions count / drop / end
+flow create 0 transfer pattern eth / ipv4 src is 10.0.0.3 / end actions rss queues 5 end / end
 flow list 0
 flow query 0 0 count
 flow create 0 transfer pattern eth / gre / end actions drop / end
@@ -64,8 +67,18 @@ expect "ETH IPV4 UDP => COUNT PORT_ID"
 expect "ETH IPV4 => MARK RSS"
 expect "ETH IPV4 => COUNT RAW_ENCAP PORT_ID"
 expect "hits: 0"
-# the same rule twice: libdpak's duplicate check
-expect "net_dpak: table acl: a rule with the same pattern and priority exists"
+# the same pattern twice, at the same or another priority: libdpak's
+# duplicate check; the error's type is the pattern (testpmd: "pattern length")
+expect "net_dpak: table acl: a rule with the same pattern exists (at any priority"
+[ "$(grep -c "(pattern length): cause: .*a rule with the same pattern exists" "$log")" -eq 2 ] ||
+	fail "the same pattern at another priority not refused as the pattern's"
+expect_not "same pattern and priority"
+# a priority the table lacks: the priority attribute is at fault
+expect "(priority field): cause:"
+expect "net_dpak: table acl: priority 99 out of range"
+# a value in an action's conf: the conf is at fault
+expect "(action configuration): cause:"
+expect "net_dpak: action 0 (rss): queue 5: the port has"
 expect "net_dpak: item 1 (gre): not supported by net_dpak"
 expect "(group field): cause:"
 expect "net_dpak: group 1: only group 0 exists"
@@ -107,9 +120,12 @@ CMDS
 for r in 0 1 2 3 4 5 6 7 8; do expect "Flow rule #$r created"; done
 expect_not "Flow rule #9 created"
 expect "net_dpak: action 1 (rss): queue 3: the port has 2 receive queues"
+expect "(item specification mask): cause: 0x"
 expect "net_dpak: item 1 (ipv4): table ipv4: field version_ihl cannot be matched"
+expect "(item specification): cause: 0x"
 expect "net_dpak: item 1 (ipv4): fragment_offset 0x0100/0x3fff last 0x0000: only not-a-fragment, first fragment and later fragments are matched"
 expect "net_dpak: item 0 (eth): TPID 0x88a8: only 802.1Q (0x8100) tags are matched"
+expect "(action configuration): cause: 0x"
 echo "ok: Open vSwitch's rules offloaded into configinfo/ovs.conf's tables"
 
 # Bad devargs: the probe fails, naming the key and value.
