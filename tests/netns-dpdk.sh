@@ -10,7 +10,8 @@
 #    the rules;
 #  - the mark of an ingress MARK + RSS rule arrives in the mbufs (testpmd's
 #    verbose rxonly mode prints the FDIR id), on both receive queues;
-#  - a port detached and attached again (same interface) forwards.
+#  - a port detached and attached again (same interface) forwards;
+#  - an MTU larger than the attachment's ring frames carry is refused.
 # Skipped (77) without root/netns, the driver or testpmd.
 set -u
 top_srcdir=${top_srcdir:-.}
@@ -68,6 +69,14 @@ ifrx() { ip -n "$1" -s link show eth0 | awk '/RX:/ { getline; print $2; exit }';
 # A UDP frame from a to b (broadcast MAC: no ARP needed).
 frame=ffffffffffff02000000000a08004500002c00010000401166200a4f00010a4f00029c400009001800006470616b6470616b6470616b6470616b
 K=200
+
+# The veths' MTU (1500) when attached sized hwsim's ring frames: a jumbo
+# MTU is refused, naming the limit and what to do, rather than accepted
+# with the frames then dropped.
+cmd "port config mtu 0 9000" "MTU (9000) > device max MTU (1960)"
+grep -q "net_dpak0: tp$id-a has MTU 1500: port 0 takes an MTU of at most 1960 (for jumbo frames, set tp$id-a's MTU before the port is probed)" "$log" ||
+	fail "no log line naming the attachment's MTU limit"
+echo "ok: an MTU the attachment cannot carry is refused"
 
 cmd "set fwd io" "Set io packet forwarding mode"
 cmd "start" "io packet forwarding"

@@ -306,6 +306,9 @@ static int pmd_infos_get(struct rte_eth_dev *eth, struct rte_eth_dev_info *info)
 	if (!dpak_port_info(p->dev, p->port, &pi)) {
 		info->min_mtu = pi.min_mtu ? pi.min_mtu : pi.mtu;
 		info->max_mtu = pi.max_mtu ? pi.max_mtu : pi.mtu;
+		if (p->sh->iface_max_mtu[p->port] &&
+		    info->max_mtu > p->sh->iface_max_mtu[p->port])
+			info->max_mtu = p->sh->iface_max_mtu[p->port];
 		info->max_rx_pktlen = info->max_mtu + RTE_ETHER_HDR_LEN + 8;
 	}
 	info->switch_info.name = p->sh->devspec;
@@ -390,6 +393,16 @@ static int pmd_mtu_set(struct rte_eth_dev *eth, uint16_t mtu)
 	struct pmd_priv *p = eth->data->dev_private;
 	int err;
 
+	if (!p->sh)
+		return -EIO;
+	if (p->sh->iface_max_mtu[p->port] && mtu > p->sh->iface_max_mtu[p->port]) {
+		PMD_LOG(ERR, "port %u: MTU %u: the attachment to %s carries an MTU of "
+			"at most %u (its MTU when the port was attached); set %s's MTU "
+			"before the port is probed", p->port_id, mtu,
+			p->sh->iface[p->port], p->sh->iface_max_mtu[p->port],
+			p->sh->iface[p->port]);
+		return -EINVAL;
+	}
 	if ((err = dpak_port_set_mtu(p->dev, p->port, mtu)))
 		PMD_LOG(ERR, "port %u: MTU %u: %s", p->port_id, mtu, dpak_errmsg());
 	return err;
@@ -640,6 +653,7 @@ static int pmd_probe(struct rte_vdev_device *vdev)
 	struct pmd_priv *p;
 	struct pmd_args a;
 	uint32_t port = 0;
+	bool attached = false;
 	int err;
 
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
@@ -677,10 +691,22 @@ static int pmd_probe(struct rte_vdev_device *vdev)
 			goto put;
 		}
 		snprintf(sh->iface[port], sizeof(sh->iface[port]), "%s", a.iface);
+		attached = true;
 	}
 	if ((err = dpak_port_info(sh->dev, port, &pi))) {
 		PMD_LOG(ERR, "%s: port %u: %s", name, port, dpak_errmsg());
 		goto put;
+	}
+	if (attached) {
+		/* the port took the interface's MTU: what its ring frames carry */
+		uint16_t max = pi.max_mtu ? pi.max_mtu : pi.mtu;
+		if (pi.mtu <= PMD_HWSIM_STD_MTU && max > PMD_HWSIM_STD_MTU)
+			max = PMD_HWSIM_STD_MTU;
+		sh->iface_max_mtu[port] = max;
+		if (max < (pi.max_mtu ? pi.max_mtu : pi.mtu))
+			PMD_LOG(NOTICE, "%s: %s has MTU %u: port %u takes an MTU of at most "
+				"%u (for jumbo frames, set %s's MTU before the port is "
+				"probed)", name, a.iface, pi.mtu, port, max, a.iface);
 	}
 	if (!(eth = rte_eth_vdev_allocate(vdev, sizeof(*p)))) {
 		err = -ENOMEM;
