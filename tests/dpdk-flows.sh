@@ -58,6 +58,9 @@ rc=$?
 [ $rc -eq 0 ] || fail "testpmd exited with $rc"
 
 expect "Switch name: hwsim:uplinks=1,vfs=2,engine=thread"
+# the probe says which tables each device was opened with
+expect "net_dpak: dev=hwsim:engine=thread: configinfo $top_srcdir/configinfo/default.conf"
+expect "net_dpak: dev=hwsim:uplinks=1,vfs=2,engine=thread: configinfo $top_srcdir/configinfo/default.conf"
 expect "Flow rule validated"
 # rule ids count per port: #0-#3 on port 0, #0 on port 1
 for r in 0 1 2 3; do expect "Flow rule #$r created"; done
@@ -128,14 +131,30 @@ expect "net_dpak: item 0 (eth): TPID 0x88a8: only 802.1Q (0x8100) tags are match
 expect "(action configuration): cause: 0x"
 echo "ok: Open vSwitch's rules offloaded into configinfo/ovs.conf's tables"
 
-# Bad devargs: the probe fails, naming the key and value.
-for args in "port=vf9" "queues=99" "foo=1" "dev=nosuchbackend:" "port=0,iface=dpaknosuchif0"; do
+# Bad devargs: the probe fails, naming the key and value (a value longer
+# than 64 bytes shortened to its first 64 and "..."); a key given twice
+# fails it, naming the key.
+long=$(printf '%0300d' 0)
+for args in "port=vf9" "queues=99" "foo=1" "dev=nosuchbackend:" "port=0,iface=dpaknosuchif0" \
+	"port=0,port=1" "queues=2,queues=2" "dev=hwsim:,dev=hwsim:" "configinfo=$long"; do
 	# shellcheck disable=SC2046
 	timeout 60 "$TESTPMD" -l 0-1 $(dpl_eal "dpakbad$$") --vdev "net_dpak0,$args" \
 		-- -i --total-num-mbufs=8192 > "$log" 2>&1 <<'CMDS'
 quit
 CMDS
 	case $args in
+	port=0,port=1) expect "net_dpak: net_dpak0: devarg port= given twice" ;;
+	queues=2,*) expect "net_dpak: net_dpak0: devarg queues= given twice" ;;
+	dev=hwsim:,*) expect "net_dpak: net_dpak0: devarg dev= given twice" ;;
+	configinfo=*)
+		expect "net_dpak: devarg configinfo=$(printf '%064d' 0)...: too long (300 bytes; at most 255)"
+		expect_not "$(printf '%065d' 0)" ;;
+	port=vf9)
+		expect "net_dpak: net_dpak0: bad devarg port=vf9"
+		# no configinfo=: the installed ovs.conf, or a warning that
+		# libdpak's built-in default (no table for OVS) is used
+		grep -qE "net_dpak: dev=hwsim:engine=thread: configinfo( .*/ovs.conf \(the installed default\)|: libdpak's built-in default, because .*/ovs.conf is not there; its tables do not hold Open vSwitch's megaflows)" "$log" ||
+			fail "no log line naming the configinfo the device was opened with" ;;
 	foo=1) expect "net_dpak: net_dpak0: unknown devarg 'foo=1'" ;;
 	dev=*) expect "net_dpak: net_dpak0: cannot open libdpak device dev=nosuchbackend:" ;;
 	*iface=*) expect "net_dpak: net_dpak0: bad devarg iface=dpaknosuchif0" ;;
@@ -144,3 +163,13 @@ CMDS
 	expect_not "Port 0: "
 done
 echo "ok: bad devargs refused by name"
+
+# A name without a port number and no port=: refused, not port 0.
+# shellcheck disable=SC2046
+timeout 60 "$TESTPMD" -l 0-1 $(dpl_eal "dpakbad$$") --vdev net_dpakfoo \
+	-- -i --total-num-mbufs=8192 > "$log" 2>&1 <<'CMDS'
+quit
+CMDS
+expect "net_dpak: net_dpakfoo: no devarg port= and no port number at the end of the name (net_dpak<N>): give port=<name|number>"
+expect_not "Port 0: "
+echo "ok: a key given twice, over-long values, a name without a port number refused"

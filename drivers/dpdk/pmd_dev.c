@@ -125,6 +125,16 @@ static struct pmd_shared *shared_get(const char *name, const struct pmd_args *a,
 		return sh;
 	}
 
+	/* another device's control socket would be taken over */
+	if (a->ctl[0])
+		LIST_FOREACH(sh, &shared_list, next)
+			if (!strcmp(sh->ctl, a->ctl)) {
+				PMD_LOG(ERR, "%s: bad devarg ctl=%s: the device dev=%s "
+					"serves dpak-ctl there already; give each device "
+					"its own socket", name, a->ctl, sh->devspec);
+				*err = -EBUSY;
+				return NULL;
+			}
 	if (!(sh = calloc(1, sizeof(*sh)))) {
 		*err = -ENOMEM;
 		return NULL;
@@ -178,9 +188,23 @@ static struct pmd_shared *shared_get(const char *name, const struct pmd_args *a,
 		sh->eth_of[i] = RTE_MAX_ETHPORTS;
 	sh->refcnt = 1;
 	LIST_INSERT_HEAD(&shared_list, sh, next);
-	PMD_LOG(INFO, "opened dev=%s (%u ports, %u host queues each%s%s)", sh->devspec,
-		sh->n_ports, sh->qpp, sh->configinfo[0] ? ", configinfo=" : "",
-		sh->configinfo);
+	PMD_LOG(INFO, "opened dev=%s (%u ports, %u host queues each)", sh->devspec,
+		sh->n_ports, sh->qpp);
+	/* Which tables: without the installed ovs.conf, Open vSwitch's
+	 * megaflows find no table (libdpak's default has none keyed on
+	 * eth_src), so say so loudly. */
+	if (sh->configinfo[0])
+		PMD_LOG(NOTICE, "dev=%s: configinfo %s%s", sh->devspec, sh->configinfo,
+			a->configinfo[0] ? "" : " (the installed default)");
+	else if (PMD_CONFIGINFO_DEFAULT[0])
+		PMD_LOG(WARNING, "dev=%s: configinfo: libdpak's built-in default, because "
+			"%s is not there; its tables do not hold Open vSwitch's megaflows "
+			"(each is refused: \"no table matches eth_src\"). Install libdpak, "
+			"or pass configinfo=<path of configinfo/ovs.conf>", sh->devspec,
+			PMD_CONFIGINFO_DEFAULT);
+	else
+		PMD_LOG(NOTICE, "dev=%s: configinfo: libdpak's built-in default",
+			sh->devspec);
 	return sh;
 fail:
 	pthread_mutex_destroy(&sh->lock);
@@ -634,7 +658,12 @@ static int resolve_port(const char *name, const struct pmd_args *a,
 	const char *d = name + strlen(name);
 	while (d > name && isdigit((unsigned char)d[-1]))
 		d--;
-	unsigned long v = *d ? strtoul(d, NULL, 10) : 0;
+	if (!*d) {
+		PMD_LOG(ERR, "%s: no devarg port= and no port number at the end of the "
+			"name (net_dpak<N>): give port=<name|number>", name);
+		return -EINVAL;
+	}
+	unsigned long v = strtoul(d, NULL, 10);
 	if (v >= sh->n_ports) {
 		PMD_LOG(ERR, "%s: no devarg port= and dev=%s has no port %lu (ports 0-%u)",
 			name, sh->devspec, v, sh->n_ports - 1);
@@ -685,6 +714,21 @@ static int pmd_probe(struct rte_vdev_device *vdev)
 			err = -EBUSY;
 			goto put;
 		}
+		/* an interface carries one port's traffic: two ports on it
+		 * would each take every frame it receives */
+		struct pmd_shared *o;
+		LIST_FOREACH(o, &shared_list, next)
+			for (uint32_t q = 0; q < o->n_ports; q++)
+				if (!strcmp(o->iface[q], a.iface)) {
+					PMD_LOG(ERR, "%s: bad devarg iface=%s: %s is attached "
+						"to port %u of dev=%s already (ethdev %s); an "
+						"interface is attached to one port", name, a.iface,
+						a.iface, q, o->devspec,
+						o->eth_of[q] == RTE_MAX_ETHPORTS ? "closed"
+						: rte_eth_devices[o->eth_of[q]].data->name);
+					err = -EBUSY;
+					goto put;
+				}
 		if ((err = dpak_hwsim_attach(sh->dev, port, a.iface))) {
 			PMD_LOG(ERR, "%s: bad devarg iface=%s: %s (%s)", name, a.iface,
 				dpak_strerror(err), dpak_errmsg());
