@@ -118,10 +118,22 @@ flow create 0 ingress pattern eth type is 0x0800 / ipv4 src is 10.0.0.8 / end ac
 flow create 0 transfer pattern eth type is 0x0800 has_vlan is 0 / ipv4 src is 10.0.0.1 version_ihl is 0x45 / end actions count / drop / end
 flow create 0 transfer pattern eth type is 0x0800 has_vlan is 0 / ipv4 src is 10.0.0.9 fragment_offset spec 0x0100 fragment_offset mask 0x3fff / end actions count / drop / end
 flow create 0 transfer pattern eth type is 0x88a8 has_vlan is 1 / vlan tci is 100 inner_type is 0x0800 / end actions count / drop / end
+flow create 0 transfer pattern eth type is 0x0800 has_vlan is 0 / ipv4 src is 10.0.0.11 / end actions count / of_push_vlan ethertype 0x8100 / of_set_vlan_vid vlan_vid 10 / of_push_vlan ethertype 0x88a8 / of_set_vlan_vid vlan_vid 20 / port_id id 1 / end
+flow create 0 transfer pattern eth type is 0x0800 / ipv4 src is 10.0.0.12 / end actions count / of_pop_vlan / port_id id 1 / end
+flow create 0 transfer pattern eth src is 02:00:00:00:00:12 has_vlan is 1 / end actions count / of_pop_vlan / port_id id 1 / end
+set raw_encap 0 eth src is 02:00:00:00:00:01 dst is 02:00:00:00:00:02 / ipv4 src is 192.168.0.1 dst is 192.168.0.2 proto is 17 / udp dst is 4789 / vxlan vni is 42 / end_set
+flow create 0 transfer pattern eth type is 0x0800 has_vlan is 0 / ipv4 src is 10.0.0.13 / end actions count / raw_encap index 0 / raw_encap index 0 / port_id id 1 / end
+flow create 0 transfer pattern eth type is 0x0800 has_vlan is 0 / ipv4 src is 10.0.0.13 / end actions count / vxlan_encap / raw_encap index 0 / port_id id 1 / end
+flow create 0 transfer pattern eth type is 0x0800 has_vlan is 0 / ipv4 src is 10.0.0.14 / end actions count / raw_encap index 0 / drop / end
 quit
 CMDS
-for r in 0 1 2 3 4 5 6 7 8; do expect "Flow rule #$r created"; done
-expect_not "Flow rule #9 created"
+# 9: two pushes (QinQ, an 802.1ad outer tag); 10: a pop on a pattern of
+# tagged frames; 11: an encapsulation before drop (accepted, no effect)
+for r in 0 1 2 3 4 5 6 7 8 9 10 11; do expect "Flow rule #$r created"; done
+expect_not "Flow rule #12 created"
+expect "net_dpak: action 1 (of_pop_vlan): the pattern matches untagged frames too (they would be dropped)"
+[ "$(grep -c "a second encapsulation (VXLAN in VXLAN is not offloaded)" "$log")" -eq 2 ] ||
+	fail "two encapsulations in one rule not refused"
 expect "net_dpak: action 1 (rss): queue 3: the port has 2 receive queues"
 expect "(item specification mask): cause: 0x"
 expect "net_dpak: item 1 (ipv4): table ipv4: field version_ihl cannot be matched"

@@ -87,6 +87,8 @@ struct xlate {
 	uint64_t act_types;
 	uint32_t priority;
 	unsigned n_fates;
+	unsigned n_encaps;		/* vxlan_encap / raw_encap actions */
+	bool tagged;			/* the pattern matches tagged frames only */
 	bool count;
 };
 
@@ -403,6 +405,8 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 				 * go to the slow path). */
 				struct dpak_item_vlan_tags ts = { .n = eth_spec->has_vlan ? 1 : 0 },
 							   tm = { .n = 0xff };
+				if (eth_spec->has_vlan)
+					x->tagged = true;
 				if (!add_item(x, DPAK_ITEM_VLAN_TAGS, i, &ts, &tm, sizeof(ts), f_tags))
 					return item_fail(x, i, "too many items");
 			}
@@ -428,6 +432,7 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 				      n_vlan ? f_vlan2 : f_vlan))
 				return item_fail(x, i, "too many items");
 			n_vlan++;
+			x->tagged = true;
 			break;
 		}
 		case RTE_FLOW_ITEM_TYPE_IPV4: {
@@ -898,15 +903,23 @@ static int xlate_actions(struct xlate *x, const struct rte_flow_action *acts, bo
 			break;
 		}
 		case RTE_FLOW_ACTION_TYPE_OF_POP_VLAN:
+			/* libdpak drops a packet without a tag to pop: a rule
+			 * that also matches untagged frames would drop them */
+			if (!x->tagged && !(x->act_types & (1ull << DPAK_ACTION_VLAN_PUSH)))
+				return act_fail(x, i, "the pattern matches untagged frames too "
+						"(they would be dropped): match a tag with a vlan "
+						"item or eth has_vlan is 1");
 			if (!add_act(x, DPAK_ACTION_VLAN_POP, i, false))
 				return act_fail(x, i, "too many actions");
 			break;
 		case RTE_FLOW_ACTION_TYPE_VXLAN_ENCAP:
-			if ((err = xlate_vxlan_encap(x, i, a->conf)))
-				return err;
-			break;
 		case RTE_FLOW_ACTION_TYPE_RAW_ENCAP:
-			if ((err = xlate_raw_encap(x, i, a->conf)))
+			if (x->n_encaps++)
+				return act_fail(x, i, "a second encapsulation (VXLAN in VXLAN "
+						"is not offloaded)");
+			if ((err = a->type == RTE_FLOW_ACTION_TYPE_VXLAN_ENCAP
+				   ? xlate_vxlan_encap(x, i, a->conf)
+				   : xlate_raw_encap(x, i, a->conf)))
 				return err;
 			break;
 		case RTE_FLOW_ACTION_TYPE_MARK:
