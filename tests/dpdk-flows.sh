@@ -34,6 +34,9 @@ flow create 0 ingress pattern eth / ipv4 src is 10.0.0.9 / end actions mark id 7
 set raw_encap 0 eth src is 02:00:00:00:00:01 dst is 02:00:00:00:00:02 / ipv4 src is 192.168.0.1 dst is 192.168.0.2 proto is 17 / udp dst is 4789 / vxlan vni is 42 / end_set
 flow create 0 transfer pattern eth / ipv4 src is 10.0.0.7 / end actions count / raw_encap index 0 / port_id id 1 / end
 flow create 0 transfer pattern eth / ipv4 src is 10.0.0.1 / udp dst is 53 / end actions count / port_id id 1 / end
+flow create 0 priority 3 transfer pattern eth / ipv4 src is 10.0.0.1 / udp dst is 53 / end actions count / drop / end
+flow create 0 priority 99 transfer pattern eth / ipv4 src is 10.0.0.3 / end actions count / drop / end
+flow create 0 transfer pattern eth / ipv4 src is 10.0.0.3 / end actions rss queues 5 end / end
 flow list 0
 flow query 0 0 count
 flow create 0 transfer pattern eth / gre / end actions drop / end
@@ -55,6 +58,9 @@ rc=$?
 [ $rc -eq 0 ] || fail "testpmd exited with $rc"
 
 expect "Switch name: hwsim:uplinks=1,vfs=2,engine=thread"
+# the probe says which tables each device was opened with
+expect "net_dpak: dev=hwsim:engine=thread: configinfo $top_srcdir/configinfo/default.conf"
+expect "net_dpak: dev=hwsim:uplinks=1,vfs=2,engine=thread: configinfo $top_srcdir/configinfo/default.conf"
 expect "Flow rule validated"
 # rule ids count per port: #0-#3 on port 0, #0 on port 1
 for r in 0 1 2 3; do expect "Flow rule #$r created"; done
@@ -64,8 +70,18 @@ expect "ETH IPV4 UDP => COUNT PORT_ID"
 expect "ETH IPV4 => MARK RSS"
 expect "ETH IPV4 => COUNT RAW_ENCAP PORT_ID"
 expect "hits: 0"
-# the same rule twice: libdpak's duplicate check
-expect "net_dpak: table acl: a rule with the same pattern and priority exists"
+# the same pattern twice, at the same or another priority: libdpak's
+# duplicate check; the error's type is the pattern (testpmd: "pattern length")
+expect "net_dpak: table acl: a rule with the same pattern exists (at any priority"
+[ "$(grep -c "(pattern length): cause: .*a rule with the same pattern exists" "$log")" -eq 2 ] ||
+	fail "the same pattern at another priority not refused as the pattern's"
+expect_not "same pattern and priority"
+# a priority the table lacks: the priority attribute is at fault
+expect "(priority field): cause:"
+expect "net_dpak: table acl: priority 99 out of range"
+# a value in an action's conf: the conf is at fault
+expect "(action configuration): cause:"
+expect "net_dpak: action 0 (rss): queue 5: the port has"
 expect "net_dpak: item 1 (gre): not supported by net_dpak"
 expect "(group field): cause:"
 expect "net_dpak: group 1: only group 0 exists"
@@ -102,24 +118,55 @@ flow create 0 ingress pattern eth type is 0x0800 / ipv4 src is 10.0.0.8 / end ac
 flow create 0 transfer pattern eth type is 0x0800 has_vlan is 0 / ipv4 src is 10.0.0.1 version_ihl is 0x45 / end actions count / drop / end
 flow create 0 transfer pattern eth type is 0x0800 has_vlan is 0 / ipv4 src is 10.0.0.9 fragment_offset spec 0x0100 fragment_offset mask 0x3fff / end actions count / drop / end
 flow create 0 transfer pattern eth type is 0x88a8 has_vlan is 1 / vlan tci is 100 inner_type is 0x0800 / end actions count / drop / end
+flow create 0 transfer pattern eth type is 0x0800 has_vlan is 0 / ipv4 src is 10.0.0.11 / end actions count / of_push_vlan ethertype 0x8100 / of_set_vlan_vid vlan_vid 10 / of_push_vlan ethertype 0x88a8 / of_set_vlan_vid vlan_vid 20 / port_id id 1 / end
+flow create 0 transfer pattern eth type is 0x0800 / ipv4 src is 10.0.0.12 / end actions count / of_pop_vlan / port_id id 1 / end
+flow create 0 transfer pattern eth src is 02:00:00:00:00:12 has_vlan is 1 / end actions count / of_pop_vlan / port_id id 1 / end
+set raw_encap 0 eth src is 02:00:00:00:00:01 dst is 02:00:00:00:00:02 / ipv4 src is 192.168.0.1 dst is 192.168.0.2 proto is 17 / udp dst is 4789 / vxlan vni is 42 / end_set
+flow create 0 transfer pattern eth type is 0x0800 has_vlan is 0 / ipv4 src is 10.0.0.13 / end actions count / raw_encap index 0 / raw_encap index 0 / port_id id 1 / end
+flow create 0 transfer pattern eth type is 0x0800 has_vlan is 0 / ipv4 src is 10.0.0.13 / end actions count / vxlan_encap / raw_encap index 0 / port_id id 1 / end
+flow create 0 transfer pattern eth type is 0x0800 has_vlan is 0 / ipv4 src is 10.0.0.14 / end actions count / raw_encap index 0 / drop / end
 quit
 CMDS
-for r in 0 1 2 3 4 5 6 7 8; do expect "Flow rule #$r created"; done
-expect_not "Flow rule #9 created"
+# 9: two pushes (QinQ, an 802.1ad outer tag); 10: a pop on a pattern of
+# tagged frames; 11: an encapsulation before drop (accepted, no effect)
+for r in 0 1 2 3 4 5 6 7 8 9 10 11; do expect "Flow rule #$r created"; done
+expect_not "Flow rule #12 created"
+expect "net_dpak: action 1 (of_pop_vlan): the pattern matches untagged frames too (they would be dropped)"
+[ "$(grep -c "a second encapsulation (VXLAN in VXLAN is not offloaded)" "$log")" -eq 2 ] ||
+	fail "two encapsulations in one rule not refused"
 expect "net_dpak: action 1 (rss): queue 3: the port has 2 receive queues"
+expect "(item specification mask): cause: 0x"
 expect "net_dpak: item 1 (ipv4): table ipv4: field version_ihl cannot be matched"
+expect "(item specification): cause: 0x"
 expect "net_dpak: item 1 (ipv4): fragment_offset 0x0100/0x3fff last 0x0000: only not-a-fragment, first fragment and later fragments are matched"
 expect "net_dpak: item 0 (eth): TPID 0x88a8: only 802.1Q (0x8100) tags are matched"
+expect "(action configuration): cause: 0x"
 echo "ok: Open vSwitch's rules offloaded into configinfo/ovs.conf's tables"
 
-# Bad devargs: the probe fails, naming the key and value.
-for args in "port=vf9" "queues=99" "foo=1" "dev=nosuchbackend:" "port=0,iface=dpaknosuchif0"; do
+# Bad devargs: the probe fails, naming the key and value (a value longer
+# than 64 bytes shortened to its first 64 and "..."); a key given twice
+# fails it, naming the key.
+long=$(printf '%0300d' 0)
+for args in "port=vf9" "queues=99" "foo=1" "dev=nosuchbackend:" "port=0,iface=dpaknosuchif0" \
+	"port=0,port=1" "queues=2,queues=2" "dev=hwsim:,dev=hwsim:" "configinfo=$long"; do
 	# shellcheck disable=SC2046
 	timeout 60 "$TESTPMD" -l 0-1 $(dpl_eal "dpakbad$$") --vdev "net_dpak0,$args" \
 		-- -i --total-num-mbufs=8192 > "$log" 2>&1 <<'CMDS'
 quit
 CMDS
 	case $args in
+	port=0,port=1) expect "net_dpak: net_dpak0: devarg port= given twice" ;;
+	queues=2,*) expect "net_dpak: net_dpak0: devarg queues= given twice" ;;
+	dev=hwsim:,*) expect "net_dpak: net_dpak0: devarg dev= given twice" ;;
+	configinfo=*)
+		expect "net_dpak: devarg configinfo=$(printf '%064d' 0)...: too long (300 bytes; at most 255)"
+		expect_not "$(printf '%065d' 0)" ;;
+	port=vf9)
+		expect "net_dpak: net_dpak0: bad devarg port=vf9"
+		# no configinfo=: the installed ovs.conf, or a warning that
+		# libdpak's built-in default (no table for OVS) is used
+		grep -qE "net_dpak: dev=hwsim:engine=thread: configinfo( .*/ovs.conf \(the installed default\)|: libdpak's built-in default, because .*/ovs.conf is not there; its tables do not hold Open vSwitch's megaflows)" "$log" ||
+			fail "no log line naming the configinfo the device was opened with" ;;
 	foo=1) expect "net_dpak: net_dpak0: unknown devarg 'foo=1'" ;;
 	dev=*) expect "net_dpak: net_dpak0: cannot open libdpak device dev=nosuchbackend:" ;;
 	*iface=*) expect "net_dpak: net_dpak0: bad devarg iface=dpaknosuchif0" ;;
@@ -128,3 +175,13 @@ CMDS
 	expect_not "Port 0: "
 done
 echo "ok: bad devargs refused by name"
+
+# A name without a port number and no port=: refused, not port 0.
+# shellcheck disable=SC2046
+timeout 60 "$TESTPMD" -l 0-1 $(dpl_eal "dpakbad$$") --vdev net_dpakfoo \
+	-- -i --total-num-mbufs=8192 > "$log" 2>&1 <<'CMDS'
+quit
+CMDS
+expect "net_dpak: net_dpakfoo: no devarg port= and no port number at the end of the name (net_dpak<N>): give port=<name|number>"
+expect_not "Port 0: "
+echo "ok: a key given twice, over-long values, a name without a port number refused"

@@ -10,7 +10,10 @@
 #    the rules;
 #  - the mark of an ingress MARK + RSS rule arrives in the mbufs (testpmd's
 #    verbose rxonly mode prints the FDIR id), on both receive queues;
-#  - a port detached and attached again (same interface) forwards.
+#  - a port detached and attached again (same interface) forwards;
+#  - an MTU larger than the attachment's ring frames carry is refused;
+#  - a second attachment of an interface, or a second device on one ctl=
+#    socket, is refused by name.
 # Skipped (77) without root/netns, the driver or testpmd.
 set -u
 top_srcdir=${top_srcdir:-.}
@@ -68,6 +71,14 @@ ifrx() { ip -n "$1" -s link show eth0 | awk '/RX:/ { getline; print $2; exit }';
 # A UDP frame from a to b (broadcast MAC: no ARP needed).
 frame=ffffffffffff02000000000a08004500002c00010000401166200a4f00010a4f00029c400009001800006470616b6470616b6470616b6470616b
 K=200
+
+# The veths' MTU (1500) when attached sized hwsim's ring frames: a jumbo
+# MTU is refused, naming the limit and what to do, rather than accepted
+# with the frames then dropped.
+cmd "port config mtu 0 9000" "MTU (9000) > device max MTU (1960)"
+grep -q "net_dpak0: tp$id-a has MTU 1500: port 0 takes an MTU of at most 1960 (for jumbo frames, set tp$id-a's MTU before the port is probed)" "$log" ||
+	fail "no log line naming the attachment's MTU limit"
+echo "ok: an MTU the attachment cannot carry is refused"
 
 cmd "set fwd io" "Set io packet forwarding mode"
 cmd "start" "io packet forwarding"
@@ -160,6 +171,17 @@ ip netns exec "$a" ping -c 5 -i 0.1 -W 2 10.79.0.2 > "$log.ping" 2>&1 ||
 rm -f "$log.ping"
 cmd "stop" "Done."
 echo "ok: port 0 detached and attached again forwards"
+
+# An interface attached to a port already, or another device's control
+# socket: the probe is refused, naming both.
+cmd "port attach net_dpak5,dev=hwsim:uplinks=1;vfs=0,port=0,iface=tp$id-a" "net_dpak5: bad devarg iface"
+echo "$out" | grep -qF "net_dpak: net_dpak5: bad devarg iface=tp$id-a: tp$id-a is attached to port 0 of dev=hwsim:engine=thread already (ethdev net_dpak0)" ||
+	fail "a second attachment of tp$id-a not refused by name"
+cmd "port attach net_dpak5,dev=hwsim:uplinks=1;vfs=0,port=0,ctl=$ctl" "net_dpak5: bad devarg ctl"
+echo "$out" | grep -qF "net_dpak: net_dpak5: bad devarg ctl=$ctl: the device dev=hwsim:engine=thread serves dpak-ctl there already" ||
+	fail "a second device on the same ctl= socket not refused by name"
+"$top_builddir/tools/dpak-ctl" -s "$ctl" ports > /dev/null 2>&1 || fail "the first device's control socket stopped answering"
+echo "ok: an interface attached twice, a control socket used twice: refused"
 echo "quit" >&8
 exec 8>&-
 wait "$pmd"

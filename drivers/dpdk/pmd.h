@@ -29,6 +29,13 @@
 #define PMD_MAX_QPP 16		/* most queues per ethdev (and per RSS action) */
 #define PMD_BURST 32
 #define PMD_QUEUE_SIZE 512	/* packets per host queue */
+/* hwsim sizes an attached interface's ring frames when it attaches it
+ * (dpak_hwsim_attach(3): "raise an interface's MTU before attaching it"):
+ * 2048-byte frames when the interface's MTU, with the Ethernet header, two
+ * VLAN tags and the 66 bytes before a received frame, fits them (MTU up to
+ * 2048 - 66 - 14 - 8 = 1960), else frames for any MTU hwsim takes. The
+ * port's MTU cannot be raised past what those frames carry. */
+#define PMD_HWSIM_STD_MTU 1960
 
 extern int pmd_logtype;
 #define PMD_LOG(level, fmt, ...) \
@@ -62,6 +69,8 @@ struct pmd_shared {
 	/* the interface each port was attached to (libdpak keeps an
 	 * attachment until the device closes) */
 	char iface[PMD_MAX_QUEUES][16];
+	/* the largest MTU the attachment carries (0: port not attached) */
+	uint16_t iface_max_mtu[PMD_MAX_QUEUES];
 	pthread_mutex_t lock;	/* the flow lists of the ethdevs; control path only */
 };
 

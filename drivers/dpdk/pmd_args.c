@@ -16,6 +16,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,11 +43,16 @@ static size_t key_at(const char *s)
 	return 0;
 }
 
+/* A value in a log line: its first SHOW_MAX bytes, then "..." */
+#define SHOW_MAX 64
+#define SHOW(len, v) (int)((len) > SHOW_MAX ? SHOW_MAX : (len)), (v), \
+	((len) > SHOW_MAX ? "..." : "")
+
 static int set_str(char *dst, size_t cap, const char *key, const char *v, size_t len)
 {
 	if (len >= cap) {
-		PMD_LOG(ERR, "devarg %s=%.*s: too long (at most %zu bytes)", key,
-			(int)len, v, cap - 1);
+		PMD_LOG(ERR, "devarg %s=%.*s%s: too long (%zu bytes; at most %zu)", key,
+			SHOW(len, v), len, cap - 1);
 		return -EINVAL;
 	}
 	memcpy(dst, v, len);
@@ -57,6 +63,7 @@ static int set_str(char *dst, size_t cap, const char *key, const char *v, size_t
 int pmd_args_parse(const char *name, const char *args, struct pmd_args *a)
 {
 	const char *s = args ? args : "";
+	bool seen[RTE_DIM(keys)] = { false };
 
 	memset(a, 0, sizeof(*a));
 	while (*s) {
@@ -70,12 +77,21 @@ int pmd_args_parse(const char *name, const char *args, struct pmd_args *a)
 		}
 		if (!kl) {
 			size_t l = strcspn(s, ",");
-			PMD_LOG(ERR, "%s: unknown devarg '%.*s' (known: %s)", name,
-				(int)l, s, pmd_args_help());
+			PMD_LOG(ERR, "%s: unknown devarg '%.*s%s' (known: %s)", name,
+				SHOW(l, s), pmd_args_help());
 			return -EINVAL;
 		}
 		memcpy(key, s, kl);
 		key[kl] = '\0';
+		for (size_t k = 0; k < RTE_DIM(keys); k++) {
+			if (strcmp(key, keys[k]))
+				continue;
+			if (seen[k]) {
+				PMD_LOG(ERR, "%s: devarg %s= given twice", name, key);
+				return -EINVAL;
+			}
+			seen[k] = true;
+		}
 		v = s + kl + 1;
 		/* The value ends at the next ",<key>=" (dev=) or the next ',' (the others). */
 		end = v;
@@ -93,8 +109,9 @@ int pmd_args_parse(const char *name, const char *args, struct pmd_args *a)
 					if (*c == ';')
 						*c = ',';
 			if (!err && (!vl || !strchr(a->devspec, ':'))) {
-				PMD_LOG(ERR, "%s: devarg dev=%s: not a libdpak devspec "
-					"(backend:args, e.g. hwsim:uplinks=2,vfs=4)", name, a->devspec);
+				PMD_LOG(ERR, "%s: devarg dev=%.*s%s: not a libdpak devspec "
+					"(backend:args, e.g. hwsim:uplinks=2,vfs=4)", name,
+					SHOW(vl, a->devspec));
 				err = -EINVAL;
 			}
 		} else if (!strcmp(key, "port")) {
@@ -123,7 +140,7 @@ int pmd_args_parse(const char *name, const char *args, struct pmd_args *a)
 		}
 		if (err) {
 			if (err == -EINVAL && vl)
-				PMD_LOG(ERR, "%s: bad devarg %s=%.*s", name, key, (int)vl, v);
+				PMD_LOG(ERR, "%s: bad devarg %s=%.*s%s", name, key, SHOW(vl, v));
 			return err;
 		}
 		s = *end ? end + 1 : end;

@@ -125,6 +125,16 @@ static struct pmd_shared *shared_get(const char *name, const struct pmd_args *a,
 		return sh;
 	}
 
+	/* another device's control socket would be taken over */
+	if (a->ctl[0])
+		LIST_FOREACH(sh, &shared_list, next)
+			if (!strcmp(sh->ctl, a->ctl)) {
+				PMD_LOG(ERR, "%s: bad devarg ctl=%s: the device dev=%s "
+					"serves dpak-ctl there already; give each device "
+					"its own socket", name, a->ctl, sh->devspec);
+				*err = -EBUSY;
+				return NULL;
+			}
 	if (!(sh = calloc(1, sizeof(*sh)))) {
 		*err = -ENOMEM;
 		return NULL;
@@ -178,9 +188,23 @@ static struct pmd_shared *shared_get(const char *name, const struct pmd_args *a,
 		sh->eth_of[i] = RTE_MAX_ETHPORTS;
 	sh->refcnt = 1;
 	LIST_INSERT_HEAD(&shared_list, sh, next);
-	PMD_LOG(INFO, "opened dev=%s (%u ports, %u host queues each%s%s)", sh->devspec,
-		sh->n_ports, sh->qpp, sh->configinfo[0] ? ", configinfo=" : "",
-		sh->configinfo);
+	PMD_LOG(INFO, "opened dev=%s (%u ports, %u host queues each)", sh->devspec,
+		sh->n_ports, sh->qpp);
+	/* Which tables: without the installed ovs.conf, Open vSwitch's
+	 * megaflows find no table (libdpak's default has none keyed on
+	 * eth_src), so say so loudly. */
+	if (sh->configinfo[0])
+		PMD_LOG(NOTICE, "dev=%s: configinfo %s%s", sh->devspec, sh->configinfo,
+			a->configinfo[0] ? "" : " (the installed default)");
+	else if (PMD_CONFIGINFO_DEFAULT[0])
+		PMD_LOG(WARNING, "dev=%s: configinfo: libdpak's built-in default, because "
+			"%s is not there; its tables do not hold Open vSwitch's megaflows "
+			"(each is refused: \"no table matches eth_src\"). Install libdpak, "
+			"or pass configinfo=<path of configinfo/ovs.conf>", sh->devspec,
+			PMD_CONFIGINFO_DEFAULT);
+	else
+		PMD_LOG(NOTICE, "dev=%s: configinfo: libdpak's built-in default",
+			sh->devspec);
 	return sh;
 fail:
 	pthread_mutex_destroy(&sh->lock);
@@ -306,6 +330,9 @@ static int pmd_infos_get(struct rte_eth_dev *eth, struct rte_eth_dev_info *info)
 	if (!dpak_port_info(p->dev, p->port, &pi)) {
 		info->min_mtu = pi.min_mtu ? pi.min_mtu : pi.mtu;
 		info->max_mtu = pi.max_mtu ? pi.max_mtu : pi.mtu;
+		if (p->sh->iface_max_mtu[p->port] &&
+		    info->max_mtu > p->sh->iface_max_mtu[p->port])
+			info->max_mtu = p->sh->iface_max_mtu[p->port];
 		info->max_rx_pktlen = info->max_mtu + RTE_ETHER_HDR_LEN + 8;
 	}
 	info->switch_info.name = p->sh->devspec;
@@ -390,6 +417,16 @@ static int pmd_mtu_set(struct rte_eth_dev *eth, uint16_t mtu)
 	struct pmd_priv *p = eth->data->dev_private;
 	int err;
 
+	if (!p->sh)
+		return -EIO;
+	if (p->sh->iface_max_mtu[p->port] && mtu > p->sh->iface_max_mtu[p->port]) {
+		PMD_LOG(ERR, "port %u: MTU %u: the attachment to %s carries an MTU of "
+			"at most %u (its MTU when the port was attached); set %s's MTU "
+			"before the port is probed", p->port_id, mtu,
+			p->sh->iface[p->port], p->sh->iface_max_mtu[p->port],
+			p->sh->iface[p->port]);
+		return -EINVAL;
+	}
 	if ((err = dpak_port_set_mtu(p->dev, p->port, mtu)))
 		PMD_LOG(ERR, "port %u: MTU %u: %s", p->port_id, mtu, dpak_errmsg());
 	return err;
@@ -621,7 +658,12 @@ static int resolve_port(const char *name, const struct pmd_args *a,
 	const char *d = name + strlen(name);
 	while (d > name && isdigit((unsigned char)d[-1]))
 		d--;
-	unsigned long v = *d ? strtoul(d, NULL, 10) : 0;
+	if (!*d) {
+		PMD_LOG(ERR, "%s: no devarg port= and no port number at the end of the "
+			"name (net_dpak<N>): give port=<name|number>", name);
+		return -EINVAL;
+	}
+	unsigned long v = strtoul(d, NULL, 10);
 	if (v >= sh->n_ports) {
 		PMD_LOG(ERR, "%s: no devarg port= and dev=%s has no port %lu (ports 0-%u)",
 			name, sh->devspec, v, sh->n_ports - 1);
@@ -640,6 +682,7 @@ static int pmd_probe(struct rte_vdev_device *vdev)
 	struct pmd_priv *p;
 	struct pmd_args a;
 	uint32_t port = 0;
+	bool attached = false;
 	int err;
 
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
@@ -671,16 +714,43 @@ static int pmd_probe(struct rte_vdev_device *vdev)
 			err = -EBUSY;
 			goto put;
 		}
+		/* an interface carries one port's traffic: two ports on it
+		 * would each take every frame it receives */
+		struct pmd_shared *o;
+		LIST_FOREACH(o, &shared_list, next)
+			for (uint32_t q = 0; q < o->n_ports; q++)
+				if (!strcmp(o->iface[q], a.iface)) {
+					PMD_LOG(ERR, "%s: bad devarg iface=%s: %s is attached "
+						"to port %u of dev=%s already (ethdev %s); an "
+						"interface is attached to one port", name, a.iface,
+						a.iface, q, o->devspec,
+						o->eth_of[q] == RTE_MAX_ETHPORTS ? "closed"
+						: rte_eth_devices[o->eth_of[q]].data->name);
+					err = -EBUSY;
+					goto put;
+				}
 		if ((err = dpak_hwsim_attach(sh->dev, port, a.iface))) {
 			PMD_LOG(ERR, "%s: bad devarg iface=%s: %s (%s)", name, a.iface,
 				dpak_strerror(err), dpak_errmsg());
 			goto put;
 		}
 		snprintf(sh->iface[port], sizeof(sh->iface[port]), "%s", a.iface);
+		attached = true;
 	}
 	if ((err = dpak_port_info(sh->dev, port, &pi))) {
 		PMD_LOG(ERR, "%s: port %u: %s", name, port, dpak_errmsg());
 		goto put;
+	}
+	if (attached) {
+		/* the port took the interface's MTU: what its ring frames carry */
+		uint16_t max = pi.max_mtu ? pi.max_mtu : pi.mtu;
+		if (pi.mtu <= PMD_HWSIM_STD_MTU && max > PMD_HWSIM_STD_MTU)
+			max = PMD_HWSIM_STD_MTU;
+		sh->iface_max_mtu[port] = max;
+		if (max < (pi.max_mtu ? pi.max_mtu : pi.mtu))
+			PMD_LOG(NOTICE, "%s: %s has MTU %u: port %u takes an MTU of at most "
+				"%u (for jumbo frames, set %s's MTU before the port is "
+				"probed)", name, a.iface, pi.mtu, port, max, a.iface);
 	}
 	if (!(eth = rte_eth_vdev_allocate(vdev, sizeof(*p)))) {
 		err = -ENOMEM;

@@ -81,11 +81,14 @@ struct xlate {
 	unsigned n_acts;
 	const struct rte_flow_item *rte_items;
 	const struct rte_flow_action *rte_acts;
+	const struct rte_flow_attr *attr;
 	uint64_t fields;		/* key fields the pattern masks */
 	int field_src[64];		/* rte item index that masks each field */
 	uint64_t act_types;
 	uint32_t priority;
 	unsigned n_fates;
+	unsigned n_encaps;		/* vxlan_encap / raw_encap actions */
+	bool tagged;			/* the pattern matches tagged frames only */
 	bool count;
 };
 
@@ -141,10 +144,21 @@ static const char *action_name(enum rte_flow_action_type t)
 	return lower_name(buf, sizeof(buf), nm);
 }
 
-static int item_fail(struct xlate *x, int idx, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* The cause of an item error: the item, or its spec, last or mask. */
+static const void *item_cause(const struct rte_flow_item *it, enum rte_flow_error_type t)
+{
+	const void *c = t == RTE_FLOW_ERROR_TYPE_ITEM_SPEC ? it->spec
+		      : t == RTE_FLOW_ERROR_TYPE_ITEM_LAST ? it->last
+		      : t == RTE_FLOW_ERROR_TYPE_ITEM_MASK ? it->mask : NULL;
 
-static int item_fail(struct xlate *x, int idx, const char *fmt, ...)
+	return c ? c : it;
+}
+
+static int item_fail_t(struct xlate *x, int idx, enum rte_flow_error_type t,
+		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int item_fail_t(struct xlate *x, int idx, enum rte_flow_error_type t,
+		       const char *fmt, ...)
 {
 	char msg[384];
 	va_list ap;
@@ -152,24 +166,41 @@ static int item_fail(struct xlate *x, int idx, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return fail(x->error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM, &x->rte_items[idx],
+	return fail(x->error, ENOTSUP, t, item_cause(&x->rte_items[idx], t),
 		    "item %d (%s): %s", idx, item_name(x->rte_items[idx].type), msg);
 }
 
-static int act_fail(struct xlate *x, int idx, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* The item as a whole (its type, or its place in the pattern) */
+#define item_fail(x, idx, ...) item_fail_t(x, idx, RTE_FLOW_ERROR_TYPE_ITEM, __VA_ARGS__)
+/* what the item's spec asks */
+#define item_fail_spec(x, idx, ...) item_fail_t(x, idx, RTE_FLOW_ERROR_TYPE_ITEM_SPEC, __VA_ARGS__)
+/* a range (last) */
+#define item_fail_last(x, idx, ...) item_fail_t(x, idx, RTE_FLOW_ERROR_TYPE_ITEM_LAST, __VA_ARGS__)
+/* a field the item's mask matches */
+#define item_fail_mask(x, idx, ...) item_fail_t(x, idx, RTE_FLOW_ERROR_TYPE_ITEM_MASK, __VA_ARGS__)
 
-static int act_fail(struct xlate *x, int idx, const char *fmt, ...)
+static int act_fail_t(struct xlate *x, int idx, enum rte_flow_error_type t,
+		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int act_fail_t(struct xlate *x, int idx, enum rte_flow_error_type t,
+		      const char *fmt, ...)
 {
+	const struct rte_flow_action *a = &x->rte_acts[idx];
 	char msg[384];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return fail(x->error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION, &x->rte_acts[idx],
-		    "action %d (%s): %s", idx, action_name(x->rte_acts[idx].type), msg);
+	return fail(x->error, ENOTSUP, t,
+		    t == RTE_FLOW_ERROR_TYPE_ACTION_CONF && a->conf ? a->conf : (const void *)a,
+		    "action %d (%s): %s", idx, action_name(a->type), msg);
 }
+
+/* The action as a whole (its type, or its place in the list) */
+#define act_fail(x, idx, ...) act_fail_t(x, idx, RTE_FLOW_ERROR_TYPE_ACTION, __VA_ARGS__)
+/* what the action's conf asks (or its lack) */
+#define act_fail_conf(x, idx, ...) act_fail_t(x, idx, RTE_FLOW_ERROR_TYPE_ACTION_CONF, __VA_ARGS__)
 
 /* ---- key fields a libdpak item's mask touches ------------------------- */
 
@@ -336,7 +367,7 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 				     ? ((const struct rte_flow_item_port_id *)spec)->id
 				     : ((const struct rte_flow_item_ethdev *)spec)->port_id;
 			if (ethdev_to_port(x, id, &port))
-				return item_fail(x, i, "ethdev %u is not a net_dpak port of "
+				return item_fail_spec(x, i, "ethdev %u is not a net_dpak port of "
 						 "this device (dev=%s)", id, x->priv->sh->devspec);
 			x->spec[0].port.id = port;
 			break;
@@ -348,7 +379,7 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 				return item_fail(x, i, "a second eth item (inner headers are "
 						 "not matched)");
 			if (it->last && has_range(spec, it->last, m, sizeof(struct rte_ether_hdr)))
-				return item_fail(x, i, "ranges (last) are not supported");
+				return item_fail_last(x, i, "ranges (last) are not supported");
 			if (spec) {
 				memcpy(s.dst, eth_spec->dst.addr_bytes, 6);
 				memcpy(s.src, eth_spec->src.addr_bytes, 6);
@@ -359,7 +390,7 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 					 * comes from the vlan item's inner_type */
 					uint16_t tpid = rte_be_to_cpu_16(eth_spec->type & m->type);
 					if (m->type && tpid != RTE_ETHER_TYPE_VLAN)
-						return item_fail(x, i, "TPID 0x%04x: only 802.1Q "
+						return item_fail_spec(x, i, "TPID 0x%04x: only 802.1Q "
 								 "(0x8100) tags are matched", tpid);
 				} else {
 					s.type = eth_spec->type;
@@ -374,6 +405,8 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 				 * go to the slow path). */
 				struct dpak_item_vlan_tags ts = { .n = eth_spec->has_vlan ? 1 : 0 },
 							   tm = { .n = 0xff };
+				if (eth_spec->has_vlan)
+					x->tagged = true;
 				if (!add_item(x, DPAK_ITEM_VLAN_TAGS, i, &ts, &tm, sizeof(ts), f_tags))
 					return item_fail(x, i, "too many items");
 			}
@@ -386,9 +419,9 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 			if (n_vlan >= 2)
 				return item_fail(x, i, "at most two VLAN tags are matched");
 			if (it->last && has_range(spec, it->last, m, 4))
-				return item_fail(x, i, "ranges (last) are not supported");
+				return item_fail_last(x, i, "ranges (last) are not supported");
 			if (v && m->has_more_vlan)
-				return item_fail(x, i, "has_more_vlan is not matched");
+				return item_fail_mask(x, i, "has_more_vlan is not matched");
 			if (v) {
 				s.tci = v->tci;
 				mm.tci = m->tci;
@@ -399,6 +432,7 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 				      n_vlan ? f_vlan2 : f_vlan))
 				return item_fail(x, i, "too many items");
 			n_vlan++;
+			x->tagged = true;
 			break;
 		}
 		case RTE_FLOW_ITEM_TYPE_IPV4: {
@@ -421,7 +455,7 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 					struct rte_flow_item_ipv4 sz = *v;
 					sz.hdr.fragment_offset = 0;
 					if (has_range(&sz.hdr, &lz.hdr, &m->hdr, sizeof(sz.hdr)))
-						return item_fail(x, i, "ranges (last) are only supported "
+						return item_fail_last(x, i, "ranges (last) are only supported "
 								 "on fragment_offset");
 				}
 				s.fragment_offset = mm.fragment_offset = 0;
@@ -436,13 +470,13 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 						 fl == RTE_IPV4_HDR_OFFSET_MASK)
 						frag = frag_mask = DPAK_IP_FRAG_IS | DPAK_IP_FRAG_LATER;
 					else
-						return item_fail(x, i, "fragment_offset 0x%04x/0x%04x "
+						return item_fail_spec(x, i, "fragment_offset 0x%04x/0x%04x "
 								 "last 0x%04x: only not-a-fragment, "
 								 "first fragment and later fragments "
 								 "are matched", fs, fm, fl);
 				}
 			} else if (l) {
-				return item_fail(x, i, "last without spec");
+				return item_fail_last(x, i, "last without spec");
 			}
 			if (!add_item(x, DPAK_ITEM_IPV4, i, v ? &s : NULL, &mm, sizeof(s), f_ipv4))
 				return item_fail(x, i, "too many items");
@@ -459,14 +493,14 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 			struct dpak_item_ipv6 s, mm;
 			_Static_assert(sizeof(s) == sizeof(struct rte_ipv6_hdr), "ipv6 layout");
 			if (it->last && has_range(spec, it->last, m, sizeof(struct rte_ipv6_hdr)))
-				return item_fail(x, i, "ranges (last) are not supported");
+				return item_fail_last(x, i, "ranges (last) are not supported");
 			if (v) {
 				memcpy(&s, &v->hdr, sizeof(s));
 				memcpy(&mm, &m->hdr, sizeof(mm));
 				if (m->has_hop_ext || m->has_route_ext || m->has_auth_ext ||
 				    m->has_esp_ext || m->has_dest_ext || m->has_mobil_ext ||
 				    m->has_hip_ext || m->has_shim6_ext)
-					return item_fail(x, i, "extension headers other than the "
+					return item_fail_mask(x, i, "extension headers other than the "
 							 "fragment header are not matched");
 			}
 			if (!add_item(x, DPAK_ITEM_IPV6, i, v ? &s : NULL, &mm, sizeof(s), f_ipv6))
@@ -496,14 +530,14 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 			if (!prev || x->items[prev].type != DPAK_ITEM_IPV6)
 				return item_fail(x, i, "must follow the ipv6 item");
 			if (!v)
-				return item_fail(x, i, "needs a spec (first or later fragment)");
+				return item_fail_spec(x, i, "needs a spec (first or later fragment)");
 			uint16_t fs = rte_be_to_cpu_16(v->hdr.frag_data);
 			uint16_t fm = rte_be_to_cpu_16(m->hdr.frag_data);
 			uint16_t fl = l ? rte_be_to_cpu_16(l->hdr.frag_data) : 0;
 			const uint16_t fo_mask = (uint16_t)RTE_IPV6_EHDR_FO_MASK;
 			const uint16_t all = (uint16_t)(RTE_IPV6_EHDR_MF_MASK | fo_mask);
 			if (m->hdr.id || m->hdr.reserved || (l && (l->hdr.next_header || l->hdr.id)))
-				return item_fail(x, i, "only next_header and frag_data are matched");
+				return item_fail_mask(x, i, "only next_header and frag_data are matched");
 			/* next_header is the transport protocol (OVS moves it here) */
 			if (m->hdr.next_header) {
 				x->spec[prev].ipv6.proto = v->hdr.next_header & m->hdr.next_header;
@@ -519,7 +553,7 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 			else if (!fm && !fl)
 				err = add_frag(x, i, DPAK_IP_FRAG_IS, DPAK_IP_FRAG_IS);
 			else
-				return item_fail(x, i, "frag_data 0x%04x/0x%04x last 0x%04x: only "
+				return item_fail_spec(x, i, "frag_data 0x%04x/0x%04x last 0x%04x: only "
 						 "first and later fragments are matched", fs, fm, fl);
 			if (err)
 				return err;
@@ -529,7 +563,7 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 			const struct rte_flow_item_tcp *m = it->mask ? it->mask : &rte_flow_item_tcp_mask;
 			_Static_assert(sizeof(struct dpak_item_tcp) == sizeof(struct rte_tcp_hdr), "tcp layout");
 			if (it->last && has_range(spec, it->last, m, sizeof(struct rte_tcp_hdr)))
-				return item_fail(x, i, "ranges (last) are not supported");
+				return item_fail_last(x, i, "ranges (last) are not supported");
 			if (!add_item(x, DPAK_ITEM_TCP, i, spec ? &((const struct rte_flow_item_tcp *)spec)->hdr : NULL,
 				      &m->hdr, sizeof(struct rte_tcp_hdr), f_tcp))
 				return item_fail(x, i, "too many items");
@@ -539,7 +573,7 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 			const struct rte_flow_item_udp *m = it->mask ? it->mask : &rte_flow_item_udp_mask;
 			_Static_assert(sizeof(struct dpak_item_udp) == sizeof(struct rte_udp_hdr), "udp layout");
 			if (it->last && has_range(spec, it->last, m, sizeof(struct rte_udp_hdr)))
-				return item_fail(x, i, "ranges (last) are not supported");
+				return item_fail_last(x, i, "ranges (last) are not supported");
 			if (!add_item(x, DPAK_ITEM_UDP, i, spec ? &((const struct rte_flow_item_udp *)spec)->hdr : NULL,
 				      &m->hdr, sizeof(struct rte_udp_hdr), f_l4))
 				return item_fail(x, i, "too many items");
@@ -549,7 +583,7 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 			const struct rte_flow_item_sctp *m = it->mask ? it->mask : &rte_flow_item_sctp_mask;
 			_Static_assert(sizeof(struct dpak_item_sctp) == sizeof(struct rte_sctp_hdr), "sctp layout");
 			if (it->last && has_range(spec, it->last, m, sizeof(struct rte_sctp_hdr)))
-				return item_fail(x, i, "ranges (last) are not supported");
+				return item_fail_last(x, i, "ranges (last) are not supported");
 			if (!add_item(x, DPAK_ITEM_SCTP, i, spec ? &((const struct rte_flow_item_sctp *)spec)->hdr : NULL,
 				      &m->hdr, sizeof(struct rte_sctp_hdr), f_l4))
 				return item_fail(x, i, "too many items");
@@ -559,7 +593,7 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 			const struct rte_flow_item_icmp *m = it->mask ? it->mask : &rte_flow_item_icmp_mask;
 			_Static_assert(sizeof(struct dpak_item_icmp) == sizeof(struct rte_icmp_hdr), "icmp layout");
 			if (it->last && has_range(spec, it->last, m, sizeof(struct rte_icmp_hdr)))
-				return item_fail(x, i, "ranges (last) are not supported");
+				return item_fail_last(x, i, "ranges (last) are not supported");
 			if (!add_item(x, DPAK_ITEM_ICMP, i, spec ? &((const struct rte_flow_item_icmp *)spec)->hdr : NULL,
 				      &m->hdr, sizeof(struct rte_icmp_hdr), f_icmp))
 				return item_fail(x, i, "too many items");
@@ -568,7 +602,7 @@ static int xlate_pattern(struct xlate *x, const struct rte_flow_item *items)
 		case RTE_FLOW_ITEM_TYPE_VXLAN: {
 			const struct rte_flow_item_vxlan *m = it->mask ? it->mask : &rte_flow_item_vxlan_mask;
 			if (it->last && has_range(spec, it->last, m, 8))
-				return item_fail(x, i, "ranges (last) are not supported");
+				return item_fail_last(x, i, "ranges (last) are not supported");
 			if (!add_item(x, DPAK_ITEM_VXLAN, i, spec, m, 8, f_vxlan))
 				return item_fail(x, i, "too many items");
 			break;
@@ -614,7 +648,7 @@ static int encap_to_action(struct xlate *x, int idx, const struct encap_hdrs *h,
 	uint32_t vni;
 
 	if (rte_be_to_cpu_16(h->udp->dst_port) != RTE_VXLAN_DEFAULT_PORT)
-		return act_fail(x, idx, "UDP destination port %u: libdpak encapsulates "
+		return act_fail_conf(x, idx, "UDP destination port %u: libdpak encapsulates "
 				"to the VXLAN port %u", rte_be_to_cpu_16(h->udp->dst_port),
 				RTE_VXLAN_DEFAULT_PORT);
 	/* the VXLAN flags are the device's: the I flag, nothing else */
@@ -623,10 +657,10 @@ static int encap_to_action(struct xlate *x, int idx, const struct encap_hdrs *h,
 		/* a raw header says it all; an item definition may leave the
 		 * version, length and protocol zero (they follow from the items) */
 		if ((raw || h->ip4->next_proto_id) && h->ip4->next_proto_id != IPPROTO_UDP)
-			return act_fail(x, idx, "outer IPv4 header: protocol %u, not UDP",
+			return act_fail_conf(x, idx, "outer IPv4 header: protocol %u, not UDP",
 					h->ip4->next_proto_id);
 		if ((raw || h->ip4->version_ihl) && h->ip4->version_ihl != 0x45)
-			return act_fail(x, idx, "outer IPv4 header: version/length 0x%02x: "
+			return act_fail_conf(x, idx, "outer IPv4 header: version/length 0x%02x: "
 					"IPv4 options are not encapsulated", h->ip4->version_ihl);
 		if (!(c = add_act(x, DPAK_ACTION_VXLAN_ENCAP, idx, true)))
 			return act_fail(x, idx, "too many actions");
@@ -641,7 +675,7 @@ static int encap_to_action(struct xlate *x, int idx, const struct encap_hdrs *h,
 		return 0;
 	}
 	if ((raw || h->ip6->proto) && h->ip6->proto != IPPROTO_UDP)
-		return act_fail(x, idx, "outer IPv6 header: next header must be UDP");
+		return act_fail_conf(x, idx, "outer IPv6 header: next header must be UDP");
 	if (!(c = add_act(x, DPAK_ACTION_VXLAN_ENCAP6, idx, true)))
 		return act_fail(x, idx, "too many actions");
 	memcpy(c->vxlan6.eth_dst, h->eth_dst, 6);
@@ -662,12 +696,12 @@ static int xlate_vxlan_encap(struct xlate *x, int idx, const struct rte_flow_act
 	int step = 0;
 
 	if (!conf || !conf->definition)
-		return act_fail(x, idx, "no definition");
+		return act_fail_conf(x, idx, "no definition");
 	for (it = conf->definition; it->type != RTE_FLOW_ITEM_TYPE_END; it++) {
 		if (it->type == RTE_FLOW_ITEM_TYPE_VOID)
 			continue;
 		if (!it->spec)
-			return act_fail(x, idx, "definition item %s without spec",
+			return act_fail_conf(x, idx, "definition item %s without spec",
 					item_name(it->type));
 		if (step == 0 && it->type == RTE_FLOW_ITEM_TYPE_ETH) {
 			const struct rte_flow_item_eth *e = it->spec;
@@ -684,14 +718,14 @@ static int xlate_vxlan_encap(struct xlate *x, int idx, const struct rte_flow_act
 		} else if (step == 3 && it->type == RTE_FLOW_ITEM_TYPE_VXLAN) {
 			h.vxlan = &((const struct rte_flow_item_vxlan *)it->spec)->hdr;
 		} else {
-			return act_fail(x, idx, "definition item %d (%s): only eth / ipv4 or "
+			return act_fail_conf(x, idx, "definition item %d (%s): only eth / ipv4 or "
 					"ipv6 / udp / vxlan is encapsulated", step,
 					item_name(it->type));
 		}
 		step++;
 	}
 	if (step != 4)
-		return act_fail(x, idx, "definition must be eth / ipv4 or ipv6 / udp / vxlan");
+		return act_fail_conf(x, idx, "definition must be eth / ipv4 or ipv6 / udp / vxlan");
 	/* OVS passes the header bytes with the types' default masks: the
 	 * eth item's type is the outer EtherType */
 	return encap_to_action(x, idx, &h, false);
@@ -704,10 +738,10 @@ static int xlate_raw_encap(struct xlate *x, int idx, const struct rte_flow_actio
 	size_t need;
 
 	if (!conf || !conf->data)
-		return act_fail(x, idx, "no data");
+		return act_fail_conf(x, idx, "no data");
 	d = conf->data;
 	if (conf->size < sizeof(struct rte_ether_hdr))
-		return act_fail(x, idx, "%zu bytes: not an Ethernet header", conf->size);
+		return act_fail_conf(x, idx, "%zu bytes: not an Ethernet header", conf->size);
 	const struct rte_ether_hdr *e = (const void *)d;
 	h.eth_dst = e->dst_addr.addr_bytes;
 	h.eth_src = e->src_addr.addr_bytes;
@@ -720,11 +754,11 @@ static int xlate_raw_encap(struct xlate *x, int idx, const struct rte_flow_actio
 		need = 14 + 40 + 8 + 8;
 		h.ip6 = (const void *)(d + 14);
 	} else {
-		return act_fail(x, idx, "EtherType 0x%04x: only VXLAN over IPv4 or IPv6 "
+		return act_fail_conf(x, idx, "EtherType 0x%04x: only VXLAN over IPv4 or IPv6 "
 				"is encapsulated", rte_be_to_cpu_16(e->ether_type));
 	}
 	if (conf->size != need)
-		return act_fail(x, idx, "%zu bytes: VXLAN over IPv%d takes %zu (other "
+		return act_fail_conf(x, idx, "%zu bytes: VXLAN over IPv%d takes %zu (other "
 				"tunnels and IP options are not encapsulated)", conf->size,
 				h.ipv, need);
 	h.udp = (const void *)(d + need - 16);
@@ -764,17 +798,17 @@ static int xlate_actions(struct xlate *x, const struct rte_flow_action *acts, bo
 		case RTE_FLOW_ACTION_TYPE_PORT_REPRESENTOR: {
 			uint32_t id, port;
 			if (!a->conf)
-				return act_fail(x, i, "no conf");
+				return act_fail_conf(x, i, "no conf");
 			if (a->type == RTE_FLOW_ACTION_TYPE_PORT_ID) {
 				const struct rte_flow_action_port_id *pc = a->conf;
 				if (pc->original)
-					return act_fail(x, i, "original=1 is not supported");
+					return act_fail_conf(x, i, "original=1 is not supported");
 				id = pc->id;
 			} else {
 				id = ((const struct rte_flow_action_ethdev *)a->conf)->port_id;
 			}
 			if (ethdev_to_port(x, id, &port))
-				return act_fail(x, i, "ethdev %u is not a net_dpak port of this "
+				return act_fail_conf(x, i, "ethdev %u is not a net_dpak port of this "
 						"device (dev=%s): only ports of one device forward "
 						"to each other", id, x->priv->sh->devspec);
 			if (x->n_fates)
@@ -789,7 +823,7 @@ static int xlate_actions(struct xlate *x, const struct rte_flow_action *acts, bo
 		case RTE_FLOW_ACTION_TYPE_SET_MAC_SRC:
 		case RTE_FLOW_ACTION_TYPE_SET_MAC_DST:
 			if (!a->conf)
-				return act_fail(x, i, "no conf");
+				return act_fail_conf(x, i, "no conf");
 			if (!(c = add_act(x, a->type == RTE_FLOW_ACTION_TYPE_SET_MAC_SRC
 					     ? DPAK_ACTION_SET_ETH_SRC : DPAK_ACTION_SET_ETH_DST, i, true)))
 				return act_fail(x, i, "too many actions");
@@ -798,7 +832,7 @@ static int xlate_actions(struct xlate *x, const struct rte_flow_action *acts, bo
 		case RTE_FLOW_ACTION_TYPE_SET_IPV4_SRC:
 		case RTE_FLOW_ACTION_TYPE_SET_IPV4_DST:
 			if (!a->conf)
-				return act_fail(x, i, "no conf");
+				return act_fail_conf(x, i, "no conf");
 			if (!(c = add_act(x, a->type == RTE_FLOW_ACTION_TYPE_SET_IPV4_SRC
 					     ? DPAK_ACTION_SET_IPV4_SRC : DPAK_ACTION_SET_IPV4_DST, i, true)))
 				return act_fail(x, i, "too many actions");
@@ -807,7 +841,7 @@ static int xlate_actions(struct xlate *x, const struct rte_flow_action *acts, bo
 		case RTE_FLOW_ACTION_TYPE_SET_IPV6_SRC:
 		case RTE_FLOW_ACTION_TYPE_SET_IPV6_DST:
 			if (!a->conf)
-				return act_fail(x, i, "no conf");
+				return act_fail_conf(x, i, "no conf");
 			if (!(c = add_act(x, a->type == RTE_FLOW_ACTION_TYPE_SET_IPV6_SRC
 					     ? DPAK_ACTION_SET_IPV6_SRC : DPAK_ACTION_SET_IPV6_DST, i, true)))
 				return act_fail(x, i, "too many actions");
@@ -816,7 +850,7 @@ static int xlate_actions(struct xlate *x, const struct rte_flow_action *acts, bo
 		case RTE_FLOW_ACTION_TYPE_SET_TP_SRC:
 		case RTE_FLOW_ACTION_TYPE_SET_TP_DST:
 			if (!a->conf)
-				return act_fail(x, i, "no conf");
+				return act_fail_conf(x, i, "no conf");
 			if (!(c = add_act(x, a->type == RTE_FLOW_ACTION_TYPE_SET_TP_SRC
 					     ? DPAK_ACTION_SET_TP_SRC : DPAK_ACTION_SET_TP_DST, i, true)))
 				return act_fail(x, i, "too many actions");
@@ -824,7 +858,7 @@ static int xlate_actions(struct xlate *x, const struct rte_flow_action *acts, bo
 			break;
 		case RTE_FLOW_ACTION_TYPE_SET_TTL:
 			if (!a->conf)
-				return act_fail(x, i, "no conf");
+				return act_fail_conf(x, i, "no conf");
 			if (!(c = add_act(x, DPAK_ACTION_SET_TTL, i, true)))
 				return act_fail(x, i, "too many actions");
 			c->ttl.ttl = ((const struct rte_flow_action_set_ttl *)a->conf)->ttl_value;
@@ -836,10 +870,10 @@ static int xlate_actions(struct xlate *x, const struct rte_flow_action *acts, bo
 		case RTE_FLOW_ACTION_TYPE_OF_PUSH_VLAN: {
 			const struct rte_flow_action_of_push_vlan *pc = a->conf;
 			if (!pc)
-				return act_fail(x, i, "no conf");
+				return act_fail_conf(x, i, "no conf");
 			uint16_t tpid = rte_be_to_cpu_16(pc->ethertype);
 			if (tpid != RTE_ETHER_TYPE_VLAN && tpid != RTE_ETHER_TYPE_QINQ)
-				return act_fail(x, i, "TPID 0x%04x: 0x8100 or 0x88a8 are pushed", tpid);
+				return act_fail_conf(x, i, "TPID 0x%04x: 0x8100 or 0x88a8 are pushed", tpid);
 			if (!(push = add_act(x, DPAK_ACTION_VLAN_PUSH, i, true)))
 				return act_fail(x, i, "too many actions");
 			push->vlan_push.tpid = pc->ethertype;
@@ -851,38 +885,46 @@ static int xlate_actions(struct xlate *x, const struct rte_flow_action *acts, bo
 				return act_fail(x, i, "only right after of_push_vlan (a tag the "
 						"packet has is not rewritten)");
 			if (!a->conf)
-				return act_fail(x, i, "no conf");
+				return act_fail_conf(x, i, "no conf");
 			uint16_t tci = rte_be_to_cpu_16(push->vlan_push.tci);
 			if (a->type == RTE_FLOW_ACTION_TYPE_OF_SET_VLAN_PCP) {
 				uint8_t pcp = ((const struct rte_flow_action_of_set_vlan_pcp *)a->conf)->vlan_pcp;
 				if (pcp > 7)
-					return act_fail(x, i, "PCP %u > 7", pcp);
+					return act_fail_conf(x, i, "PCP %u > 7", pcp);
 				tci = (uint16_t)((tci & 0x1fff) | pcp << 13);
 			} else {
 				uint16_t vid = rte_be_to_cpu_16(
 					((const struct rte_flow_action_of_set_vlan_vid *)a->conf)->vlan_vid);
 				if (vid > 4095)
-					return act_fail(x, i, "VLAN id %u > 4095", vid);
+					return act_fail_conf(x, i, "VLAN id %u > 4095", vid);
 				tci = (uint16_t)((tci & 0xf000) | vid);
 			}
 			push->vlan_push.tci = rte_cpu_to_be_16(tci);
 			break;
 		}
 		case RTE_FLOW_ACTION_TYPE_OF_POP_VLAN:
+			/* libdpak drops a packet without a tag to pop: a rule
+			 * that also matches untagged frames would drop them */
+			if (!x->tagged && !(x->act_types & (1ull << DPAK_ACTION_VLAN_PUSH)))
+				return act_fail(x, i, "the pattern matches untagged frames too "
+						"(they would be dropped): match a tag with a vlan "
+						"item or eth has_vlan is 1");
 			if (!add_act(x, DPAK_ACTION_VLAN_POP, i, false))
 				return act_fail(x, i, "too many actions");
 			break;
 		case RTE_FLOW_ACTION_TYPE_VXLAN_ENCAP:
-			if ((err = xlate_vxlan_encap(x, i, a->conf)))
-				return err;
-			break;
 		case RTE_FLOW_ACTION_TYPE_RAW_ENCAP:
-			if ((err = xlate_raw_encap(x, i, a->conf)))
+			if (x->n_encaps++)
+				return act_fail(x, i, "a second encapsulation (VXLAN in VXLAN "
+						"is not offloaded)");
+			if ((err = a->type == RTE_FLOW_ACTION_TYPE_VXLAN_ENCAP
+				   ? xlate_vxlan_encap(x, i, a->conf)
+				   : xlate_raw_encap(x, i, a->conf)))
 				return err;
 			break;
 		case RTE_FLOW_ACTION_TYPE_MARK:
 			if (!a->conf)
-				return act_fail(x, i, "no conf");
+				return act_fail_conf(x, i, "no conf");
 			if (!(c = add_act(x, DPAK_ACTION_MARK, i, true)))
 				return act_fail(x, i, "too many actions");
 			c->mark.id = ((const struct rte_flow_action_mark *)a->conf)->id;
@@ -890,9 +932,9 @@ static int xlate_actions(struct xlate *x, const struct rte_flow_action *acts, bo
 		case RTE_FLOW_ACTION_TYPE_QUEUE: {
 			const struct rte_flow_action_queue *qc = a->conf;
 			if (!qc)
-				return act_fail(x, i, "no conf");
+				return act_fail_conf(x, i, "no conf");
 			if (qc->index >= x->eth->data->nb_rx_queues)
-				return act_fail(x, i, "queue %u: the port has %u receive queues",
+				return act_fail_conf(x, i, "queue %u: the port has %u receive queues",
 						qc->index, x->eth->data->nb_rx_queues);
 			if (x->n_fates)
 				return act_fail(x, i, "more than one fate");
@@ -905,27 +947,27 @@ static int xlate_actions(struct xlate *x, const struct rte_flow_action *acts, bo
 		case RTE_FLOW_ACTION_TYPE_RSS: {
 			const struct rte_flow_action_rss *r = a->conf;
 			if (!r)
-				return act_fail(x, i, "no conf");
+				return act_fail_conf(x, i, "no conf");
 			if (r->level > 1)
-				return act_fail(x, i, "level %u: the inner headers are not hashed",
+				return act_fail_conf(x, i, "level %u: the inner headers are not hashed",
 						r->level);
 			if (r->key_len || r->key)
-				return act_fail(x, i, "a hash key: libdpak spreads by its own "
+				return act_fail_conf(x, i, "a hash key: libdpak spreads by its own "
 						"flow hash");
 			if (r->func != RTE_ETH_HASH_FUNCTION_DEFAULT)
-				return act_fail(x, i, "hash function %d: only the default",
+				return act_fail_conf(x, i, "hash function %d: only the default",
 						r->func);
 			if (x->n_fates)
 				return act_fail(x, i, "more than one fate");
 			if (!r->queue_num || r->queue_num > DPAK_RSS_MAX_QUEUES || !r->queue)
-				return act_fail(x, i, "%u queues: 1-%d are spread over",
+				return act_fail_conf(x, i, "%u queues: 1-%d are spread over",
 						r->queue_num, DPAK_RSS_MAX_QUEUES);
 			if (!(c = add_act(x, DPAK_ACTION_RSS, i, true)))
 				return act_fail(x, i, "too many actions");
 			c->rss.n = (uint16_t)r->queue_num;
 			for (uint32_t k = 0; k < r->queue_num; k++) {
 				if (r->queue[k] >= x->eth->data->nb_rx_queues)
-					return act_fail(x, i, "queue %u: the port has %u receive "
+					return act_fail_conf(x, i, "queue %u: the port has %u receive "
 							"queues", r->queue[k],
 							x->eth->data->nb_rx_queues);
 				c->rss.queues[k] = (uint16_t)(x->priv->first_q + r->queue[k]);
@@ -977,7 +1019,12 @@ static int map_dpak_error(struct xlate *x, int err, const char *table, const cha
 	if (sscanf(msg, "item %u", &n) == 1 && n < x->n_items && x->item_src[n] >= 0) {
 		int src = x->item_src[n];
 		const char *rest = strchr(msg, ':');
-		return fail(x->error, -err, RTE_FLOW_ERROR_TYPE_ITEM, &x->rte_items[src],
+		/* a field the table cannot match is the mask's doing */
+		bool m = strstr(msg, "cannot be matched") || strstr(msg, "mask");
+		return fail(x->error, -err, m ? RTE_FLOW_ERROR_TYPE_ITEM_MASK
+					      : RTE_FLOW_ERROR_TYPE_ITEM,
+			    item_cause(&x->rte_items[src], m ? RTE_FLOW_ERROR_TYPE_ITEM_MASK
+							     : RTE_FLOW_ERROR_TYPE_ITEM),
 			    "item %d (%s): table %s: %s", src, item_name(x->rte_items[src].type),
 			    table, rest ? rest + 2 : msg);
 	}
@@ -988,6 +1035,9 @@ static int map_dpak_error(struct xlate *x, int err, const char *table, const cha
 			    "action %d (%s): table %s: %s", src, action_name(x->rte_acts[src].type),
 			    table, rest ? rest + 2 : msg);
 	}
+	if (err == -ERANGE && !strncmp(msg, "priority", 8))
+		return fail(x->error, ERANGE, RTE_FLOW_ERROR_TYPE_ATTR_PRIORITY, x->attr,
+			    "table %s: %s", table, msg);
 	char tn[80];
 	snprintf(tn, sizeof(tn), "table %s", table);
 	if (strstr(msg, tn))
@@ -1058,7 +1108,7 @@ static struct dpak_table *choose_table(struct xlate *x, const struct dpak_flow_o
 			return NULL;
 		}
 		int src = x->field_src[f];
-		item_fail(x, src, "no table matches %s", fname);
+		item_fail_mask(x, src, "no table matches %s", fname);
 		return NULL;
 	}
 	if (best >= 0) {
@@ -1068,7 +1118,7 @@ static struct dpak_table *choose_table(struct xlate *x, const struct dpak_flow_o
 		field_label(f, fname, sizeof(fname));
 		int src = x->field_src[f];
 		if (src >= 0) {
-			item_fail(x, src, "no table matches %s with the pattern's other fields "
+			item_fail_mask(x, src, "no table matches %s with the pattern's other fields "
 				  "(closest: table %s)", fname, ti.name);
 			return NULL;
 		}
@@ -1091,6 +1141,7 @@ static int translate(struct rte_eth_dev *eth, const struct rte_flow_attr *attr,
 	x->error = error;
 	x->rte_items = items;
 	x->rte_acts = actions;
+	x->attr = attr;
 	for (unsigned k = 0; k < RTE_DIM(x->field_src); k++)
 		x->field_src[k] = -1;
 	if (!p->sh)
@@ -1108,7 +1159,7 @@ static int translate(struct rte_eth_dev *eth, const struct rte_flow_attr *attr,
 		return fail(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ATTR_EGRESS, attr,
 			    "egress rules are not supported (the in-port is the ethdev's)");
 	if (!attr->ingress && !attr->transfer)
-		return fail(error, EINVAL, RTE_FLOW_ERROR_TYPE_ATTR, attr,
+		return fail(error, EINVAL, RTE_FLOW_ERROR_TYPE_ATTR_INGRESS, attr,
 			    "neither ingress nor transfer");
 	x->priority = attr->priority;
 	if ((err = xlate_pattern(x, items)))
@@ -1175,8 +1226,12 @@ static struct rte_flow *pmd_flow_create(struct rte_eth_dev *eth,
 		struct dpak_table_info ti = { .sz = sizeof(ti) };
 		dpak_table_info(tb, &ti);
 		if (err == -EEXIST)
-			fail(error, EEXIST, RTE_FLOW_ERROR_TYPE_UNSPECIFIED, NULL,
-			     "table %s: a rule with the same pattern and priority exists",
+			/* libdpak refuses a second flow with the same match
+			 * whatever its priority: the pattern as a whole is
+			 * the cause */
+			fail(error, EEXIST, RTE_FLOW_ERROR_TYPE_ITEM_NUM, items,
+			     "table %s: a rule with the same pattern exists (at any "
+			     "priority: the same pattern cannot be offloaded twice)",
 			     ti.name);
 		else
 			map_dpak_error(x, err, ti.name, dpak_errmsg());
