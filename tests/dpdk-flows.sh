@@ -185,3 +185,34 @@ CMDS
 expect "net_dpak: net_dpakfoo: no devarg port= and no port number at the end of the name (net_dpak<N>): give port=<name|number>"
 expect_not "Port 0: "
 echo "ok: a key given twice, over-long values, a name without a port number refused"
+
+# An L4 item with no spec still means its protocol: "eth / ipv4 / udp" goes
+# into a table that keys on ip_proto (ovs.conf's ipv4), never into the l2
+# table as "all IPv4" (which would forward TCP and ICMP by a UDP rule).
+fifo=$(mktemp -u /tmp/dpak-test-fifo.XXXXXX)
+sock=/run/dpak-test-flows$$.sock
+mkfifo "$fifo"
+# shellcheck disable=SC2046
+timeout 120 "$TESTPMD" -l 0-1 $(dpl_eal "dpakl4$$") \
+	--vdev "net_dpak0,configinfo=$top_srcdir/configinfo/ovs.conf,ctl=$sock" --vdev net_dpak1 \
+	-- -i --total-num-mbufs=8192 < "$fifo" > "$log" 2>&1 &
+tp=$!
+exec 7>"$fifo"
+echo "flow create 0 transfer pattern eth / ipv4 / udp / end actions count / drop / end" >&7
+echo "flow create 0 transfer pattern eth / ipv4 / icmp / end actions count / port_id id 1 / end" >&7
+for _ in $(seq 300); do
+	[ "$(grep -c "Flow rule #[0-9]* created" "$log")" -ge 2 ] && break
+	grep -q "Caught PMD error" "$log" && break
+	sleep 0.1
+done
+rows=$("$top_builddir/tools/dpak-ctl" -s "$sock" flows 2>&1)
+echo quit >&7
+exec 7>&-
+wait $tp
+rm -f "$fifo"
+echo "$rows" | grep -E '^ipv4 .*ip_proto=17' | grep -q 'drop' ||
+	{ echo "$rows"; fail "eth / ipv4 / udp is not in table ipv4 with ip_proto=17"; }
+echo "$rows" | grep -E '^ipv4 .*ip_proto=1[^0-9]' | grep -q 'port:' ||
+	{ echo "$rows"; fail "eth / ipv4 / icmp is not in table ipv4 with ip_proto=1"; }
+! echo "$rows" | grep -qE '^l2 ' || { echo "$rows"; fail "a rule with an L4 item went into table l2"; }
+echo "ok: a spec-less udp / icmp item keeps its protocol (table ipv4, ip_proto matched)"
