@@ -178,5 +178,6 @@ struct dpak_backend_ops {
 };
 
 extern const struct dpak_backend_ops dpak_backend_hwsim;
+extern const struct dpak_backend_ops dpak_backend_pci;
 
 #endif

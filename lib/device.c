@@ -10,10 +10,11 @@
 
 static const struct dpak_backend_ops *const backends[] = {
 	&dpak_backend_hwsim,
+	&dpak_backend_pci,
 };
 
 /* Backends named by DESIGN but not built yet. */
-static const char *const planned[] = { "xdp", "pci" };
+static const char *const planned[] = { "xdp" };
 
 static const struct dpak_backend_ops *backend_for(const char *devspec,
 						  const char **args)
@@ -33,7 +34,7 @@ static const struct dpak_backend_ops *backend_for(const char *devspec,
 				  "this release", devspec, planned[i]);
 			return NULL;
 		}
-	dpak__err(ENODEV, "devspec '%s': no backend '%.*s' (known: hwsim)",
+	dpak__err(ENODEV, "devspec '%s': no backend '%.*s' (known: hwsim, pci)",
 		  devspec, (int)n, devspec);
 	return NULL;
 }

@@ -50,12 +50,24 @@ struct dpak_dev_opts {
  *     engine=thread (a thread of the device's own runs it);
  *     mtu=N every port's MTU, 68 to 9202, default 1500 (see
  *     dpak_port_set_mtu());
- *   - "xdp:eth0,eth1" and "pci:0000:03:00.0" are reserved for the backends
- *     of those names (not built yet: -ENODEV).
+ *   - "pci:0000:03:00.0" (domain:bus:device.function; "pci:03:00.0" is
+ *     domain 0) or "pci:" (the first device in bus order whose revision
+ *     this library drives) — the libdpak PCIe device, found with libpci
+ *     (vendor 0xffd0, device 0xd001 PF / 0xd002 VF: placeholder ids, see
+ *     docs/device-interface.md). Discovery is built, the driver is not
+ *     yet: a device found gives EOPNOTSUPP; none, an address that is
+ *     absent or another vendor's, or a revision not driven give ENODEV,
+ *     naming the address. With the environment variable DPAK_PCI_DUMP
+ *     naming a file, that libpci dump file (the text `lspci -xxx` prints)
+ *     is read instead of the bus;
+ *   - "xdp:eth0,eth1" is reserved for the backend of that name (not built
+ *     yet: -ENODEV).
  * @param opts NULL for defaults.
  * @return the device, or NULL with errno set: EINVAL (bad devspec or
- *         option, see dpak_errmsg()), ENODEV (no such backend), ENOMEM,
- *         or the configinfo parser's error.
+ *         option, see dpak_errmsg(); a DPAK_PCI_DUMP file libpci cannot
+ *         read), ENODEV (no such backend or device), EOPNOTSUPP (a pci
+ *         device found, its driver not built), ENOMEM, or the configinfo
+ *         parser's or DPAK_PCI_DUMP's open error.
  * @par Thread safety
  * Safe from any thread; each call opens a separate device.
  */
