@@ -4,7 +4,9 @@
  *
  * PLACEHOLDERS: vendor 0xffd0 and device ids 0xd001 / 0xd002 are the
  * project's own placeholder ids, NOT assigned by the PCI-SIG. They stand
- * until the device gets real ids (docs/device-interface.md); change them
+ * until the device gets real ids. docs/device-interface.md section 2 has
+ * since chosen another placeholder identity (vendor 0xD9AC, a management
+ * function 0xD001 of class 0x028000; see its open questions): change them
  * here and nowhere else.
  */
 #ifndef DPAK_PCI_IDS_H
