@@ -203,10 +203,11 @@ uint8_t *pool_buf_end(const struct hw_pool *p, const struct hw_pktbuf *b);
 
 /* Host queues (hostq.c): the pipeline's side. */
 /* Deliver a packet up to host queue @queue; ~0u: the queue of the flow
- * hash within @rx_port's range (hw_port_set_rx_queues). */
+ * hash @hash (hw_flow_hash(), computed once by the caller) within
+ * @rx_port's range (hw_port_set_rx_queues). */
 void hostq_deliver(struct hw_dev *dev, const struct hw_pkt *pk,
 		   enum hw_host_reason why, uint32_t table, uint32_t queue,
-		   uint32_t rx_port);
+		   uint32_t rx_port, uint32_t hash);
 /* Drain the transmit queues; returns packets taken. */
 unsigned hostq_drain_tx(struct hw_dev *dev, unsigned budget, uint64_t now);
 

@@ -111,9 +111,8 @@ uint8_t *pool_buf_end(const struct hw_pool *p, const struct hw_pktbuf *b)
 
 void hostq_deliver(struct hw_dev *dev, const struct hw_pkt *pk,
 		   enum hw_host_reason why, uint32_t table, uint32_t queue,
-		   uint32_t rx_port)
+		   uint32_t rx_port, uint32_t hash)
 {
-	uint32_t hash = hw_flow_hash(pk);
 	struct hw_hostq *q;
 	struct hw_pktbuf *b;
 

@@ -143,17 +143,22 @@ static inline void drop(struct hw_port *in, struct hw_tracer *tr,
 		STAT_ADD(in->drops_bond_rx, 1);
 }
 
-/* Up to the host: to @queue, or (~0u) by the flow hash within the range
- * of the port it came in on, @in. */
+/* Up to the host: to @queue; HW_Q_RSS: one of the rss op's queues @rss
+ * by the flow hash; ~0u: by the flow hash within the range of the port it
+ * came in on, @in. The hash is computed once, here. */
 static inline void to_host(struct hw_dev *dev, struct hw_tracer *tr, const struct hw_port *in,
 			   const struct hw_pkt *p, enum hw_host_reason r, uint32_t table,
-			   uint32_t queue, enum hw_why why)
+			   uint32_t queue, const uint8_t *rss, enum hw_why why)
 {
+	uint32_t hash = hw_flow_hash(p);
+
+	if (queue == HW_Q_RSS)
+		queue = rss[1 + hash % rss[0]];
 	if (tr)
 		trace_end(tr, p, r == HW_HOST_TTL ? HW_FATE_TTL : HW_FATE_HOST, queue, why,
 			  NULL, ~0u);
 	else
-		hostq_deliver(dev, p, r, table, queue, (uint32_t)(in - dev->ports));
+		hostq_deliver(dev, p, r, table, queue, (uint32_t)(in - dev->ports), hash);
 }
 
 static inline void to_ctrl(struct hw_dev *dev, struct hw_tracer *tr, uint32_t port,
@@ -241,14 +246,14 @@ pipeline(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk, unsigned n, uint6
 				if (dev->bonds[bi - 1].lacp == HW_LACP_CTRL)
 					to_ctrl(dev, tr, port, &pk[i]);
 				else
-					to_host(dev, tr, in, &pk[i], HW_HOST_PROTO, 0, ~0u,
+					to_host(dev, tr, in, &pk[i], HW_HOST_PROTO, 0, ~0u, NULL,
 						HW_WHY_PROTO_HOST);
 				at[i] = HW_MAX_TABLES;
 				continue;
 			}
 			if (!hw_bond_may_rx(dev, bi - 1, port)) {
 				if (hw_bond_is_protocol(&pk[i]))
-					to_host(dev, tr, in, &pk[i], HW_HOST_PROTO, 0, ~0u,
+					to_host(dev, tr, in, &pk[i], HW_HOST_PROTO, 0, ~0u, NULL,
 						HW_WHY_PROTO_HOST);
 				else
 					drop(in, tr, &pk[i], HW_WHY_BOND_RX, NULL);
@@ -301,7 +306,7 @@ pipeline(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk, unsigned n, uint6
 				if (tb->cfg.miss == PK_MISS_DROP)
 					drop(in, tr, p, HW_WHY_NONE, NULL);
 				else
-					to_host(dev, tr, in, p, HW_HOST_MISS, t, ~0u, HW_WHY_NONE);
+					to_host(dev, tr, in, p, HW_HOST_MISS, t, ~0u, NULL, HW_WHY_NONE);
 				goto done;
 			}
 			COUNT(e->packets, 1);
@@ -336,12 +341,10 @@ pipeline(struct hw_dev *dev, uint32_t port, struct hw_pkt *pk, unsigned n, uint6
 				goto done;
 			}
 			case HW_FATE_HOST:
-				if (v.arg == HW_Q_RSS) /* the rss op's queues, by hash */
-					v.arg = v.rss[1 + hw_flow_hash(p) % v.rss[0]];
-				to_host(dev, tr, in, p, HW_HOST_ACTION, t, v.arg, HW_WHY_NONE);
+				to_host(dev, tr, in, p, HW_HOST_ACTION, t, v.arg, v.rss, HW_WHY_NONE);
 				goto done;
 			case HW_FATE_TTL:
-				to_host(dev, tr, in, p, HW_HOST_TTL, t, ~0u, HW_WHY_NONE);
+				to_host(dev, tr, in, p, HW_HOST_TTL, t, ~0u, NULL, HW_WHY_NONE);
 				goto done;
 			case HW_FATE_JUMP:
 				if (v.arg <= t || v.arg >= dev->n_tables) {
