@@ -141,43 +141,13 @@ static int vxlan_encap(struct hw_pkt *p, const uint8_t *a)
 	memcpy(h, a + 2, PK_ENCAP_HDR);
 	wr16(h + 14 + 2, (uint16_t)(20 + 8 + 8 + inner)); /* IPv4 total length */
 	wr16(h + 14 + 10, 0);
-	wr16(h + 14 + 10, hw_csum(h + 14, 20));
+	uint16_t c = (uint16_t)~hw_csum_fold(hw_csum_add(0, h + 14, 20));
+	memcpy(h + 14 + 10, &c, 2); /* summed in memory order: stored as is */
 	if (sport)
 		wr16(h + 34, sport);
 	wr16(h + 34 + 4, (uint16_t)(8 + 8 + inner)); /* UDP length */
 	p->stale = 1;
 	return 0;
-}
-
-/* Add @len bytes to a ones' complement sum, 32 bits at a time. */
-static uint64_t csum_add(uint64_t sum, const uint8_t *b, uint32_t len)
-{
-	uint32_t w;
-
-	for (; len >= 4; len -= 4, b += 4) {
-		memcpy(&w, b, 4);
-		sum += w;
-	}
-	if (len >= 2) {
-		uint16_t h;
-		memcpy(&h, b, 2);
-		sum += h;
-		b += 2;
-		len -= 2;
-	}
-	if (len) {
-		uint16_t h = 0;
-		memcpy(&h, b, 1); /* the last byte, padded with a zero byte */
-		sum += h;
-	}
-	return sum;
-}
-
-static uint16_t csum_fold(uint64_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
 }
 
 /* VXLAN over IPv6 (RFC 7348): the outer IPv6 payload length and UDP
@@ -206,10 +176,10 @@ static int vxlan_encap6(struct hw_pkt *p, const uint8_t *a)
 	wr16(h + 54 + 6, 0);
 	/* pseudo-header: addresses, upper-layer length, next header 17 */
 	uint8_t ph[8] = { 0, 0, (uint8_t)(ulen >> 8), (uint8_t)ulen, 0, 0, 0, 17 };
-	uint64_t sum = csum_add(0, h + 22, 32);
-	sum = csum_add(sum, ph, 8);
-	sum = csum_add(sum, h + 54, ulen);
-	c = (uint16_t)~csum_fold(sum);
+	uint64_t sum = hw_csum_add(0, h + 22, 32);
+	sum = hw_csum_add(sum, ph, 8);
+	sum = hw_csum_add(sum, h + 54, ulen);
+	c = (uint16_t)~hw_csum_fold(sum);
 	if (!c)
 		c = 0xffff;
 	memcpy(h + 54 + 6, &c, 2); /* summed in memory order: stored as is */

@@ -102,7 +102,11 @@ void hw_verdict_where(struct hw_verdict *v, const uint8_t *act);
 /* A hash of the packet's flow fields (for UDP source ports, spreading). */
 uint32_t hw_flow_hash(const struct hw_pkt *p);
 
-/* Internet checksum of @len bytes (one's complement of the sum). */
-uint16_t hw_csum(const void *data, uint32_t len);
+/* The Internet checksum (RFC 1071): hw_csum_add() adds @len bytes to a
+ * ones' complement sum in memory order (the sum does not depend on byte
+ * order, RFC 1071 section 2(B)), hw_csum_fold() folds it to 16 bits; the
+ * checksum ~fold(sum) is stored as is, with memcpy. */
+uint64_t hw_csum_add(uint64_t sum, const void *data, uint32_t len);
+uint16_t hw_csum_fold(uint64_t sum);
 
 #endif

@@ -218,16 +218,33 @@ uint32_t hw_flow_hash(const struct hw_pkt *p)
 	return (uint32_t)(h ^ (h >> 32));
 }
 
-uint16_t hw_csum(const void *data, uint32_t len)
+uint64_t hw_csum_add(uint64_t sum, const void *data, uint32_t len)
 {
 	const uint8_t *b = data;
-	uint32_t sum = 0;
+	uint32_t w;
 
-	for (; len > 1; len -= 2, b += 2)
-		sum += (uint32_t)(b[0] << 8 | b[1]);
-	if (len)
-		sum += (uint32_t)b[0] << 8;
+	for (; len >= 4; len -= 4, b += 4) {
+		memcpy(&w, b, 4);
+		sum += w;
+	}
+	if (len >= 2) {
+		uint16_t h;
+		memcpy(&h, b, 2);
+		sum += h;
+		b += 2;
+		len -= 2;
+	}
+	if (len) {
+		uint16_t h = 0;
+		memcpy(&h, b, 1); /* the last byte, padded with a zero byte */
+		sum += h;
+	}
+	return sum;
+}
+
+uint16_t hw_csum_fold(uint64_t sum)
+{
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
+	return (uint16_t)sum;
 }
