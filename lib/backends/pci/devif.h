@@ -251,6 +251,7 @@ enum devif_opcode {
 	DEVIF_OP_FAIL_OPS = 0x74,
 	DEVIF_OP_REJECT_ACTIONS = 0x75,
 	DEVIF_OP_FAULT = 0x76,
+	DEVIF_OP_WIRE_ATTACH = 0x77,
 };
 
 /* 9 Status codes. */
