@@ -539,6 +539,13 @@ static int tx_check(struct drv_hostq *hq, struct dpak_pkt **pkts, uint16_t n)
 			return dpak__err(EINVAL, "tx_burst: packet %u: tx_flags %u is not "
 					 "DPAK_TX_PORT or DPAK_TX_PIPELINE; none sent", k,
 					 p->tx_flags);
+		if (hq->cfg.n_ports &&
+		    p->port >= hq->cfg.n_ports + (p->tx_flags == DPAK_TX_PORT ?
+						   hq->cfg.bond_ports : 0))
+			return dpak__err(EINVAL, "tx_burst: packet %u: port %u does not "
+					 "exist%s; none sent", k, p->port,
+					 p->tx_flags == DPAK_TX_PIPELINE ?
+					 " (the pipeline takes packets on ports, not bonds)" : "");
 		if (p->len < MIN_FRAME || p->len > hq->cfg.max_frame)
 			return dpak__err(EINVAL, "tx_burst: packet %u: length %u is not in "
 					 "%u-%u bytes; none sent", k, p->len, MIN_FRAME,
@@ -598,19 +605,25 @@ int drv_hostq_tx_burst(struct drv_hostq *hq, uint16_t q, struct dpak_pkt **pkts,
 	return k;
 }
 
+/* Reclaim every transmit ring no other thread is using now. */
+static void reclaim_all(struct drv_hostq *hq)
+{
+	for (uint32_t q = 0; q <= hq->cfg.queues; q++) {
+		struct hq_ring *r = q < hq->cfg.queues ? TX(hq, q) : CTX(hq);
+
+		if (trylock(&r->lock)) {
+			tx_reclaim(hq, r);
+			unlock(&r->lock);
+		}
+	}
+}
+
 struct dpak_pkt *drv_hostq_pkt_alloc(struct drv_hostq *hq)
 {
 	int64_t i;
 
 	if (__atomic_load_n(&hq->n_free, __ATOMIC_RELAXED) <= hq->low)
-		for (uint32_t q = 0; q < hq->cfg.queues; q++) {
-			struct hq_ring *r = TX(hq, q);
-
-			if (trylock(&r->lock)) {
-				tx_reclaim(hq, r);
-				unlock(&r->lock);
-			}
-		}
+		reclaim_all(hq);
 	i = pool_get(hq);
 	if (i < 0) {
 		errno = ENOBUFS;
@@ -634,10 +647,24 @@ void drv_hostq_pkt_free(struct drv_hostq *hq, struct dpak_pkt *pkt)
 		pool_put(hq, (uint32_t)i);
 }
 
+/* Empty buffers posted to a receive ring (racy from another thread, as
+ * any occupancy figure is). */
+static uint32_t rx_posted_empty(struct hq_ring *r)
+{
+	uint16_t u = __atomic_load_n(&r->v.vr.used->idx, __ATOMIC_ACQUIRE);
+	uint16_t d = (uint16_t)(u - __atomic_load_n(&r->v.last_used, __ATOMIC_RELAXED));
+	uint32_t in = __atomic_load_n(&r->v.inflight, __ATOMIC_RELAXED);
+
+	return d <= in ? in - d : 0;
+}
+
 void drv_hostq_depths(struct drv_hostq *hq, uint16_t q, uint32_t *rx_depth,
 		      uint32_t *tx_depth, uint32_t *pool_size, uint32_t *pool_free)
 {
+	uint32_t empty = 0;
+
 	*rx_depth = *tx_depth = 0;
+	reclaim_all(hq);
 	if (q < hq->cfg.queues) {
 		struct hq_ring *rx = RX(hq, q), *tx = TX(hq, q);
 		uint16_t u = __atomic_load_n(&rx->v.vr.used->idx, __ATOMIC_ACQUIRE);
@@ -649,8 +676,12 @@ void drv_hostq_depths(struct drv_hostq *hq, uint16_t q, uint32_t *rx_depth,
 		d = (uint16_t)(__atomic_load_n(&tx->v.avail_idx, __ATOMIC_RELAXED) - u);
 		*tx_depth = d <= tx->size ? d : 0;
 	}
+	for (uint32_t r = 0; r < hq->n_rings; r += 2)
+		empty += rx_posted_empty(&hq->ring[r]);
 	*pool_size = hq->cfg.pool_size;
-	*pool_free = __atomic_load_n(&hq->n_free, __ATOMIC_RELAXED);
+	*pool_free = __atomic_load_n(&hq->n_free, __ATOMIC_RELAXED) + empty;
+	if (*pool_free > *pool_size)
+		*pool_free = *pool_size;
 }
 
 uint64_t drv_hostq_errors(const struct drv_hostq *hq)
