@@ -526,6 +526,22 @@ static void test_hostq_setup_records(void **state)
 	assert_int_equal(pf, POOL);
 	assert_int_equal(rxd, 0);
 	assert_int_equal(txd, 0);
+	/* the application can take the whole pool, rings full or not */
+	{
+		static struct dpak_pkt *all[POOL + 1];
+		unsigned n = 0;
+
+		while (n < POOL + 1 && (all[n] = drv_hostq_pkt_alloc(h.hq)))
+			n++;
+		assert_int_equal(n, POOL);
+		assert_int_equal(errno, ENOBUFS);
+		drv_hostq_depths(h.hq, 0, &rxd, &txd, &ps, &pf);
+		assert_int_equal(pf, 0);
+		for (unsigned i = 0; i < n; i++)
+			drv_hostq_pkt_free(h.hq, all[i]);
+		drv_hostq_depths(h.hq, 0, &rxd, &txd, &ps, &pf);
+		assert_int_equal(pf, POOL);
+	}
 	hq_env_fini(&h);
 }
 

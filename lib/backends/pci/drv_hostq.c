@@ -59,9 +59,11 @@ struct drv_hostq {
 	uint8_t *buf;             /* first buffer */
 	uint64_t buf_iova;
 	size_t stride;
-	struct dpak_pkt *pkt;     /* [pool_size] */
-	uint8_t *state;           /* [pool_size] B_* */
-	uint32_t *next;           /* [pool_size] free stack links, index + 1 */
+	uint32_t n_bufs;          /* pool_size + reserve */
+	uint32_t reserve;         /* buffers for the receive rings' fill */
+	struct dpak_pkt *pkt;     /* [n_bufs] */
+	uint8_t *state;           /* [n_bufs] B_* */
+	uint32_t *next;           /* [n_bufs] free stack links, index + 1 */
 	uint64_t head;            /* tag << 32 | (index + 1), 0 empty */
 	uint32_t n_free;
 	uint32_t low;             /* pkt_alloc reclaims below this many free */
@@ -85,6 +87,29 @@ static uint32_t ring_size_of(const struct drv_hostq_cfg *cfg, uint32_t r)
 	if (r >= 2u * cfg->queues)
 		return cfg->queue_size < CTRL_SIZE ? cfg->queue_size : CTRL_SIZE;
 	return cfg->queue_size;
+}
+
+/* Buffers a receive ring keeps posted: the ring's size, at most a share of
+ * the pool (so that the rings' reserve stays below half the pool). */
+static uint32_t rx_fill(const struct drv_hostq_cfg *cfg, uint32_t r)
+{
+	uint32_t per = cfg->pool_size / (2u * (cfg->queues + 1u)), sz = ring_size_of(cfg, r);
+
+	if (!per)
+		per = 1;
+	return per < sz ? per : sz;
+}
+
+/* The receive rings' buffers come on top of the application's pool_size,
+ * so that the application can take pool_size buffers however full the
+ * rings are (as on hwsim, where the pool is the application's alone). */
+static uint32_t rx_reserve(const struct drv_hostq_cfg *cfg)
+{
+	uint32_t n = 0;
+
+	for (uint32_t r = 0; r < 2u * cfg->queues + 2u; r += 2)
+		n += rx_fill(cfg, r);
+	return n;
 }
 
 static size_t buf_stride(const struct drv_hostq_cfg *cfg)
@@ -116,7 +141,7 @@ static size_t layout(const struct drv_hostq_cfg *cfg, struct hq_ring *rings,
 		}
 	}
 	*buf_off = off;
-	return off + (size_t)cfg->pool_size * buf_stride(cfg);
+	return off + ((size_t)cfg->pool_size + rx_reserve(cfg)) * buf_stride(cfg);
 }
 
 size_t drv_hostq_dma_bytes(const struct drv_hostq_cfg *cfg)
@@ -173,7 +198,7 @@ static int64_t pkt_index(const struct drv_hostq *hq, const struct dpak_pkt *p)
 {
 	uintptr_t a = (uintptr_t)p, b = (uintptr_t)hq->pkt;
 
-	if (a < b || a >= b + (uintptr_t)hq->cfg.pool_size * sizeof(*p) ||
+	if (a < b || a >= b + (uintptr_t)hq->n_bufs * sizeof(*p) ||
 	    (a - b) % sizeof(*p))
 		return -1;
 	return (int64_t)((a - b) / sizeof(*p));
@@ -335,7 +360,6 @@ int drv_hostq_new(const struct drv_hostq_cfg *cfg, struct drv_hostq **out)
 {
 	struct drv_hostq *hq;
 	size_t need, boff;
-	uint32_t per;
 	int rc;
 
 	*out = NULL;
@@ -363,9 +387,11 @@ int drv_hostq_new(const struct drv_hostq_cfg *cfg, struct drv_hostq **out)
 	hq->cfg = *cfg;
 	hq->n_rings = 2u * cfg->queues + 2u;
 	hq->ring = calloc(hq->n_rings, sizeof(*hq->ring));
-	hq->pkt = calloc(cfg->pool_size, sizeof(*hq->pkt));
-	hq->state = calloc(cfg->pool_size, 1);
-	hq->next = calloc(cfg->pool_size, sizeof(*hq->next));
+	hq->reserve = rx_reserve(cfg);
+	hq->n_bufs = cfg->pool_size + hq->reserve;
+	hq->pkt = calloc(hq->n_bufs, sizeof(*hq->pkt));
+	hq->state = calloc(hq->n_bufs, 1);
+	hq->next = calloc(hq->n_bufs, sizeof(*hq->next));
 	if (!hq->ring || !hq->pkt || !hq->state || !hq->next) {
 		drv_hostq_free(hq);
 		return dpak__err(ENOMEM, "pci: host queues: out of memory");
@@ -378,19 +404,15 @@ int drv_hostq_new(const struct drv_hostq_cfg *cfg, struct drv_hostq **out)
 		drv_hostq_free(hq);
 		return dpak__err(-rc, "pci: host queues: out of memory");
 	}
-	/* Receive rings take at most half the pool between them. */
-	per = cfg->pool_size / (2u * (cfg->queues + 1u));
-	if (!per)
-		per = 1;
 	for (uint32_t r = 0; r < hq->n_rings; r += 2)
-		hq->ring[r].fill = per < hq->ring[r].size ? per : hq->ring[r].size;
+		hq->ring[r].fill = rx_fill(cfg, r);
 	hq->low = cfg->pool_size / 16u;
-	for (uint32_t i = 0; i < cfg->pool_size; i++) {
+	for (uint32_t i = 0; i < hq->n_bufs; i++) {
 		pkt_init(hq, i);
-		hq->next[i] = i + 1 < cfg->pool_size ? i + 2 : 0;
+		hq->next[i] = i + 1 < hq->n_bufs ? i + 2 : 0;
 	}
 	hq->head = 1;
-	hq->n_free = cfg->pool_size;
+	hq->n_free = hq->n_bufs;
 	hq->ctrl_pending = -1;
 	fill_all(hq);
 	*out = hq;
@@ -661,7 +683,7 @@ static uint32_t rx_posted_empty(struct hq_ring *r)
 void drv_hostq_depths(struct drv_hostq *hq, uint16_t q, uint32_t *rx_depth,
 		      uint32_t *tx_depth, uint32_t *pool_size, uint32_t *pool_free)
 {
-	uint32_t empty = 0;
+	uint32_t empty = 0, n_free;
 
 	*rx_depth = *tx_depth = 0;
 	reclaim_all(hq);
@@ -678,8 +700,11 @@ void drv_hostq_depths(struct drv_hostq *hq, uint16_t q, uint32_t *rx_depth,
 	}
 	for (uint32_t r = 0; r < hq->n_rings; r += 2)
 		empty += rx_posted_empty(&hq->ring[r]);
+	/* Free for the application: the pool's free buffers and the empty
+	 * ones posted, less the rings' reserve. */
+	n_free = __atomic_load_n(&hq->n_free, __ATOMIC_RELAXED) + empty;
 	*pool_size = hq->cfg.pool_size;
-	*pool_free = __atomic_load_n(&hq->n_free, __ATOMIC_RELAXED) + empty;
+	*pool_free = n_free > hq->reserve ? n_free - hq->reserve : 0;
 	if (*pool_free > *pool_size)
 		*pool_free = *pool_size;
 }

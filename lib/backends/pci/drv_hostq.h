@@ -26,8 +26,9 @@ struct drv_hostq;
 struct drv_hostq_cfg {
 	uint32_t queues;      /* host queue pairs, 1 .. 64 */
 	uint32_t queue_size;  /* ring entries, power of two <= 32768 */
-	uint32_t pool_size;   /* packet buffers (receive rings are kept full
-			       * from the same pool) */
+	uint32_t pool_size;   /* packet buffers the application can take; the
+			       * receive rings' own buffers come on top
+			       * (drv_hostq_dma_bytes counts both) */
 	uint32_t max_frame;   /* device MAX_FRAME */
 	uint8_t *dma;         /* the part of the DMA window given to the rings */
 	uint64_t dma_iova;    /* its bus address */
