@@ -23,10 +23,10 @@ static int pci_open(const char *args, const struct ci_config *cfg,
 	err = dpak__pci_find(args, &fn);
 	if (err)
 		return err;
-	return dpak__err(EOPNOTSUPP, "pci %s (%s, rev 0x%02x): found, but the pci "
+	return dpak__err(EOPNOTSUPP, "pci %s (rev 0x%02x): found, but the pci "
 			 "backend's driver is not built yet "
 			 "(docs/device-interface.md describes the interface)",
-			 fn.bdf, fn.is_vf ? "VF" : "PF", fn.revision);
+			 fn.bdf, fn.revision);
 }
 
 const struct dpak_backend_ops dpak_backend_pci = {
