@@ -888,7 +888,10 @@ sleep:
 			sched_yield();
 			continue;
 		}
-		struct timespec ts = { 0, idle < 1000 ? 50000 : 200000 };
+		/* idle: short sleeps first (a driver waiting on a command), then
+		 * longer ones; no driver at all: 2 ms (HEARTBEAT stays within
+		 * its 10 ms either way) */
+		struct timespec ts = { 0, fe->conn < 0 ? 2000000 : idle < 2000 ? 50000 : 500000 };
 		nanosleep(&ts, NULL);
 	}
 	return NULL;
