@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 #include <dpak/dpak.h>
+#include "devspec.h"
 #include "pkt.h"
 
 /* Ports of "hwsim:" (default): uplink0 uplink1 pf0 vf0 vf1 vf2 vf3 */
@@ -40,7 +41,7 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	f->dev = dpak_dev_open("hwsim:", NULL);
+	f->dev = dpak_dev_open(test_devspec(""), NULL);
 	if (!f->dev) {
 		fprintf(stderr, "open: %s\n", dpak_errmsg());
 		free(f);
@@ -402,7 +403,7 @@ static void test_vxlan_encap_headers(void **state)
 {
 	(void)state;
 	DPAK_OPTS(dpak_dev_opts, o, .configinfo_text = ENCAP_CFG);
-	struct dpak_dev *dev = dpak_dev_open("hwsim:", &o);
+	struct dpak_dev *dev = dpak_dev_open(test_devspec(""), &o);
 	assert_non_null(dev);
 	struct dpak_item_port in = { VF0 };
 	struct dpak_item_ipv4 ip = { .src = htonl(0x0a000001), .dst = htonl(0x0a000002) };
@@ -644,7 +645,7 @@ static void test_qinq(void **state)
 	(void)state;
 	DPAK_OPTS(dpak_dev_opts, o, .configinfo_text =
 		  "table name=q type=exact capacity=16 key=vlan_tci,vlan2_tci\n");
-	struct dpak_dev *dev = dpak_dev_open("hwsim:", &o);
+	struct dpak_dev *dev = dpak_dev_open(test_devspec(""), &o);
 	assert_non_null(dev);
 	struct dpak_item_vlan outer = { htons(10), 0 }, inner = { htons(20), 0 };
 	struct dpak_item items[] = {
@@ -683,7 +684,7 @@ static void test_mark_and_jump(void **state)
 	DPAK_OPTS(dpak_dev_opts, o, .configinfo_text =
 		  "table name=first type=wildcard capacity=16 key=in_port,ip_proto,l4_dst miss=next\n"
 		  "table name=second type=exact capacity=16 key=mark\n");
-	struct dpak_dev *dev = dpak_dev_open("hwsim:", &o);
+	struct dpak_dev *dev = dpak_dev_open(test_devspec(""), &o);
 	assert_non_null(dev);
 	struct dpak_item_udp u = { .dst_port = htons(53) }, um = { .dst_port = 0xffff };
 	struct dpak_item i1[] = { { DPAK_ITEM_UDP, &u, &um }, { DPAK_ITEM_END, NULL, NULL } };
@@ -830,7 +831,7 @@ static void test_capacity_and_duplicates(void **state)
 	(void)state;
 	DPAK_OPTS(dpak_dev_opts, o, .configinfo_text =
 		  "table name=tiny type=exact capacity=4 key=eth_dst\n");
-	struct dpak_dev *dev = dpak_dev_open("hwsim:", &o);
+	struct dpak_dev *dev = dpak_dev_open(test_devspec(""), &o);
 	assert_non_null(dev);
 	struct dpak_table *t = dpak_table_get(dev, "tiny");
 	assert_non_null(t);
@@ -938,7 +939,7 @@ static void test_link_down(void **state)
 static void test_engine_thread(void **state)
 {
 	(void)state;
-	struct dpak_dev *dev = dpak_dev_open("hwsim:engine=thread", NULL);
+	struct dpak_dev *dev = dpak_dev_open(test_devspec("engine=thread"), NULL);
 	assert_non_null(dev);
 	struct dpak_action_port a = { VF1 };
 	struct dpak_action acts[] = { { DPAK_ACTION_PORT, &a }, { DPAK_ACTION_END, NULL } };
@@ -1297,7 +1298,7 @@ static void test_ipv6_lpm_all_prefix_lengths(void **state)
 	(void)state;
 	DPAK_OPTS(dpak_dev_opts, o, .configinfo_text =
 		  "table name=route6 type=lpm capacity=1024 key=ipv6_dst\n");
-	struct dpak_dev *dev = dpak_dev_open("hwsim:", &o);
+	struct dpak_dev *dev = dpak_dev_open(test_devspec(""), &o);
 	assert_non_null(dev);
 	struct dpak_table *t = dpak_table_get(dev, "route6");
 	struct dpak_table_info ti = tinfo(t);
@@ -1431,7 +1432,7 @@ static void *reset_traffic_tx(void *arg)
 static void test_reset_counts_forwarded_under_traffic(void **state)
 {
 	(void)state;
-	struct reset_traffic rt = { .dev = dpak_dev_open("hwsim:engine=thread", NULL) };
+	struct reset_traffic rt = { .dev = dpak_dev_open(test_devspec("engine=thread"), NULL) };
 	struct dpak_action_port out = { VF1 };
 	struct dpak_action acts[] = {
 		{ DPAK_ACTION_COUNT, NULL }, { DPAK_ACTION_PORT, &out }, { DPAK_ACTION_END, NULL },
@@ -1490,7 +1491,7 @@ static void test_headroom_limit_declared(void **state)
 	(void)state;
 	DPAK_OPTS(dpak_dev_opts, o, .configinfo_text = "device max-action-bytes=255\n"
 		  "table name=t type=wildcard capacity=8 miss=host key=in_port\n");
-	struct dpak_dev *dev = dpak_dev_open("hwsim:mtu=9202", &o);
+	struct dpak_dev *dev = dpak_dev_open(test_devspec("mtu=9202"), &o);
 	struct dpak_dev_info di = { .sz = sizeof(di) };
 	struct dpak_action_vxlan_encap ve = { .eth_dst = { 2, 0, 0, 0, 0, 9 },
 					      .eth_src = { 2, 0, 0, 0, 0, 8 },

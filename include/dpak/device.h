@@ -53,8 +53,8 @@ struct dpak_dev_opts {
  *   - "pci:0000:03:00.0" (domain:bus:device.function; "pci:03:00.0" is
  *     domain 0) or "pci:" (the first device in bus order whose revision
  *     this library drives) — the libdpak PCIe device, found with libpci
- *     (vendor 0xffd0, device 0xd001 PF / 0xd002 VF: placeholder ids, see
- *     docs/device-interface.md). Discovery is built, the driver is not
+ *     (its management function: vendor 0xd9ac, a placeholder id, device
+ *     0xd001; see docs/device-interface.md). Discovery is built, the driver is not
  *     yet: a device found gives EOPNOTSUPP; none, an address that is
  *     absent or another vendor's, or a revision not driven give ENODEV,
  *     naming the address. With the environment variable DPAK_PCI_DUMP
