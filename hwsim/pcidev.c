@@ -236,7 +236,7 @@ static int dev_power_on(struct hw_pcidev *fe)
 		fe->port[p].wire_up = 1;
 		fe->port[p].last_link = (uint8_t)hw_port_link(dev, p);
 	}
-	if (++fe->gen == 0)
+	if ((++fe->gen & 0xFF) == 0)
 		fe->gen = 1;
 	attach_cfg(fe);
 	return 0;
@@ -271,7 +271,7 @@ int fe_rebuild(struct hw_pcidev *fe)
 	attach_cfg(fe);
 	for (unsigned i = 0; i < fe->n_attach; i++)
 		attach_one(fe, fe->attach[i].port, fe->attach[i].ifname);
-	if (++fe->gen == 0)
+	if ((++fe->gen & 0xFF) == 0)
 		fe->gen = 1;
 	return 0;
 }

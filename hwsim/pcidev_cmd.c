@@ -55,16 +55,18 @@ static int all_zero(const void *p, size_t n)
 	return 1;
 }
 
-/* Handles: generation (16 bits, never 0) << 48 | (table + 1) << 32 | id. */
+/* Handles: generation (8 bits, never 0) << 40 | (table + 1) << 32 | id;
+ * they fit in 48 bits, which leaves the driver room for its own reset
+ * generation above them. */
 static uint64_t handle_of(const struct hw_pcidev *fe, uint32_t table, uint32_t id)
 {
-	return (uint64_t)fe->gen << 48 | (uint64_t)(table + 1) << 32 | id;
+	return (uint64_t)(fe->gen & 0xFF) << 40 | (uint64_t)(table + 1) << 32 | id;
 }
 
 static int handle_id(const struct hw_pcidev *fe, uint32_t table, uint64_t h,
 		     uint32_t *id)
 {
-	if ((h >> 48) != fe->gen || ((h >> 32) & 0xFFFF) != table + 1)
+	if ((h >> 40) != (fe->gen & 0xFFu) || ((h >> 32) & 0xFF) != table + 1)
 		return -ENOENT;
 	*id = (uint32_t)h;
 	return 0;
@@ -948,7 +950,7 @@ static void cmd_soft_reset(struct hw_pcidev *fe, struct devif_cqe *cq)
 	for (uint32_t t = 0; t < HW_MAX_TABLES; t++)
 		if (fe->tstate[t] == FE_T_LIVE)
 			fe->tstate[t] = FE_T_GONE;
-	if (++fe->gen == 0)
+	if ((++fe->gen & 0xFF) == 0)
 		fe->gen = 1;
 	cq->result = lost;
 	cq->status = DEVIF_S_OK;
