@@ -144,6 +144,8 @@ static void result_err(const struct hw_pcidev *fe, struct devif_entry_result *r,
 		       int err, uint32_t table, const uint8_t *act, uint32_t act_len)
 {
 	r->status = st_of(err);
+	if (r->status == DEVIF_S_INTERNAL)
+		r->detail = (uint16_t)-err; /* the errno, for the driver's log */
 	if (r->status == DEVIF_S_TABLE_FULL &&
 	    hw_table_in_use(fe->dev, table) < fe->tdesc[table].capacity &&
 	    fe->tdesc[table].type != PK_EXACT)
@@ -260,7 +262,8 @@ static void cmd_entry_add(struct hw_pcidev *fe, const struct devif_sqe *sq,
 		if ((h.flags & ~(DEVIF_REC_F_MASK | DEVIF_REC_F_CARRY)) || need > h.len ||
 		    h.len - need >= 8 || has_mask != (td->type != PK_EXACT) ||
 		    h.actions_len == 0 || h.actions_len > td->action_bytes ||
-		    (td->type == PK_WILDCARD ? h.priority >= td->priorities : h.priority != 0)) {
+		    (td->type == PK_WILDCARD ? h.priority >= td->priorities
+		     : td->type == PK_LPM ? h.priority > 8u * PK_MAX_KEY : h.priority != 0)) {
 			r.status = DEVIF_S_INVALID;
 			batch_res(&b, res, i, &r);
 			continue;
@@ -1114,6 +1117,9 @@ static void cmd_wire_capture(struct hw_pcidev *fe, const struct devif_sqe *sq,
 	uint8_t *frame = fe->frame;
 	uint8_t *dst;
 
+	/* arg1: the room the caller has (0: MAX_FRAME); a longer frame stays
+	 * in the device and the command completes RANGE */
+	uint32_t room = sq->arg1 ? sq->arg1 : HW_MAX_FRAME;
 	cq->status = DEVIF_S_INVALID;
 	if (!(sq->flags & DEVIF_SQE_F_DATA) || sq->data_len < HW_MAX_FRAME ||
 	    sq->data_len > FE_MAX_CMD_DATA || (sq->data_addr & 7) ||
@@ -1123,9 +1129,11 @@ static void cmd_wire_capture(struct hw_pcidev *fe, const struct devif_sqe *sq,
 		cq->status = DEVIF_S_NO_PORT;
 		return;
 	}
-	ssize_t n = hw_capture(fe->dev, sq->arg0, frame, HW_MAX_FRAME);
+	ssize_t n = hw_capture(fe->dev, sq->arg0, frame,
+			       room < HW_MAX_FRAME ? room : HW_MAX_FRAME);
 	if (n < 0) {
-		cq->status = n == -EAGAIN ? DEVIF_S_OK : st_of((int)n);
+		cq->status = n == -EAGAIN ? DEVIF_S_OK : n == -EMSGSIZE ? DEVIF_S_RANGE
+			     : st_of((int)n);
 		return;
 	}
 	memcpy(dst, frame, (size_t)n);
@@ -1263,10 +1271,10 @@ static void cmd_fault(struct hw_pcidev *fe, const struct devif_sqe *sq,
 		fe->f_reset_now = 1;
 		break;
 	case DEVIF_FAULT_STOP:
-		fe->f_stop = 1;
+		__atomic_store_n(&fe->f_stop, 1, __ATOMIC_RELEASE);
 		break;
 	case DEVIF_FAULT_DEAD:
-		fe->f_dead = 1;
+		__atomic_store_n(&fe->f_dead, 1, __ATOMIC_RELEASE);
 		break;
 	case DEVIF_FAULT_GARBAGE_EVENT:
 		fe->f_garbage_event = 1;
