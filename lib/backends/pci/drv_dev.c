@@ -64,8 +64,13 @@ static uint64_t rd64(struct pci_drv *d, uint32_t lo_off)
 static void measure_time(struct pci_drv *d)
 {
 	uint64_t a = pci_now_ns(), dev = rd64(d, REG_DEV_TIME_LO), b = pci_now_ns();
+	int64_t off = (int64_t)(a / 2 + b / 2) - (int64_t)dev;
 
-	d->time_offset = (int64_t)(a / 2 + b / 2) - (int64_t)dev;
+	/* kept while it holds within 1 ms: times carried across a reset
+	 * read back as they were */
+	if (!d->time_offset || off - d->time_offset > 1000000 ||
+	    d->time_offset - off > 1000000)
+		d->time_offset = off;
 }
 
 /* Wait until (DEV_STATUS & mask) is nonzero; 0, or -ETIMEDOUT / -ENODEV. */

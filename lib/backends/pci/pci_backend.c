@@ -98,6 +98,8 @@ static void pci_close(void *priv)
 	if (!d)
 		return;
 	pci_drv_close(d);
+	for (uint32_t p = 0; p < DEVIF_MAX_PORTS; p++)
+		free(d->stash[p]);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 }
@@ -353,7 +355,11 @@ static int entry_err(struct pci_drv *d, uint32_t table, unsigned i, unsigned n,
 	char where[96], detail[96] = "";
 	int type;
 
-	snprintf(where, sizeof(where), "table %s entry %u of %u", tn, i, n);
+	/* A single add's message gets "table NAME: " from the core. */
+	if (n == 1 && act)
+		snprintf(where, sizeof(where), "entry 0 of 1");
+	else
+		snprintf(where, sizeof(where), "table %s entry %u of %u", tn, i, n);
 	if (r->detail_kind == DEVIF_DETAIL_ACTION) {
 		type = op_at(act, act_len, r->detail);
 		snprintf(detail, sizeof(detail), "action %u (%s): ", r->detail,
@@ -379,8 +385,8 @@ static int entry_err(struct pci_drv *d, uint32_t table, unsigned i, unsigned n,
 		return dpak__err(ENOSPC, "%s: the device holds its most distinct masks "
 				 "(%u)", where, t ? t->max_masks : d->max_masks);
 	case DEVIF_S_EXISTS:
-		return dpak__err(EEXIST, "%s: the device holds an entry with this key",
-				 where);
+		return dpak__err(EEXIST, "%s: the device already holds a flow with "
+				 "this key (status EXISTS)", where);
 	case DEVIF_S_ACTION_REFUSED:
 		if (r->detail_kind == DEVIF_DETAIL_ACTION)
 			return dpak__err(ENOTSUP, "%srefused by the device (%s)", detail,
@@ -454,7 +460,9 @@ static int add_cmd(struct pci_drv *d, uint32_t table, const struct bk_flow *f,
 			.flags = (uint8_t)((f[i].mask ? DEVIF_REC_F_MASK : 0) |
 					   (f[i].carry ? DEVIF_REC_F_CARRY : 0)),
 			.actions_len = (uint8_t)f[i].actions_len,
-			.priority = f[i].priority,
+			/* exact and LPM: 0 (the device orders prefixes by
+			 * their masks) */
+			.priority = t->type == PK_WILDCARD ? f[i].priority : 0,
 		};
 		memset(p, 0, l);
 		memcpy(p, &h, sizeof(h));
@@ -750,7 +758,11 @@ static int pci_flow_counters(void *priv, uint32_t table, uint64_t handle,
 			hi2 = pci_rd32(d->t, REG_DEV_TIME_HI);
 		} while (hi != hi2);
 		dev = (uint64_t)hi << 32 | lo;
-		d->time_offset = (int64_t)((a + pci_now_ns()) / 2) - (int64_t)dev;
+		/* re-measured at every read, adopted when it drifted: a last
+		 * hit read back is the one carried in */
+		int64_t off = (int64_t)((a + pci_now_ns()) / 2) - (int64_t)dev;
+		if (off - d->time_offset > 1000000 || d->time_offset - off > 1000000)
+			d->time_offset = off;
 	}
 	unlock(d);
 	if (err)
@@ -1184,7 +1196,24 @@ static ssize_t pci_sim_capture(void *priv, uint32_t port, void *buf, size_t cap)
 		return err;
 	struct devif_sqe s = { .opcode = DEVIF_OP_WIRE_CAPTURE, .flags = DEVIF_SQE_F_DATA,
 			       .data_len = d->max_frame, .arg0 = port };
+	if (port >= DEVIF_MAX_PORTS)
+		return dpak__err(ENOENT, "port %u: not in the device", port);
 	lock(d);
+	if (d->stash[port]) {
+		/* the frame a too small buffer could not take: it stays first */
+		ssize_t n = d->stash_len[port];
+		if ((size_t)n > cap) {
+			unlock(d);
+			return dpak__err(EMSGSIZE, "port %u: buffer of %zu bytes is too "
+					 "small for the next packet (%zd bytes)", port,
+					 cap, n);
+		}
+		memcpy(buf, d->stash[port], (size_t)n);
+		free(d->stash[port]);
+		d->stash[port] = NULL;
+		unlock(d);
+		return n;
+	}
 	s.data_addr = d->buf_iova;
 	err = simple(d, &s, &c, "WIRE_CAPTURE");
 	if (!err && c.result > d->max_frame) {
@@ -1194,6 +1223,10 @@ static ssize_t pci_sim_capture(void *priv, uint32_t port, void *buf, size_t cap)
 	}
 	if (!err && c.result && c.result <= cap)
 		memcpy(buf, d->buf, (size_t)c.result);
+	if (!err && c.result > cap && (d->stash[port] = malloc((size_t)c.result))) {
+		memcpy(d->stash[port], d->buf, (size_t)c.result);
+		d->stash_len[port] = (uint32_t)c.result;
+	}
 	unlock(d);
 	if (err)
 		return err;
@@ -1201,8 +1234,8 @@ static ssize_t pci_sim_capture(void *priv, uint32_t port, void *buf, size_t cap)
 		return -EAGAIN;
 	if (c.result > cap)
 		return dpak__err(EMSGSIZE, "port %u: buffer of %zu bytes is too small "
-				 "for the next packet (%" PRIu64 " bytes; dropped)",
-				 port, cap, c.result);
+				 "for the next packet (%" PRIu64 " bytes)", port, cap,
+				 c.result);
 	return (ssize_t)c.result;
 }
 
