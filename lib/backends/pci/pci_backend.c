@@ -75,8 +75,9 @@ static int parse_args(const char *args, char *bdf, size_t bdf_len, uint32_t *tim
 			continue;
 		}
 		if (!eq)
-			return dpak__err(EINVAL, "pci argument '%s': expected name=value "
-					 "(the address comes first)", tok);
+			return dpak__err(EINVAL, "pci: '%s' is not a PCI address, nor "
+					 "an option name=value (pci:ADDRESS,timeout_ms=N)",
+					 args);
 		*eq++ = 0;
 		if (strcmp(tok, "timeout_ms"))
 			return dpak__err(EINVAL, "pci argument '%s' unknown (timeout_ms)",
