@@ -63,6 +63,10 @@ void drv_hostq_pkt_free(struct drv_hostq *hq, struct dpak_pkt *pkt);
  * STATS_READ kind 1). */
 void drv_hostq_depths(struct drv_hostq *hq, uint16_t q, uint32_t *rx_depth,
 		      uint32_t *tx_depth, uint32_t *pool_size, uint32_t *pool_free);
+/* Errors the device's side of the rings made (a used id naming no posted
+ * buffer, a length outside the buffer, a bad header): each is counted,
+ * the packet dropped, and the rings go on. */
+uint64_t drv_hostq_errors(const struct drv_hostq *hq);
 /* The control queue (11.4): a frame for the library (an LACPDU) and the
  * port it came in on; 0 when none; -ENOSPC if @cap is too small. */
 ssize_t drv_hostq_ctrl_recv(struct drv_hostq *hq, void *buf, size_t cap,
