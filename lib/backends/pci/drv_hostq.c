@@ -24,6 +24,8 @@
  * side posted, lengths must fit the buffer, the header's version must be 1.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <dpak/queue.h>
@@ -189,27 +191,39 @@ static void pkt_init(struct drv_hostq *hq, uint32_t i)
 
 /* ---- errors from the device -------------------------------------------- */
 
-static void dev_error(struct drv_hostq *hq, const char *ring, uint32_t q,
-		      const char *what, uint32_t a, uint32_t b)
+static void dev_error(struct drv_hostq *hq, const struct hq_ring *r,
+		      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void dev_error(struct drv_hostq *hq, const struct hq_ring *r,
+		      const char *fmt, ...)
 {
 	uint64_t n = __atomic_add_fetch(&hq->errors, 1, __ATOMIC_RELAXED);
+	char what[200], ring[48];
+	va_list ap;
 
-	if (!(n & (n - 1))) /* 1, 2, 4, ...: no flood */
-		dpak__log(DPAK_LOG_WARN, "pci: host queue %u %s ring: %s (%u, %u); "
-			  "%llu ring errors so far", q, ring, what, a, b,
-			  (unsigned long long)n);
+	if (n & (n - 1)) /* log the 1st, 2nd, 4th, ...: no flood */
+		return;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (r->queue == DEVIF_HQ_CTRL)
+		snprintf(ring, sizeof(ring), "control %s ring",
+			 r->dir == DEVIF_HQ_DIR_RX ? "receive" : "transmit");
+	else
+		snprintf(ring, sizeof(ring), "host queue %u %s ring", r->queue,
+			 r->dir == DEVIF_HQ_DIR_RX ? "receive" : "transmit");
+	dpak__log(DPAK_LOG_WARN, "pci: %s: %s (%llu ring errors so far)", ring, what,
+		  (unsigned long long)n);
 }
 
 static void report_reap(struct drv_hostq *hq, struct hq_ring *r, int rc)
 {
-	const char *dir = r->dir == DEVIF_HQ_DIR_RX ? "receive" : "transmit";
-
 	if (rc == -EBADMSG)
-		dev_error(hq, dir, r->queue, "the device returned a used id that "
-			  "names no posted buffer; skipped", r->v.last_used, r->size);
+		dev_error(hq, r, "used entry %u: the device returned an id that "
+			  "names no buffer posted; skipped",
+			  (uint16_t)(r->v.last_used - 1));
 	else
-		dev_error(hq, dir, r->queue, "the device's used index ran ahead of "
-			  "the ring; ring stopped until reset", r->v.last_used, r->size);
+		dev_error(hq, r, "the device's used index ran more than the ring's "
+			  "%u entries ahead; ring stopped until reset", r->size);
 }
 
 /* ---- rings ------------------------------------------------------------- */
@@ -443,15 +457,15 @@ static int rx_check(struct drv_hostq *hq, struct hq_ring *r, uint32_t i,
 		    uint32_t len, struct devif_meta *m)
 {
 	if (len < DEVIF_META_BYTES + 1 || len > hq->stride - HEADROOM) {
-		dev_error(hq, "receive", r->queue, "the device wrote a length outside "
-			  "the buffer; packet dropped", len,
-			  (uint32_t)(hq->stride - HEADROOM));
+		dev_error(hq, r, "buffer %u: the device wrote %u bytes, not in "
+			  "%u-%zu; packet dropped", i, len, DEVIF_META_BYTES + 1,
+			  hq->stride - HEADROOM);
 		return -1;
 	}
 	memcpy(m, buf_at(hq, i) + HEADROOM, sizeof(*m));
 	if (m->version != DEVIF_META_VERSION) {
-		dev_error(hq, "receive", r->queue, "metadata header version is not 1; "
-			  "packet dropped", m->version, DEVIF_META_VERSION);
+		dev_error(hq, r, "buffer %u: metadata header version %u, not %u; "
+			  "packet dropped", i, m->version, DEVIF_META_VERSION);
 		return -1;
 	}
 	return 0;
@@ -665,8 +679,8 @@ ssize_t drv_hostq_ctrl_recv(struct drv_hostq *hq, void *buf, size_t cap,
 		if (rx_check(hq, r, i, len, &m) < 0) {
 			pool_put(hq, i);
 		} else if (m.reason_or_flags != DEVIF_REASON_CTRL) {
-			dev_error(hq, "receive", r->queue, "control frame without reason "
-				  "0x80; dropped", m.reason_or_flags, DEVIF_REASON_CTRL);
+			dev_error(hq, r, "buffer %u: reason 0x%x, not 0x%x; frame "
+				  "dropped", i, m.reason_or_flags, DEVIF_REASON_CTRL);
 			pool_put(hq, i);
 		} else {
 			hq->ctrl_pending = i;
