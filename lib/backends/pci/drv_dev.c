@@ -130,7 +130,8 @@ static int agree_version(struct pci_drv *d, int first)
 				 "is needed", d->bdf, v >> 16, v & 0xFFFF,
 				 DEVIF_IF_MAJOR, v >> 16 > DEVIF_IF_MAJOR ? "newer" :
 				 "older");
-	d->if_minor = (v & 0xFFFF) < DEVIF_IF_MINOR ? (v & 0xFFFF) : DEVIF_IF_MINOR;
+	uint32_t dev_minor = v & 0xFFFF, drv_minor = DEVIF_IF_MINOR;
+	d->if_minor = dev_minor < drv_minor ? dev_minor : drv_minor;
 	feat = pci_rd32(d->t, REG_DEV_FEATURES) & DEVIF_F_KNOWN;
 	if (!first && feat != d->features)
 		dpak__log(DPAK_LOG_WARN, "pci %s: the device's features changed "
@@ -539,6 +540,7 @@ int pci_recover(struct pci_drv *d, int do_reset, const char *why)
 	}
 	uint16_t g = (uint16_t)(d->gen + 1);
 	__atomic_store_n(&d->gen, g ? g : 1, __ATOMIC_RELEASE);
+	pci_slots_clear(d, 0);
 	__atomic_add_fetch(&d->lost_pending, lost, __ATOMIC_RELAXED);
 	__atomic_store_n(&d->restore_pending, 1, __ATOMIC_RELEASE);
 	d->recovering = 0;
@@ -683,10 +685,99 @@ void pci_drv_close(struct pci_drv *d)
 		if (dev_reset(d))
 			dpak__log(DPAK_LOG_WARN, "pci %s: no reset at close", d->bdf);
 	}
+	pci_slots_clear(d, 1);
 	if (d->hq)
 		drv_hostq_free(d->hq);
 	if (d->t)
 		d->t->close(d->t);
 	d->hq = NULL;
 	d->t = NULL;
+}
+
+/* --- handle slots ----------------------------------------------------------- */
+
+int pci_slots_reserve(struct pci_drv *d, uint32_t table, uint32_t n)
+{
+	struct pci_slots *s = &d->slots[table];
+
+	if (s->n_free >= n || s->n + (n - s->n_free) <= s->cap)
+		return 0;
+	uint64_t want = (uint64_t)s->n + n;
+	uint32_t cap = s->cap ? s->cap : 256;
+	while (cap < want && cap < 0x80000000u)
+		cap *= 2;
+	if (cap < want)
+		return dpak__err(ENOSPC, "table %s: more than 2^31 entries",
+				 d->cfg->tables[table].name);
+	uint64_t *h = realloc(s->h, (size_t)cap * sizeof(*h));
+	if (!h)
+		return dpak__err(ENOMEM, "out of memory for the driver's handles");
+	s->h = h;
+	uint32_t *f = realloc(s->free, (size_t)cap * sizeof(*f));
+	if (!f)
+		return dpak__err(ENOMEM, "out of memory for the driver's handles");
+	s->free = f;
+	s->cap = cap;
+	return 0;
+}
+
+uint32_t pci_slot_put(struct pci_drv *d, uint32_t table, uint64_t h)
+{
+	struct pci_slots *s = &d->slots[table];
+	uint32_t i = s->n_free ? s->free[--s->n_free] : s->n++;
+
+	s->h[i] = h;
+	return i;
+}
+
+static int slot_of(const struct pci_drv *d, uint32_t table, uint64_t core_h,
+		   uint32_t *i)
+{
+	const struct pci_slots *s = &d->slots[table];
+	uint64_t x = core_h & PCI_H_MASK;
+
+	if (!pci_handle_live(d, core_h) || !x || x > s->n || !s->h[x - 1])
+		return 0;
+	*i = (uint32_t)(x - 1);
+	return 1;
+}
+
+uint64_t pci_slot_get(const struct pci_drv *d, uint32_t table, uint64_t core_h)
+{
+	uint32_t i;
+
+	return table < CI_MAX_TABLES && slot_of(d, table, core_h, &i) ?
+		d->slots[table].h[i] : 0;
+}
+
+void pci_slot_set(struct pci_drv *d, uint32_t table, uint64_t core_h, uint64_t h)
+{
+	uint32_t i;
+
+	if (slot_of(d, table, core_h, &i))
+		d->slots[table].h[i] = h;
+}
+
+void pci_slot_free(struct pci_drv *d, uint32_t table, uint64_t core_h)
+{
+	struct pci_slots *s = &d->slots[table];
+	uint32_t i;
+
+	if (!slot_of(d, table, core_h, &i))
+		return;
+	s->h[i] = 0;
+	s->free[s->n_free++] = i;
+}
+
+void pci_slots_clear(struct pci_drv *d, int fini)
+{
+	for (uint32_t t = 0; t < CI_MAX_TABLES; t++) {
+		struct pci_slots *s = &d->slots[t];
+		if (fini) {
+			free(s->h);
+			free(s->free);
+			*s = (struct pci_slots){ 0 };
+		}
+		s->n = s->n_free = 0;
+	}
 }

@@ -371,7 +371,7 @@ static int entry_err(struct pci_drv *d, uint32_t table, unsigned i, unsigned n,
 				 table);
 	case DEVIF_S_NO_ENTRY:
 		return dpak__err(ENOENT, "%s: handle 0x%" PRIx64 " not in the device",
-				 where, handle & PCI_H_MASK);
+				 where, handle);
 	case DEVIF_S_TABLE_FULL:
 		return dpak__err(ENOSPC, "%s: the device's table is full (%u entries)",
 				 where, t ? t->capacity : 0);
@@ -443,6 +443,8 @@ static int add_cmd(struct pci_drv *d, uint32_t table, const struct bk_flow *f,
 	char what[96];
 	int err;
 
+	if ((err = pci_slots_reserve(d, table, n)))
+		return err;
 	memset(d->buf, 0, off);
 	for (unsigned i = 0; i < n; i++) {
 		size_t l = add_rec_len(t, &f[i]);
@@ -512,7 +514,7 @@ static int add_cmd(struct pci_drv *d, uint32_t table, const struct bk_flow *f,
 			continue;
 		}
 		if (r.status == DEVIF_S_OK) {
-			handles[i] = pci_handle(d, r.handle);
+			handles[i] = pci_handle(d, pci_slot_put(d, table, r.handle));
 			res[i] = 0;
 			d->n_entries[table]++;
 			continue;
@@ -620,7 +622,7 @@ static int pci_flow_del(void *priv, uint32_t table, uint64_t handle)
 	struct pci_drv *d = priv;
 	struct devif_entry_result r;
 	struct devif_cqe c;
-	uint64_t h = handle & PCI_H_MASK;
+	uint64_t h;
 	char what[64];
 	int err;
 
@@ -631,14 +633,23 @@ static int pci_flow_del(void *priv, uint32_t table, uint64_t handle)
 		unlock(d);
 		return 0;
 	}
+	if (!(h = pci_slot_get(d, table, handle))) {
+		unlock(d);
+		return dpak__err(ENOENT, "table %s entry 0 of 1: handle 0x%" PRIx64
+				 " names no entry of the driver's", table_name(d, table),
+				 handle);
+	}
 	snprintf(what, sizeof(what), "table %s: ENTRY_DEL", table_name(d, table));
 	err = entry_cmd(d, DEVIF_OP_ENTRY_DEL, table, &h, 8, &r, &c, what);
 	if (err == -ENETRESET) { /* the reset removed it */
 		unlock(d);
 		return 0;
 	}
-	if (!err && r.status == DEVIF_S_OK && d->n_entries[table])
-		d->n_entries[table]--;
+	if (!err && r.status == DEVIF_S_OK) {
+		pci_slot_free(d, table, handle);
+		if (d->n_entries[table])
+			d->n_entries[table]--;
+	}
 	unlock(d);
 	if (err)
 		return err;
@@ -653,8 +664,7 @@ static int pci_flow_replace(void *priv, uint32_t table, uint64_t handle,
 	struct pci_drv *d = priv;
 	uint8_t rec[sizeof(struct devif_modify_hdr) + PK_MAX_ACTIONS + 8] = { 0 };
 	size_t l = (sizeof(struct devif_modify_hdr) + len + 7) & ~(size_t)7;
-	struct devif_modify_hdr h = { .len = (uint16_t)l, .actions_len = (uint8_t)len,
-				      .handle = handle & PCI_H_MASK };
+	struct devif_modify_hdr h = { .len = (uint16_t)l, .actions_len = (uint8_t)len };
 	struct devif_entry_result r;
 	struct devif_cqe c;
 	char what[64];
@@ -665,8 +675,6 @@ static int pci_flow_replace(void *priv, uint32_t table, uint64_t handle,
 		return dpak__err(ENOENT, "table %u: not in the device", table);
 	if (len > PK_MAX_ACTIONS)
 		return dpak__err(EINVAL, "table %s: %u action bytes", table_name(d, table), len);
-	memcpy(rec, &h, sizeof(h));
-	memcpy(rec + sizeof(h), act, len);
 	lock(d);
 	if (!pci_handle_live(d, handle)) {
 		unlock(d);
@@ -674,6 +682,14 @@ static int pci_flow_replace(void *priv, uint32_t table, uint64_t handle,
 				 "device reset; it is being restored",
 				 table_name(d, table));
 	}
+	if (!(h.handle = pci_slot_get(d, table, handle))) {
+		unlock(d);
+		return dpak__err(ENOENT, "table %s entry 0 of 1: handle 0x%" PRIx64
+				 " names no entry of the driver's", table_name(d, table),
+				 handle);
+	}
+	memcpy(rec, &h, sizeof(h));
+	memcpy(rec + sizeof(h), act, len);
 	snprintf(what, sizeof(what), "table %s: ENTRY_MODIFY", table_name(d, table));
 	err = entry_cmd(d, DEVIF_OP_ENTRY_MODIFY, table, rec, l, &r, &c, what);
 	if (!err && r.status == DEVIF_S_OK && pci_result_check(&r, &why)) {
@@ -681,7 +697,8 @@ static int pci_flow_replace(void *priv, uint32_t table, uint64_t handle,
 		err = dpak__err(EIO, "table %s entry 0 of 1: garbage in the device's "
 				"result (%s)", table_name(d, table), why);
 	} else if (!err && r.status == DEVIF_S_OK) {
-		*new_handle = pci_handle(d, r.handle);
+		pci_slot_set(d, table, handle, r.handle);
+		*new_handle = handle;
 	}
 	unlock(d);
 	if (err)
@@ -700,7 +717,7 @@ static int pci_flow_counters(void *priv, uint32_t table, uint64_t handle,
 			       .count = 1, .arg0 = table };
 	struct devif_counter_result r;
 	struct devif_cqe c;
-	uint64_t h = handle & PCI_H_MASK;
+	uint64_t h;
 	char what[64];
 	int err;
 
@@ -711,6 +728,12 @@ static int pci_flow_counters(void *priv, uint32_t table, uint64_t handle,
 		unlock(d);
 		*out = (struct bk_flow_counters){ 0 };
 		return 0;
+	}
+	if (!(h = pci_slot_get(d, table, handle))) {
+		unlock(d);
+		return dpak__err(ENOENT, "table %s entry 0 of 1: handle 0x%" PRIx64
+				 " names no entry of the driver's", table_name(d, table),
+				 handle);
 	}
 	s.data_addr = d->buf_iova;
 	memcpy(d->buf, &h, 8);
@@ -751,8 +774,24 @@ static int pci_flow_counters(void *priv, uint32_t table, uint64_t handle,
 
 static int pci_handle_live_op(void *priv, uint32_t table, uint64_t handle)
 {
-	(void)table;
-	return pci_handle_live(D(priv), handle);
+	struct pci_drv *d = priv;
+	int live;
+
+	lock(d);
+	live = pci_slot_get(d, table, handle) != 0;
+	unlock(d);
+	return live;
+}
+
+/* The core handle of a device handle (trace: rare, a walk). */
+static uint64_t core_handle_of(struct pci_drv *d, uint32_t table, uint64_t h)
+{
+	const struct pci_slots *s = table < CI_MAX_TABLES ? &d->slots[table] : NULL;
+
+	for (uint32_t i = 0; s && h && i < s->n; i++)
+		if (s->h[i] == h)
+			return pci_handle(d, i);
+	return 0;
 }
 
 static int pci_reset_check(void *priv, uint64_t *lost)
@@ -895,6 +934,9 @@ static int pci_trace(void *priv, uint32_t port, const void *pkt, size_t len,
 	err = simple(d, &s, &c, "TRACE");
 	memcpy(steps, d->buf + off, sizeof(steps));
 	uint32_t n_tables = d->cfg->n_tables, n_ports = d->n_ports;
+	for (uint32_t i = 0; !err && i < c.done && i < TRACE_STEPS; i++)
+		if (steps[i].hit && steps[i].table < n_tables)
+			steps[i].handle = core_handle_of(d, steps[i].table, steps[i].handle);
 	unlock(d);
 	if (err)
 		return err;
@@ -911,7 +953,7 @@ static int pci_trace(void *priv, uint32_t port, const void *pkt, size_t len,
 		struct bk_trace_step b = {
 			.table = t->table == DEVIF_TRACE_RX ? BK_TRACE_RX : t->table,
 			.hit = t->hit != 0,
-			.handle = t->hit ? pci_handle(d, t->handle) : 0,
+			.handle = t->hit ? t->handle : 0,
 			.miss = t->miss,
 			.fate = (enum bk_fate)t->fate,
 			.arg = t->arg,
@@ -1309,6 +1351,7 @@ static int pci_sim_reset(void *priv, uint64_t *lost)
 		if (!err) {
 			uint16_t g = (uint16_t)(d->gen + 1);
 			__atomic_store_n(&d->gen, g ? g : 1, __ATOMIC_RELEASE);
+			pci_slots_clear(d, 0);
 			*lost = c.result;
 			d->recovering = 1; /* no reset checks while tables come back */
 			err = pci_tables_bonds_setup(d);
@@ -1384,3 +1427,41 @@ const struct dpak_backend_ops dpak_backend_pci = {
 	.reset_check = pci_reset_check,
 	.handle_live = pci_handle_live_op,
 };
+
+/* --- for tests/test-pci-faults.c --------------------------------------------- */
+
+int dpak__pci_fault(struct dpak_dev *dev, uint32_t kind, uint32_t param)
+{
+	struct pci_drv *d;
+	struct devif_sqe s = { .opcode = DEVIF_OP_FAULT, .arg0 = kind, .arg1 = param };
+	struct devif_cqe c;
+	int err;
+
+	if (!dev || strcmp(dev->ops->name, "pci"))
+		return dpak__err(EINVAL, "not a pci device");
+	d = dev->priv;
+	if ((err = harness(d, "FAULT")))
+		return err;
+	lock(d);
+	err = simple(d, &s, &c, "FAULT");
+	unlock(d);
+	return err;
+}
+
+int dpak__pci_counters(struct dpak_dev *dev, struct dpak_pci_counters *c)
+{
+	struct pci_drv *d;
+
+	if (!dev || strcmp(dev->ops->name, "pci"))
+		return dpak__err(EINVAL, "not a pci device");
+	d = dev->priv;
+	lock(d);
+	*c = (struct dpak_pci_counters){
+		.bad_completions = d->bad_completions, .bad_events = d->bad_events,
+		.unknown_events = d->unknown_events, .timeouts = d->timeouts,
+		.resets = d->resets, .self_resets = d->self_resets,
+		.lost_events = d->lost_events, .gen = d->gen,
+	};
+	unlock(d);
+	return 0;
+}
