@@ -343,11 +343,12 @@ int main(int argc, char **argv)
 			"DPAK_HWSIM_PCI)\n");
 		return 1;
 	}
-	bench_header_cols(argc0, argv0, "the pci backend's command queue: flow insertion "
-			  "(IPv4 5-tuple, exact table), deletion, counter reads; "
-			  "pci: a dpak-hwsim-pci process, hwsim: in this process",
-			  "hwsim", "pci", "pci/hwsim");
-	printf("# %zu flows per run, %zu counter reads\n", n, q);
+	char what[320];
+	snprintf(what, sizeof(what), "the pci backend's command queue: flow insertion "
+		 "(IPv4 5-tuple, exact table, %zu flows per run), deletion, counter "
+		 "reads (%zu); pci: a dpak-hwsim-pci process, hwsim: in this process",
+		 n, q);
+	bench_header_cols(argc0, argv0, what, "hwsim", "pci", "pci/hwsim");
 
 	struct flowspec *fs = calloc(n, sizeof(*fs));
 	make_flows(fs, n);
