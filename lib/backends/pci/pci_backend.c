@@ -75,9 +75,9 @@ static int parse_args(const char *args, char *bdf, size_t bdf_len, uint32_t *tim
 			continue;
 		}
 		if (!eq)
-			return dpak__err(EINVAL, "pci: '%s' is not a PCI address, nor "
-					 "an option name=value (pci:ADDRESS,timeout_ms=N)",
-					 args);
+			return dpak__err(EINVAL, "pci argument '%s': not name=value "
+					 "('%s' is not a PCI address with options: "
+					 "pci:ADDRESS,timeout_ms=N)", tok, args);
 		*eq++ = 0;
 		if (strcmp(tok, "timeout_ms"))
 			return dpak__err(EINVAL, "pci argument '%s' unknown (timeout_ms)",
@@ -228,6 +228,8 @@ static int pci_port_stats(void *priv, uint32_t port, struct dpak_port_stats *st)
 	char what[48];
 	int err;
 
+	if (port >= d->n_ports)
+		return dpak__err(ENOENT, "port %u: not in the device", port);
 	lock(d);
 	s.data_addr = d->buf_iova;
 	memset(d->buf, 0, sizeof(r));
@@ -240,15 +242,16 @@ static int pci_port_stats(void *priv, uint32_t port, struct dpak_port_stats *st)
 	if (r.port != port)
 		return dpak__err(EIO, "pci %s: STATS_READ of port %u: the device "
 				 "answered for port %u", d->bdf, port, r.port);
-	st->rx_packets = r.rx_packets;
-	st->rx_bytes = r.rx_bytes;
-	st->tx_packets = r.tx_packets;
-	st->tx_bytes = r.tx_bytes;
-	st->rx_misses = r.rx_misses;
-	st->drops = r.drops;
-	st->drops_action = r.drops_action;
-	st->drops_mtu = r.drops_mtu;
-	st->drops_bond_rx = r.drops_bond_rx;
+	const struct devif_port_stats_rec *b = &d->port_base[port];
+	st->rx_packets = r.rx_packets + b->rx_packets;
+	st->rx_bytes = r.rx_bytes + b->rx_bytes;
+	st->tx_packets = r.tx_packets + b->tx_packets;
+	st->tx_bytes = r.tx_bytes + b->tx_bytes;
+	st->rx_misses = r.rx_misses + b->rx_misses;
+	st->drops = r.drops + b->drops;
+	st->drops_action = r.drops_action + b->drops_action;
+	st->drops_mtu = r.drops_mtu + b->drops_mtu;
+	st->drops_bond_rx = r.drops_bond_rx + b->drops_bond_rx;
 	return 0;
 }
 
@@ -386,8 +389,8 @@ static int entry_err(struct pci_drv *d, uint32_t table, unsigned i, unsigned n,
 		return dpak__err(ENOSPC, "%s: the device holds its most distinct masks "
 				 "(%u)", where, t ? t->max_masks : d->max_masks);
 	case DEVIF_S_EXISTS:
-		return dpak__err(EEXIST, "%s: the device already holds a flow with "
-				 "this key (status EXISTS)", where);
+		return dpak__err(EEXIST, "%s: the device holds an entry with this key",
+				 where);
 	case DEVIF_S_ACTION_REFUSED:
 		if (r->detail_kind == DEVIF_DETAIL_ACTION)
 			return dpak__err(ENOTSUP, "%srefused by the device (%s)", detail,
@@ -461,9 +464,9 @@ static int add_cmd(struct pci_drv *d, uint32_t table, const struct bk_flow *f,
 			.flags = (uint8_t)((f[i].mask ? DEVIF_REC_F_MASK : 0) |
 					   (f[i].carry ? DEVIF_REC_F_CARRY : 0)),
 			.actions_len = (uint8_t)f[i].actions_len,
-			/* exact and LPM: 0 (the device orders prefixes by
-			 * their masks) */
-			.priority = t->type == PK_WILDCARD ? f[i].priority : 0,
+			/* exact: 0; LPM: the core's rank of the prefix (its
+			 * length's complement), by which the device orders them */
+			.priority = t->type == PK_EXACT ? 0 : f[i].priority,
 		};
 		memset(p, 0, l);
 		memcpy(p, &h, sizeof(h));
@@ -1195,8 +1198,10 @@ static ssize_t pci_sim_capture(void *priv, uint32_t port, void *buf, size_t cap)
 
 	if ((err = harness(d, "dpak_hwsim_capture")))
 		return err;
+	/* arg1: the caller's room; a longer frame stays in the device (RANGE) */
 	struct devif_sqe s = { .opcode = DEVIF_OP_WIRE_CAPTURE, .flags = DEVIF_SQE_F_DATA,
-			       .data_len = d->max_frame, .arg0 = port };
+			       .data_len = d->max_frame, .arg0 = port,
+			       .arg1 = cap < d->max_frame ? (uint32_t)cap : 0 };
 	if (port >= DEVIF_MAX_PORTS)
 		return dpak__err(ENOENT, "port %u: not in the device", port);
 	lock(d);
@@ -1216,7 +1221,17 @@ static ssize_t pci_sim_capture(void *priv, uint32_t port, void *buf, size_t cap)
 		return n;
 	}
 	s.data_addr = d->buf_iova;
-	err = simple(d, &s, &c, "WIRE_CAPTURE");
+	err = pci_cmd(d, &s, &c, "WIRE_CAPTURE");
+	if (!err && c.status == DEVIF_S_RANGE) {
+		unlock(d);
+		return dpak__err(EMSGSIZE, "port %u: buffer of %zu bytes is too small "
+				 "for the next packet", port, cap);
+	}
+	if (!err && c.status) {
+		int e = pci_status_errno(c.status);
+		err = dpak__err(e ? e : EIO, "port %u: WIRE_CAPTURE: status %s", port,
+				pci_status_name(c.status));
+	}
 	if (!err && c.result > d->max_frame) {
 		d->bad_completions++;
 		err = dpak__err(EIO, "pci %s: WIRE_CAPTURE: a frame of %" PRIu64
@@ -1381,6 +1396,33 @@ static int pci_sim_reset(void *priv, uint64_t *lost)
 
 	lock(d);
 	if (d->features & DEVIF_F_SOFT_RESET) {
+		/* SOFT_RESET zeroes the port counters; the ports' counts go on
+		 * from where they were (as a hwsim device's do) */
+		struct devif_sqe ps = { .opcode = DEVIF_OP_STATS_READ,
+					.flags = DEVIF_SQE_F_DATA,
+					.data_len = d->n_ports *
+						    (uint32_t)sizeof(struct devif_port_stats_rec),
+					.data_addr = d->buf_iova, .count = d->n_ports,
+					.arg0 = DEVIF_STATS_PORTS };
+		memset(d->buf, 0, ps.data_len);
+		err = simple(d, &ps, &c, "STATS_READ of every port");
+		if (!err)
+			for (uint32_t p = 0; p < d->n_ports; p++) {
+				struct devif_port_stats_rec r;
+				memcpy(&r, d->buf + (size_t)p * sizeof(r), sizeof(r));
+				if (r.port != p)
+					continue;
+				struct devif_port_stats_rec *b = &d->port_base[p];
+				b->rx_packets += r.rx_packets;
+				b->rx_bytes += r.rx_bytes;
+				b->tx_packets += r.tx_packets;
+				b->tx_bytes += r.tx_bytes;
+				b->rx_misses += r.rx_misses;
+				b->drops += r.drops;
+				b->drops_action += r.drops_action;
+				b->drops_mtu += r.drops_mtu;
+				b->drops_bond_rx += r.drops_bond_rx;
+			}
 		err = simple(d, &s, &c, "SOFT_RESET");
 		if (!err) {
 			uint16_t g = (uint16_t)(d->gen + 1);
