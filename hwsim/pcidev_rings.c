@@ -228,11 +228,11 @@ static unsigned tx_ring(struct fe_rings *r, struct fe_ring *g, uint32_t q,
 static unsigned ctrl_tx(struct fe_rings *r, struct hw_dev *dev)
 {
 	struct fe_ring *g = &r->ctx;
-	unsigned n = ring_avail(r, g), taken = 0;
+	unsigned n = ring_avail(r, g), taken = 0, k;
 
 	if (n > BURST)
 		n = BURST;
-	for (unsigned k = 0; k < n; k++) {
+	for (k = 0; k < n; k++) {
 		uint16_t head = vring_dev_head(&g->v, k);
 		struct devif_meta m;
 		struct vring_iov iov[2] = {
@@ -240,10 +240,14 @@ static unsigned ctrl_tx(struct fe_rings *r, struct hw_dev *dev)
 			{ .p = r->scratch, .len = HW_MAX_FRAME },
 		};
 		long got = vring_dev_read(&g->v, head, iov, 2);
+		int rc = -EINVAL;
 
-		if (got <= (long)sizeof(m) ||
-		    hw_ctrl_send(dev, m.port, r->scratch,
-				 (size_t)(got - (long)sizeof(m))) < 0) {
+		if (got > (long)sizeof(m))
+			rc = hw_ctrl_send(dev, m.port, r->scratch,
+					  (size_t)(got - (long)sizeof(m)));
+		if (rc == -ENOBUFS)
+			break; /* hwsim's channel is full: this one waits */
+		if (rc < 0) {
 			r->errors++;
 		} else {
 			taken++;
@@ -251,8 +255,8 @@ static unsigned ctrl_tx(struct fe_rings *r, struct hw_dev *dev)
 		}
 		vring_dev_put(&g->v, head, 0);
 	}
-	if (n) {
-		vring_dev_take(&g->v, n);
+	if (k) {
+		vring_dev_take(&g->v, k);
 		vring_dev_publish(&g->v);
 	}
 	return taken;

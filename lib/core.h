@@ -110,6 +110,10 @@ int dpak__dev_recover_check(struct dpak_dev *dev);
  * reset that cut it (-ENETRESET) or followed it (-ETIMEDOUT), restore what
  * the device lost; 1 if the op may be retried once (-ENETRESET). */
 int dpak__flow_op_reset(struct dpak_dev *dev, int err);
+/* Before a public call takes a lock: restore what a reset the device did by
+ * itself lost since the last call (a no-op for backends without
+ * reset_check). */
+void dpak__dev_recover_first(struct dpak_dev *dev);
 /* Remove a flow from the device but keep its record (dpak-ctl); the caller
  * holds its table's lock. */
 int dpak__flow_remove_keep_locked(struct dpak_flow *f);

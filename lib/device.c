@@ -264,8 +264,11 @@ DPAK_API int dpak_port_info(struct dpak_dev *dev, uint32_t port,
 	}
 	if ((err = check_port(dev, port)))
 		return err;
-	if ((err = dev->ops->port_info(dev->priv, port, &i)))
+	dpak__dev_recover_first(dev);
+	if ((err = dev->ops->port_info(dev->priv, port, &i))) {
+		dpak__flow_op_reset(dev, err);
 		return err;
+	}
 	return dpak__out(info, &i, sizeof(i), "dpak_port_info");
 }
 
@@ -379,8 +382,11 @@ DPAK_API int dpak_port_stats(struct dpak_dev *dev, uint32_t port,
 	if (!dev->ops->port_stats)
 		return dpak__err(EOPNOTSUPP, "backend %s does not report port "
 				 "counters", dev->ops->name);
-	if ((err = dev->ops->port_stats(dev->priv, port, &s)))
+	dpak__dev_recover_first(dev);
+	if ((err = dev->ops->port_stats(dev->priv, port, &s))) {
+		dpak__flow_op_reset(dev, err);
 		return err;
+	}
 	return dpak__out(stats, &s, sizeof(s), "dpak_port_stats");
 }
 
@@ -446,5 +452,8 @@ DPAK_API int dpak_port_set_mtu(struct dpak_dev *dev, uint32_t port, uint32_t mtu
 	if (!dev->ops->port_set_mtu)
 		return dpak__err(EOPNOTSUPP, "backend %s: the MTU of its ports is "
 				 "fixed", dev->ops->name);
-	return dev->ops->port_set_mtu(dev->priv, port, mtu);
+	dpak__dev_recover_first(dev);
+	err = dev->ops->port_set_mtu(dev->priv, port, mtu);
+	dpak__flow_op_reset(dev, err);
+	return err;
 }

@@ -382,11 +382,13 @@ int dpak__flow_op_reset(struct dpak_dev *dev, int err)
 
 /* A device whose driver recovers by itself (ops->reset_check): before a
  * public call takes a lock, restore what a reset lost since the last. */
-static void recover_first(struct dpak_dev *dev)
+void dpak__dev_recover_first(struct dpak_dev *dev)
 {
 	if (dev->ops->reset_check)
 		dpak__dev_recover_check(dev);
 }
+
+#define recover_first dpak__dev_recover_first
 
 DPAK_API int dpak_flow_add(struct dpak_table *t, const struct dpak_item *items,
 			   const struct dpak_action *actions,

@@ -12,7 +12,15 @@ static int sim_check(struct dpak_dev *dev, const void *op, const char *name)
 	if (!op)
 		return dpak__err(EOPNOTSUPP, "%s: backend %s is not hwsim", name,
 				 dev->ops->name);
+	dpak__dev_recover_first(dev);
 	return 0;
+}
+
+/* A call's result, after restoring what a reset that came with it lost. */
+static long done(struct dpak_dev *dev, long r)
+{
+	dpak__flow_op_reset(dev, (int)r);
+	return r;
 }
 
 static int port_check(struct dpak_dev *dev, uint32_t port)
@@ -63,7 +71,7 @@ DPAK_API int dpak_hwsim_inject(struct dpak_dev *dev, uint32_t port,
 		return err;
 	if (!pkt)
 		return dpak__err(EINVAL, "pkt: NULL");
-	return dev->ops->sim_inject(dev->priv, port, pkt, len);
+	return (int)done(dev, dev->ops->sim_inject(dev->priv, port, pkt, len));
 }
 
 DPAK_API ssize_t dpak_hwsim_capture(struct dpak_dev *dev, uint32_t port,
@@ -80,14 +88,14 @@ DPAK_API ssize_t dpak_hwsim_capture(struct dpak_dev *dev, uint32_t port,
 		return bond_capture(dev, port, buf, cap);
 	if ((err = port_check(dev, port)))
 		return err;
-	return dev->ops->sim_capture(dev->priv, port, buf, cap);
+	return done(dev, dev->ops->sim_capture(dev->priv, port, buf, cap));
 }
 
 DPAK_API int dpak_hwsim_run(struct dpak_dev *dev, unsigned int budget)
 {
 	int err = sim_check(dev, dev ? dev->ops->sim_run : NULL, "dpak_hwsim_run");
 
-	return err ? err : dev->ops->sim_run(dev->priv, budget);
+	return err ? err : (int)done(dev, dev->ops->sim_run(dev->priv, budget));
 }
 
 DPAK_API int dpak_hwsim_set_link(struct dpak_dev *dev, uint32_t port, int up)
@@ -97,7 +105,7 @@ DPAK_API int dpak_hwsim_set_link(struct dpak_dev *dev, uint32_t port, int up)
 
 	if (err || (err = port_check(dev, port)))
 		return err;
-	if ((err = dev->ops->sim_set_link(dev->priv, port, up)))
+	if ((err = (int)done(dev, dev->ops->sim_set_link(dev->priv, port, up))))
 		return err;
 	dpak__event_link(dev, port); /* queued before the call returns */
 	/* Bonds react now: their events are queued when this returns. */
@@ -116,7 +124,7 @@ DPAK_API int dpak_hwsim_fail_flow_ops(struct dpak_dev *dev, unsigned int count,
 	if (err_code >= 0 && count)
 		return dpak__err(EINVAL, "err %d: give a negative errno such as "
 				 "-EIO", err_code);
-	return dev->ops->sim_fail_flow_ops(dev->priv, count, err_code);
+	return (int)done(dev, dev->ops->sim_fail_flow_ops(dev->priv, count, err_code));
 }
 
 DPAK_API int dpak_hwsim_attach(struct dpak_dev *dev, uint32_t port,
@@ -129,7 +137,7 @@ DPAK_API int dpak_hwsim_attach(struct dpak_dev *dev, uint32_t port,
 		return err;
 	if (!ifname)
 		return dpak__err(EINVAL, "ifname: NULL");
-	return dev->ops->sim_attach(dev->priv, port, ifname);
+	return (int)done(dev, dev->ops->sim_attach(dev->priv, port, ifname));
 }
 
 DPAK_API int dpak_hwsim_pcap(struct dpak_dev *dev, uint32_t port,
@@ -168,7 +176,7 @@ DPAK_API int dpak_hwsim_reject_action(struct dpak_dev *dev,
 		return err;
 	if ((int)type < 0 || type > DPAK_ACTION_VXLAN_DECAP)
 		return dpak__err(EINVAL, "action type %d unknown", (int)type);
-	return dev->ops->sim_reject(dev->priv, type ? 1ull << type : 0);
+	return (int)done(dev, dev->ops->sim_reject(dev->priv, type ? 1ull << type : 0));
 }
 
 static void lock_tables(struct dpak_dev *dev)

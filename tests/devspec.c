@@ -284,7 +284,7 @@ static const char *start_pci(const char *args)
 		if (setenv("DPAK_PCI_DUMP", path, 1) ||
 		    setenv("DPAK_HWSIM_PCI_DIR", ds.dir, 1))
 			fail_msg("setenv: %s", strerror(errno));
-		ds.next_bus = 1;
+		ds.next_bus = 0x10; /* clear of the buses the suite names */
 	}
 	if (!ds.registered) {
 		atexit(test_devspec_cleanup);
@@ -316,7 +316,7 @@ static const char *start_pci(const char *args)
 	argv[argc] = NULL;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, p->log,
-					 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+					 O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
 	err = posix_spawn(&pid, prog, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);

@@ -34,6 +34,8 @@ static int up(void **state)
 {
 	(void)state;
 	dev = dpak_dev_open(test_devspec("uplinks=4,pfs=0,vfs=2,ring=1024"), NULL);
+	if (!dev)
+		fprintf(stderr, "open: %s\n", dpak_errmsg());
 	return dev ? 0 : -1;
 }
 

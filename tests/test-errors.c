@@ -27,6 +27,8 @@ static int setup(void **state)
 {
 	(void)state;
 	dev = dpak_dev_open(test_devspec(""), NULL);
+	if (!dev)
+		fprintf(stderr, "open: %s\n", dpak_errmsg());
 	return dev ? 0 : -1;
 }
 

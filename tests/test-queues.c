@@ -184,7 +184,11 @@ static void test_full_queue_drops_counted(void **state)
 		dpak_pkt_free(dev, p[i]);
 	pool_full(dev);
 
-	/* An empty pool drops too, and counts. */
+	/* An empty pool drops too, and counts (hwsim: receive takes its
+	 * buffers from the pool). On pci the receive rings hold buffers posted
+	 * ahead of time, apart from the pool_size buffers the application
+	 * allocates: with the application holding all of those, the packet
+	 * still lands in a posted buffer and is received. */
 	struct dpak_pkt *held[65];
 	int n = 0;
 	while (n < 65 && (held[n] = dpak_pkt_alloc(dev)))
@@ -194,7 +198,16 @@ static void test_full_queue_drops_counted(void **state)
 	assert_int_equal(dpak_hwsim_inject(dev, VF1, f, len), 0);
 	assert_int_equal(dpak_hwsim_run(dev, 0), 1);
 	assert_int_equal(dpak_queue_stats(dev, 0, &st), 0);
-	assert_int_equal(st.rx_drops, 13);
+	if (!test_backend_is_pci()) {
+		assert_int_equal(st.rx_drops, 13);
+	} else {
+		assert_int_equal(st.rx_drops, 12);
+		assert_int_equal(st.rx_packets, 9);
+		assert_int_equal(dpak_rx_burst(dev, 0, p, 16), 1);
+		assert_int_equal(p[0]->len, len);
+		assert_memory_equal(p[0]->data, f, len);
+		dpak_pkt_free(dev, p[0]);
+	}
 	for (int i = 0; i < n; i++)
 		dpak_pkt_free(dev, held[i]);
 	pool_full(dev);

@@ -21,11 +21,19 @@
 #include "drv_hostq.h"
 #include "transport.h"
 
-/* Handles given to the core: the device's handle in bits 47:0, the reset
- * generation that made it in bits 63:48 (never 0). After a reset, the
- * handles of earlier generations name nothing in the device. */
+/* Handles given to the core: the reset generation that made them in bits
+ * 63:48 (never 0), and in bits 31:0 one more than the slot of the
+ * driver's per-table array holding the device's own handle (opaque, any
+ * 64-bit value but 0). After a reset, the handles of earlier generations
+ * name nothing in the device and the arrays start empty. */
 #define PCI_H_SHIFT 48
-#define PCI_H_MASK ((1ull << PCI_H_SHIFT) - 1)
+#define PCI_H_MASK 0xFFFFFFFFull
+
+struct pci_slots {
+	uint64_t *h;        /* device handles; 0: a free slot */
+	uint32_t *free;     /* free slots, a stack */
+	uint32_t n, cap, n_free;
+};
 
 enum pci_state {
 	PCI_UP,        /* answering */
@@ -63,6 +71,7 @@ struct pci_drv {
 	uint32_t reset_count;       /* RESET_COUNT last seen */
 	uint64_t dead_since_ns;     /* PCI_DEAD: when the last reset failed */
 	uint32_t n_entries[CI_MAX_TABLES]; /* entries the device holds */
+	struct pci_slots slots[CI_MAX_TABLES];
 
 	/* Agreed at bring-up. */
 	uint32_t if_minor, features;
@@ -100,6 +109,15 @@ struct pci_drv {
 	uint16_t mtu_set[DEVIF_MAX_PORTS];       /* 0: never set */
 	struct pci_bond bonds[PCI_MAX_BONDS];
 
+	/* WIRE_CAPTURE takes a frame out of the device: one a caller's buffer
+	 * was too small for waits here, per port. */
+	uint8_t *stash[DEVIF_MAX_PORTS];
+	uint32_t stash_len[DEVIF_MAX_PORTS];
+
+	/* Port counts from before resets that zeroed the device's (added to
+	 * what it reports, so a port's counters never go back). */
+	struct devif_port_stats_rec port_base[DEVIF_MAX_PORTS];
+
 	/* Counters for dpak-ctl and the tests. */
 	uint64_t bad_completions, bad_events, unknown_events, timeouts, resets,
 		 self_resets, lost_events;
@@ -126,8 +144,8 @@ int pci_cqe_check(const struct devif_cqe *c, const struct pci_cq_expect *e,
 int pci_event_check(const struct devif_event *e, int have_seq, uint16_t last_seq,
 		    const char **why);
 
-/* A per-entry result's checks: 0 valid (status OK with a handle inside the
- * driver's 48 bits, or a known error status); -EBADMSG otherwise. Pure. */
+/* A per-entry result's checks: 0 valid (status OK with a non-zero handle,
+ * or a known error status); -EBADMSG otherwise. Pure. */
 int pci_result_check(const struct devif_entry_result *r, const char **why);
 
 const char *pci_opcode_name(unsigned op);
@@ -169,15 +187,38 @@ int pci_tables_bonds_setup(struct pci_drv *d);
 uint64_t pci_now_ns(void);
 uint32_t pci_rd_checked(struct pci_drv *d, uint32_t off);
 
-static inline uint64_t pci_handle(const struct pci_drv *d, uint64_t dev_handle)
+static inline uint64_t pci_handle(const struct pci_drv *d, uint32_t slot)
 {
-	return ((uint64_t)d->gen << PCI_H_SHIFT) | (dev_handle & PCI_H_MASK);
+	return ((uint64_t)d->gen << PCI_H_SHIFT) | ((uint64_t)slot + 1);
 }
+
+/* Room for @n more slots in @table's array (before a command adds). */
+int pci_slots_reserve(struct pci_drv *d, uint32_t table, uint32_t n);
+/* A slot for device handle @h (room reserved). */
+uint32_t pci_slot_put(struct pci_drv *d, uint32_t table, uint64_t h);
+/* The device handle behind a live core handle, or 0. */
+uint64_t pci_slot_get(const struct pci_drv *d, uint32_t table, uint64_t core_h);
+void pci_slot_set(struct pci_drv *d, uint32_t table, uint64_t core_h, uint64_t h);
+void pci_slot_free(struct pci_drv *d, uint32_t table, uint64_t core_h);
+/* Forget every slot (the device lost its entries); frees with @fini. */
+void pci_slots_clear(struct pci_drv *d, int fini);
 
 static inline int pci_handle_live(const struct pci_drv *d, uint64_t h)
 {
 	return (uint16_t)(h >> PCI_H_SHIFT) ==
 	       __atomic_load_n(&d->gen, __ATOMIC_ACQUIRE);
 }
+
+/* --- tests (pci_backend.c) ---------------------------------------------------- */
+
+struct dpak_dev;
+/* A FAULT command of the test harness (7.12) to the device behind @dev. */
+int dpak__pci_fault(struct dpak_dev *dev, uint32_t kind, uint32_t param);
+struct dpak_pci_counters {
+	uint64_t bad_completions, bad_events, unknown_events, timeouts, resets,
+		 self_resets, lost_events;
+	uint16_t gen;
+};
+int dpak__pci_counters(struct dpak_dev *dev, struct dpak_pci_counters *c);
 
 #endif

@@ -93,8 +93,6 @@ int pci_result_check(const struct devif_entry_result *r, const char **why)
 		*why = "its reserved field is not 0";
 	else if (r->status == DEVIF_S_OK && !r->handle)
 		*why = "a handle of 0";
-	else if (r->status == DEVIF_S_OK && (r->handle & ~PCI_H_MASK))
-		*why = "a handle beyond the 48 bits this driver carries";
 	return *why ? -EBADMSG : 0;
 }
 
@@ -236,11 +234,19 @@ int pci_cmd(struct pci_drv *d, struct devif_sqe *sqe, struct devif_cqe *cqe,
 		return err;
 	if (!d->recovering) {
 		pci_events_poll(d);
-		if (pci_check_self_reset(d))
-			return pci_state_err(d) ? pci_state_err(d) :
-				dpak__err(ENETRESET, "pci %s: %s: the device reset "
-					  "itself before the command ran; it was "
-					  "brought up again", d->bdf, what);
+		if (pci_check_self_reset(d)) {
+			if ((err = pci_state_err(d)))
+				return err;
+			/* An entry command answers -ENETRESET (the handles it
+			 * carries, or the flows its caller holds, are gone: the
+			 * core restores and retries); any other runs now. */
+			if (sqe->opcode >= DEVIF_OP_ENTRY_ADD &&
+			    sqe->opcode <= DEVIF_OP_COUNTER_DUMP)
+				return dpak__err(ENETRESET, "pci %s: %s: the device "
+						 "reset itself before the command "
+						 "ran; it was brought up again",
+						 d->bdf, what);
+		}
 	}
 	timeout = pci_cmd_timeout(d, sqe->opcode, sqe->count);
 	slot = d->sq_tail;

@@ -64,8 +64,13 @@ static uint64_t rd64(struct pci_drv *d, uint32_t lo_off)
 static void measure_time(struct pci_drv *d)
 {
 	uint64_t a = pci_now_ns(), dev = rd64(d, REG_DEV_TIME_LO), b = pci_now_ns();
+	int64_t off = (int64_t)(a / 2 + b / 2) - (int64_t)dev;
 
-	d->time_offset = (int64_t)(a / 2 + b / 2) - (int64_t)dev;
+	/* kept while it holds within 1 ms: times carried across a reset
+	 * read back as they were */
+	if (!d->time_offset || off - d->time_offset > 1000000 ||
+	    d->time_offset - off > 1000000)
+		d->time_offset = off;
 }
 
 /* Wait until (DEV_STATUS & mask) is nonzero; 0, or -ETIMEDOUT / -ENODEV. */
@@ -130,7 +135,8 @@ static int agree_version(struct pci_drv *d, int first)
 				 "is needed", d->bdf, v >> 16, v & 0xFFFF,
 				 DEVIF_IF_MAJOR, v >> 16 > DEVIF_IF_MAJOR ? "newer" :
 				 "older");
-	d->if_minor = (v & 0xFFFF) < DEVIF_IF_MINOR ? (v & 0xFFFF) : DEVIF_IF_MINOR;
+	uint32_t dev_minor = v & 0xFFFF, drv_minor = DEVIF_IF_MINOR;
+	d->if_minor = dev_minor < drv_minor ? dev_minor : drv_minor;
 	feat = pci_rd32(d->t, REG_DEV_FEATURES) & DEVIF_F_KNOWN;
 	if (!first && feat != d->features)
 		dpak__log(DPAK_LOG_WARN, "pci %s: the device's features changed "
@@ -539,6 +545,7 @@ int pci_recover(struct pci_drv *d, int do_reset, const char *why)
 	}
 	uint16_t g = (uint16_t)(d->gen + 1);
 	__atomic_store_n(&d->gen, g ? g : 1, __ATOMIC_RELEASE);
+	pci_slots_clear(d, 0);
 	__atomic_add_fetch(&d->lost_pending, lost, __ATOMIC_RELAXED);
 	__atomic_store_n(&d->restore_pending, 1, __ATOMIC_RELEASE);
 	d->recovering = 0;
@@ -631,6 +638,8 @@ int pci_drv_open(struct pci_drv *d, const struct dpak_pci_fn *fn)
 		.pool_size = d->oc.pool_size,
 		.max_frame = d->max_frame,
 		.bar4 = d->t->bar4,
+		.n_ports = d->n_ports,
+		.bond_ports = d->max_bonds,
 	};
 	uint32_t qmax = d->max_queue_size < 32768 ? d->max_queue_size : 32768;
 	if (hc.queue_size > qmax) {
@@ -639,8 +648,30 @@ int pci_drv_open(struct pci_drv *d, const struct dpak_pci_fn *fn)
 			  hc.queue_size, qmax);
 		hc.queue_size = qmax;
 	}
-	size_t hq_bytes = drv_hostq_dma_bytes(&hc);
-	need = 4096 * 3 + (size_t)d->eq_size * 32 + d->buf_len + hq_bytes + 4096;
+	size_t fixed = 4096 * 3 + (size_t)d->eq_size * 32 + d->buf_len + 4096;
+	need = fixed + drv_hostq_dma_bytes(&hc);
+	if (need > d->t->dma_len && fixed < d->t->dma_len) {
+		/* a smaller pool, if one that still fills the receive rings
+		 * fits the window */
+		uint32_t lo = hc.queues * hc.queue_size + 1, hi = hc.pool_size, want = hc.pool_size;
+		while (lo < hi) {
+			hc.pool_size = lo + (hi - lo) / 2;
+			if (fixed + drv_hostq_dma_bytes(&hc) <= d->t->dma_len)
+				lo = hc.pool_size + 1;
+			else
+				hi = hc.pool_size;
+		}
+		hc.pool_size = lo - 1;
+		if (hc.pool_size > hc.queues * hc.queue_size &&
+		    fixed + drv_hostq_dma_bytes(&hc) <= d->t->dma_len) {
+			dpak__log(DPAK_LOG_WARN, "pci %s: a pool of %u buffers (asked "
+				  "for %u): what the DMA window of %zu bytes holds",
+				  d->bdf, hc.pool_size, want, d->t->dma_len);
+			need = fixed + drv_hostq_dma_bytes(&hc);
+		} else {
+			hc.pool_size = want;
+		}
+	}
 	if (need > d->t->dma_len)
 		return dpak__err(ENOMEM, "pci %s: the DMA window of %zu bytes is "
 				 "smaller than the %zu the queues need (queues=%u, "
@@ -683,10 +714,99 @@ void pci_drv_close(struct pci_drv *d)
 		if (dev_reset(d))
 			dpak__log(DPAK_LOG_WARN, "pci %s: no reset at close", d->bdf);
 	}
+	pci_slots_clear(d, 1);
 	if (d->hq)
 		drv_hostq_free(d->hq);
 	if (d->t)
 		d->t->close(d->t);
 	d->hq = NULL;
 	d->t = NULL;
+}
+
+/* --- handle slots ----------------------------------------------------------- */
+
+int pci_slots_reserve(struct pci_drv *d, uint32_t table, uint32_t n)
+{
+	struct pci_slots *s = &d->slots[table];
+
+	if (s->n_free >= n || s->n + (n - s->n_free) <= s->cap)
+		return 0;
+	uint64_t want = (uint64_t)s->n + n;
+	uint32_t cap = s->cap ? s->cap : 256;
+	while (cap < want && cap < 0x80000000u)
+		cap *= 2;
+	if (cap < want)
+		return dpak__err(ENOSPC, "table %s: more than 2^31 entries",
+				 d->cfg->tables[table].name);
+	uint64_t *h = realloc(s->h, (size_t)cap * sizeof(*h));
+	if (!h)
+		return dpak__err(ENOMEM, "out of memory for the driver's handles");
+	s->h = h;
+	uint32_t *f = realloc(s->free, (size_t)cap * sizeof(*f));
+	if (!f)
+		return dpak__err(ENOMEM, "out of memory for the driver's handles");
+	s->free = f;
+	s->cap = cap;
+	return 0;
+}
+
+uint32_t pci_slot_put(struct pci_drv *d, uint32_t table, uint64_t h)
+{
+	struct pci_slots *s = &d->slots[table];
+	uint32_t i = s->n_free ? s->free[--s->n_free] : s->n++;
+
+	s->h[i] = h;
+	return i;
+}
+
+static int slot_of(const struct pci_drv *d, uint32_t table, uint64_t core_h,
+		   uint32_t *i)
+{
+	const struct pci_slots *s = &d->slots[table];
+	uint64_t x = core_h & PCI_H_MASK;
+
+	if (!pci_handle_live(d, core_h) || !x || x > s->n || !s->h[x - 1])
+		return 0;
+	*i = (uint32_t)(x - 1);
+	return 1;
+}
+
+uint64_t pci_slot_get(const struct pci_drv *d, uint32_t table, uint64_t core_h)
+{
+	uint32_t i;
+
+	return table < CI_MAX_TABLES && slot_of(d, table, core_h, &i) ?
+		d->slots[table].h[i] : 0;
+}
+
+void pci_slot_set(struct pci_drv *d, uint32_t table, uint64_t core_h, uint64_t h)
+{
+	uint32_t i;
+
+	if (slot_of(d, table, core_h, &i))
+		d->slots[table].h[i] = h;
+}
+
+void pci_slot_free(struct pci_drv *d, uint32_t table, uint64_t core_h)
+{
+	struct pci_slots *s = &d->slots[table];
+	uint32_t i;
+
+	if (!slot_of(d, table, core_h, &i))
+		return;
+	s->h[i] = 0;
+	s->free[s->n_free++] = i;
+}
+
+void pci_slots_clear(struct pci_drv *d, int fini)
+{
+	for (uint32_t t = 0; t < CI_MAX_TABLES; t++) {
+		struct pci_slots *s = &d->slots[t];
+		if (fini) {
+			free(s->h);
+			free(s->free);
+			*s = (struct pci_slots){ 0 };
+		}
+		s->n = s->n_free = 0;
+	}
 }

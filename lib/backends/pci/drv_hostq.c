@@ -24,6 +24,8 @@
  * side posted, lengths must fit the buffer, the header's version must be 1.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <dpak/queue.h>
@@ -57,9 +59,11 @@ struct drv_hostq {
 	uint8_t *buf;             /* first buffer */
 	uint64_t buf_iova;
 	size_t stride;
-	struct dpak_pkt *pkt;     /* [pool_size] */
-	uint8_t *state;           /* [pool_size] B_* */
-	uint32_t *next;           /* [pool_size] free stack links, index + 1 */
+	uint32_t n_bufs;          /* pool_size + reserve */
+	uint32_t reserve;         /* buffers for the receive rings' fill */
+	struct dpak_pkt *pkt;     /* [n_bufs] */
+	uint8_t *state;           /* [n_bufs] B_* */
+	uint32_t *next;           /* [n_bufs] free stack links, index + 1 */
 	uint64_t head;            /* tag << 32 | (index + 1), 0 empty */
 	uint32_t n_free;
 	uint32_t low;             /* pkt_alloc reclaims below this many free */
@@ -83,6 +87,29 @@ static uint32_t ring_size_of(const struct drv_hostq_cfg *cfg, uint32_t r)
 	if (r >= 2u * cfg->queues)
 		return cfg->queue_size < CTRL_SIZE ? cfg->queue_size : CTRL_SIZE;
 	return cfg->queue_size;
+}
+
+/* Buffers a receive ring keeps posted: the ring's size, at most a share of
+ * the pool (so that the rings' reserve stays below half the pool). */
+static uint32_t rx_fill(const struct drv_hostq_cfg *cfg, uint32_t r)
+{
+	uint32_t per = cfg->pool_size / (2u * (cfg->queues + 1u)), sz = ring_size_of(cfg, r);
+
+	if (!per)
+		per = 1;
+	return per < sz ? per : sz;
+}
+
+/* The receive rings' buffers come on top of the application's pool_size,
+ * so that the application can take pool_size buffers however full the
+ * rings are (as on hwsim, where the pool is the application's alone). */
+static uint32_t rx_reserve(const struct drv_hostq_cfg *cfg)
+{
+	uint32_t n = 0;
+
+	for (uint32_t r = 0; r < 2u * cfg->queues + 2u; r += 2)
+		n += rx_fill(cfg, r);
+	return n;
 }
 
 static size_t buf_stride(const struct drv_hostq_cfg *cfg)
@@ -114,7 +141,7 @@ static size_t layout(const struct drv_hostq_cfg *cfg, struct hq_ring *rings,
 		}
 	}
 	*buf_off = off;
-	return off + (size_t)cfg->pool_size * buf_stride(cfg);
+	return off + ((size_t)cfg->pool_size + rx_reserve(cfg)) * buf_stride(cfg);
 }
 
 size_t drv_hostq_dma_bytes(const struct drv_hostq_cfg *cfg)
@@ -171,7 +198,7 @@ static int64_t pkt_index(const struct drv_hostq *hq, const struct dpak_pkt *p)
 {
 	uintptr_t a = (uintptr_t)p, b = (uintptr_t)hq->pkt;
 
-	if (a < b || a >= b + (uintptr_t)hq->cfg.pool_size * sizeof(*p) ||
+	if (a < b || a >= b + (uintptr_t)hq->n_bufs * sizeof(*p) ||
 	    (a - b) % sizeof(*p))
 		return -1;
 	return (int64_t)((a - b) / sizeof(*p));
@@ -189,27 +216,39 @@ static void pkt_init(struct drv_hostq *hq, uint32_t i)
 
 /* ---- errors from the device -------------------------------------------- */
 
-static void dev_error(struct drv_hostq *hq, const char *ring, uint32_t q,
-		      const char *what, uint32_t a, uint32_t b)
+static void dev_error(struct drv_hostq *hq, const struct hq_ring *r,
+		      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void dev_error(struct drv_hostq *hq, const struct hq_ring *r,
+		      const char *fmt, ...)
 {
 	uint64_t n = __atomic_add_fetch(&hq->errors, 1, __ATOMIC_RELAXED);
+	char what[200], ring[48];
+	va_list ap;
 
-	if (!(n & (n - 1))) /* 1, 2, 4, ...: no flood */
-		dpak__log(DPAK_LOG_WARN, "pci: host queue %u %s ring: %s (%u, %u); "
-			  "%llu ring errors so far", q, ring, what, a, b,
-			  (unsigned long long)n);
+	if (n & (n - 1)) /* log the 1st, 2nd, 4th, ...: no flood */
+		return;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (r->queue == DEVIF_HQ_CTRL)
+		snprintf(ring, sizeof(ring), "control %s ring",
+			 r->dir == DEVIF_HQ_DIR_RX ? "receive" : "transmit");
+	else
+		snprintf(ring, sizeof(ring), "host queue %u %s ring", r->queue,
+			 r->dir == DEVIF_HQ_DIR_RX ? "receive" : "transmit");
+	dpak__log(DPAK_LOG_WARN, "pci: %s: %s (%llu ring errors so far)", ring, what,
+		  (unsigned long long)n);
 }
 
 static void report_reap(struct drv_hostq *hq, struct hq_ring *r, int rc)
 {
-	const char *dir = r->dir == DEVIF_HQ_DIR_RX ? "receive" : "transmit";
-
 	if (rc == -EBADMSG)
-		dev_error(hq, dir, r->queue, "the device returned a used id that "
-			  "names no posted buffer; skipped", r->v.last_used, r->size);
+		dev_error(hq, r, "used entry %u: the device returned an id that "
+			  "names no buffer posted; skipped",
+			  (uint16_t)(r->v.last_used - 1));
 	else
-		dev_error(hq, dir, r->queue, "the device's used index ran ahead of "
-			  "the ring; ring stopped until reset", r->v.last_used, r->size);
+		dev_error(hq, r, "the device's used index ran more than the ring's "
+			  "%u entries ahead; ring stopped until reset", r->size);
 }
 
 /* ---- rings ------------------------------------------------------------- */
@@ -321,7 +360,6 @@ int drv_hostq_new(const struct drv_hostq_cfg *cfg, struct drv_hostq **out)
 {
 	struct drv_hostq *hq;
 	size_t need, boff;
-	uint32_t per;
 	int rc;
 
 	*out = NULL;
@@ -349,9 +387,11 @@ int drv_hostq_new(const struct drv_hostq_cfg *cfg, struct drv_hostq **out)
 	hq->cfg = *cfg;
 	hq->n_rings = 2u * cfg->queues + 2u;
 	hq->ring = calloc(hq->n_rings, sizeof(*hq->ring));
-	hq->pkt = calloc(cfg->pool_size, sizeof(*hq->pkt));
-	hq->state = calloc(cfg->pool_size, 1);
-	hq->next = calloc(cfg->pool_size, sizeof(*hq->next));
+	hq->reserve = rx_reserve(cfg);
+	hq->n_bufs = cfg->pool_size + hq->reserve;
+	hq->pkt = calloc(hq->n_bufs, sizeof(*hq->pkt));
+	hq->state = calloc(hq->n_bufs, 1);
+	hq->next = calloc(hq->n_bufs, sizeof(*hq->next));
 	if (!hq->ring || !hq->pkt || !hq->state || !hq->next) {
 		drv_hostq_free(hq);
 		return dpak__err(ENOMEM, "pci: host queues: out of memory");
@@ -364,19 +404,15 @@ int drv_hostq_new(const struct drv_hostq_cfg *cfg, struct drv_hostq **out)
 		drv_hostq_free(hq);
 		return dpak__err(-rc, "pci: host queues: out of memory");
 	}
-	/* Receive rings take at most half the pool between them. */
-	per = cfg->pool_size / (2u * (cfg->queues + 1u));
-	if (!per)
-		per = 1;
 	for (uint32_t r = 0; r < hq->n_rings; r += 2)
-		hq->ring[r].fill = per < hq->ring[r].size ? per : hq->ring[r].size;
+		hq->ring[r].fill = rx_fill(cfg, r);
 	hq->low = cfg->pool_size / 16u;
-	for (uint32_t i = 0; i < cfg->pool_size; i++) {
+	for (uint32_t i = 0; i < hq->n_bufs; i++) {
 		pkt_init(hq, i);
-		hq->next[i] = i + 1 < cfg->pool_size ? i + 2 : 0;
+		hq->next[i] = i + 1 < hq->n_bufs ? i + 2 : 0;
 	}
 	hq->head = 1;
-	hq->n_free = cfg->pool_size;
+	hq->n_free = hq->n_bufs;
 	hq->ctrl_pending = -1;
 	fill_all(hq);
 	*out = hq;
@@ -443,15 +479,15 @@ static int rx_check(struct drv_hostq *hq, struct hq_ring *r, uint32_t i,
 		    uint32_t len, struct devif_meta *m)
 {
 	if (len < DEVIF_META_BYTES + 1 || len > hq->stride - HEADROOM) {
-		dev_error(hq, "receive", r->queue, "the device wrote a length outside "
-			  "the buffer; packet dropped", len,
-			  (uint32_t)(hq->stride - HEADROOM));
+		dev_error(hq, r, "buffer %u: the device wrote %u bytes, not in "
+			  "%u-%zu; packet dropped", i, len, DEVIF_META_BYTES + 1,
+			  hq->stride - HEADROOM);
 		return -1;
 	}
 	memcpy(m, buf_at(hq, i) + HEADROOM, sizeof(*m));
 	if (m->version != DEVIF_META_VERSION) {
-		dev_error(hq, "receive", r->queue, "metadata header version is not 1; "
-			  "packet dropped", m->version, DEVIF_META_VERSION);
+		dev_error(hq, r, "buffer %u: metadata header version %u, not %u; "
+			  "packet dropped", i, m->version, DEVIF_META_VERSION);
 		return -1;
 	}
 	return 0;
@@ -525,6 +561,13 @@ static int tx_check(struct drv_hostq *hq, struct dpak_pkt **pkts, uint16_t n)
 			return dpak__err(EINVAL, "tx_burst: packet %u: tx_flags %u is not "
 					 "DPAK_TX_PORT or DPAK_TX_PIPELINE; none sent", k,
 					 p->tx_flags);
+		if (hq->cfg.n_ports &&
+		    p->port >= hq->cfg.n_ports + (p->tx_flags == DPAK_TX_PORT ?
+						   hq->cfg.bond_ports : 0))
+			return dpak__err(EINVAL, "tx_burst: packet %u: port %u does not "
+					 "exist%s; none sent", k, p->port,
+					 p->tx_flags == DPAK_TX_PIPELINE ?
+					 " (the pipeline takes packets on ports, not bonds)" : "");
 		if (p->len < MIN_FRAME || p->len > hq->cfg.max_frame)
 			return dpak__err(EINVAL, "tx_burst: packet %u: length %u is not in "
 					 "%u-%u bytes; none sent", k, p->len, MIN_FRAME,
@@ -584,19 +627,25 @@ int drv_hostq_tx_burst(struct drv_hostq *hq, uint16_t q, struct dpak_pkt **pkts,
 	return k;
 }
 
+/* Reclaim every transmit ring no other thread is using now. */
+static void reclaim_all(struct drv_hostq *hq)
+{
+	for (uint32_t q = 0; q <= hq->cfg.queues; q++) {
+		struct hq_ring *r = q < hq->cfg.queues ? TX(hq, q) : CTX(hq);
+
+		if (trylock(&r->lock)) {
+			tx_reclaim(hq, r);
+			unlock(&r->lock);
+		}
+	}
+}
+
 struct dpak_pkt *drv_hostq_pkt_alloc(struct drv_hostq *hq)
 {
 	int64_t i;
 
 	if (__atomic_load_n(&hq->n_free, __ATOMIC_RELAXED) <= hq->low)
-		for (uint32_t q = 0; q < hq->cfg.queues; q++) {
-			struct hq_ring *r = TX(hq, q);
-
-			if (trylock(&r->lock)) {
-				tx_reclaim(hq, r);
-				unlock(&r->lock);
-			}
-		}
+		reclaim_all(hq);
 	i = pool_get(hq);
 	if (i < 0) {
 		errno = ENOBUFS;
@@ -620,10 +669,24 @@ void drv_hostq_pkt_free(struct drv_hostq *hq, struct dpak_pkt *pkt)
 		pool_put(hq, (uint32_t)i);
 }
 
+/* Empty buffers posted to a receive ring (racy from another thread, as
+ * any occupancy figure is). */
+static uint32_t rx_posted_empty(struct hq_ring *r)
+{
+	uint16_t u = __atomic_load_n(&r->v.vr.used->idx, __ATOMIC_ACQUIRE);
+	uint16_t d = (uint16_t)(u - __atomic_load_n(&r->v.last_used, __ATOMIC_RELAXED));
+	uint32_t in = __atomic_load_n(&r->v.inflight, __ATOMIC_RELAXED);
+
+	return d <= in ? in - d : 0;
+}
+
 void drv_hostq_depths(struct drv_hostq *hq, uint16_t q, uint32_t *rx_depth,
 		      uint32_t *tx_depth, uint32_t *pool_size, uint32_t *pool_free)
 {
+	uint32_t empty = 0, n_free;
+
 	*rx_depth = *tx_depth = 0;
+	reclaim_all(hq);
 	if (q < hq->cfg.queues) {
 		struct hq_ring *rx = RX(hq, q), *tx = TX(hq, q);
 		uint16_t u = __atomic_load_n(&rx->v.vr.used->idx, __ATOMIC_ACQUIRE);
@@ -635,8 +698,15 @@ void drv_hostq_depths(struct drv_hostq *hq, uint16_t q, uint32_t *rx_depth,
 		d = (uint16_t)(__atomic_load_n(&tx->v.avail_idx, __ATOMIC_RELAXED) - u);
 		*tx_depth = d <= tx->size ? d : 0;
 	}
+	for (uint32_t r = 0; r < hq->n_rings; r += 2)
+		empty += rx_posted_empty(&hq->ring[r]);
+	/* Free for the application: the pool's free buffers and the empty
+	 * ones posted, less the rings' reserve. */
+	n_free = __atomic_load_n(&hq->n_free, __ATOMIC_RELAXED) + empty;
 	*pool_size = hq->cfg.pool_size;
-	*pool_free = __atomic_load_n(&hq->n_free, __ATOMIC_RELAXED);
+	*pool_free = n_free > hq->reserve ? n_free - hq->reserve : 0;
+	if (*pool_free > *pool_size)
+		*pool_free = *pool_size;
 }
 
 uint64_t drv_hostq_errors(const struct drv_hostq *hq)
@@ -665,8 +735,8 @@ ssize_t drv_hostq_ctrl_recv(struct drv_hostq *hq, void *buf, size_t cap,
 		if (rx_check(hq, r, i, len, &m) < 0) {
 			pool_put(hq, i);
 		} else if (m.reason_or_flags != DEVIF_REASON_CTRL) {
-			dev_error(hq, "receive", r->queue, "control frame without reason "
-				  "0x80; dropped", m.reason_or_flags, DEVIF_REASON_CTRL);
+			dev_error(hq, r, "buffer %u: reason 0x%x, not 0x%x; frame "
+				  "dropped", i, m.reason_or_flags, DEVIF_REASON_CTRL);
 			pool_put(hq, i);
 		} else {
 			hq->ctrl_pending = i;

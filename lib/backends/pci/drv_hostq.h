@@ -26,13 +26,19 @@ struct drv_hostq;
 struct drv_hostq_cfg {
 	uint32_t queues;      /* host queue pairs, 1 .. 64 */
 	uint32_t queue_size;  /* ring entries, power of two <= 32768 */
-	uint32_t pool_size;   /* packet buffers (receive rings are kept full
-			       * from the same pool) */
+	uint32_t pool_size;   /* packet buffers the application can take; the
+			       * receive rings' own buffers come on top
+			       * (drv_hostq_dma_bytes counts both) */
 	uint32_t max_frame;   /* device MAX_FRAME */
 	uint8_t *dma;         /* the part of the DMA window given to the rings */
 	uint64_t dma_iova;    /* its bus address */
 	size_t dma_len;       /* at least drv_hostq_dma_bytes() */
 	volatile uint32_t *bar4; /* doorbells */
+	/* tx_burst's port check (0: none): a packet's port must be below
+	 * n_ports, or below n_ports + bond_ports with DPAK_TX_PORT (bonds
+	 * are the ports after the device's own, as hwsim numbers them). */
+	uint32_t n_ports;
+	uint32_t bond_ports;
 };
 
 /* The DMA bytes the rings and buffers of @cfg need (dma fields unused). */
@@ -60,7 +66,11 @@ int drv_hostq_tx_burst(struct drv_hostq *hq, uint16_t q, struct dpak_pkt **pkts,
 struct dpak_pkt *drv_hostq_pkt_alloc(struct drv_hostq *hq);
 void drv_hostq_pkt_free(struct drv_hostq *hq, struct dpak_pkt *pkt);
 /* Ring depths and pool occupancy (the device's counters come from
- * STATS_READ kind 1). */
+ * STATS_READ kind 1): rx_depth packets received and not yet taken by
+ * rx_burst, tx_depth packets the device has not yet taken; pool_free the
+ * buffers neither the application nor a packet in a ring holds (empty
+ * buffers posted to the receive rings count as free; transmit buffers the
+ * device finished with are reclaimed first). */
 void drv_hostq_depths(struct drv_hostq *hq, uint16_t q, uint32_t *rx_depth,
 		      uint32_t *tx_depth, uint32_t *pool_size, uint32_t *pool_free);
 /* Errors the device's side of the rings made (a used id naming no posted

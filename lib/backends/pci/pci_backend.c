@@ -75,8 +75,9 @@ static int parse_args(const char *args, char *bdf, size_t bdf_len, uint32_t *tim
 			continue;
 		}
 		if (!eq)
-			return dpak__err(EINVAL, "pci argument '%s': expected name=value "
-					 "(the address comes first)", tok);
+			return dpak__err(EINVAL, "pci argument '%s': not name=value "
+					 "('%s' is not a PCI address with options: "
+					 "pci:ADDRESS,timeout_ms=N)", tok, args);
 		*eq++ = 0;
 		if (strcmp(tok, "timeout_ms"))
 			return dpak__err(EINVAL, "pci argument '%s' unknown (timeout_ms)",
@@ -98,6 +99,8 @@ static void pci_close(void *priv)
 	if (!d)
 		return;
 	pci_drv_close(d);
+	for (uint32_t p = 0; p < DEVIF_MAX_PORTS; p++)
+		free(d->stash[p]);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 }
@@ -225,6 +228,8 @@ static int pci_port_stats(void *priv, uint32_t port, struct dpak_port_stats *st)
 	char what[48];
 	int err;
 
+	if (port >= d->n_ports)
+		return dpak__err(ENOENT, "port %u: not in the device", port);
 	lock(d);
 	s.data_addr = d->buf_iova;
 	memset(d->buf, 0, sizeof(r));
@@ -237,15 +242,16 @@ static int pci_port_stats(void *priv, uint32_t port, struct dpak_port_stats *st)
 	if (r.port != port)
 		return dpak__err(EIO, "pci %s: STATS_READ of port %u: the device "
 				 "answered for port %u", d->bdf, port, r.port);
-	st->rx_packets = r.rx_packets;
-	st->rx_bytes = r.rx_bytes;
-	st->tx_packets = r.tx_packets;
-	st->tx_bytes = r.tx_bytes;
-	st->rx_misses = r.rx_misses;
-	st->drops = r.drops;
-	st->drops_action = r.drops_action;
-	st->drops_mtu = r.drops_mtu;
-	st->drops_bond_rx = r.drops_bond_rx;
+	const struct devif_port_stats_rec *b = &d->port_base[port];
+	st->rx_packets = r.rx_packets + b->rx_packets;
+	st->rx_bytes = r.rx_bytes + b->rx_bytes;
+	st->tx_packets = r.tx_packets + b->tx_packets;
+	st->tx_bytes = r.tx_bytes + b->tx_bytes;
+	st->rx_misses = r.rx_misses + b->rx_misses;
+	st->drops = r.drops + b->drops;
+	st->drops_action = r.drops_action + b->drops_action;
+	st->drops_mtu = r.drops_mtu + b->drops_mtu;
+	st->drops_bond_rx = r.drops_bond_rx + b->drops_bond_rx;
 	return 0;
 }
 
@@ -353,7 +359,11 @@ static int entry_err(struct pci_drv *d, uint32_t table, unsigned i, unsigned n,
 	char where[96], detail[96] = "";
 	int type;
 
-	snprintf(where, sizeof(where), "table %s entry %u of %u", tn, i, n);
+	/* A single add's message gets "table NAME: " from the core. */
+	if (n == 1 && act)
+		snprintf(where, sizeof(where), "entry 0 of 1");
+	else
+		snprintf(where, sizeof(where), "table %s entry %u of %u", tn, i, n);
 	if (r->detail_kind == DEVIF_DETAIL_ACTION) {
 		type = op_at(act, act_len, r->detail);
 		snprintf(detail, sizeof(detail), "action %u (%s): ", r->detail,
@@ -371,7 +381,7 @@ static int entry_err(struct pci_drv *d, uint32_t table, unsigned i, unsigned n,
 				 table);
 	case DEVIF_S_NO_ENTRY:
 		return dpak__err(ENOENT, "%s: handle 0x%" PRIx64 " not in the device",
-				 where, handle & PCI_H_MASK);
+				 where, handle);
 	case DEVIF_S_TABLE_FULL:
 		return dpak__err(ENOSPC, "%s: the device's table is full (%u entries)",
 				 where, t ? t->capacity : 0);
@@ -443,6 +453,8 @@ static int add_cmd(struct pci_drv *d, uint32_t table, const struct bk_flow *f,
 	char what[96];
 	int err;
 
+	if ((err = pci_slots_reserve(d, table, n)))
+		return err;
 	memset(d->buf, 0, off);
 	for (unsigned i = 0; i < n; i++) {
 		size_t l = add_rec_len(t, &f[i]);
@@ -452,7 +464,9 @@ static int add_cmd(struct pci_drv *d, uint32_t table, const struct bk_flow *f,
 			.flags = (uint8_t)((f[i].mask ? DEVIF_REC_F_MASK : 0) |
 					   (f[i].carry ? DEVIF_REC_F_CARRY : 0)),
 			.actions_len = (uint8_t)f[i].actions_len,
-			.priority = f[i].priority,
+			/* exact: 0; LPM: the core's rank of the prefix (its
+			 * length's complement), by which the device orders them */
+			.priority = t->type == PK_EXACT ? 0 : f[i].priority,
 		};
 		memset(p, 0, l);
 		memcpy(p, &h, sizeof(h));
@@ -512,7 +526,7 @@ static int add_cmd(struct pci_drv *d, uint32_t table, const struct bk_flow *f,
 			continue;
 		}
 		if (r.status == DEVIF_S_OK) {
-			handles[i] = pci_handle(d, r.handle);
+			handles[i] = pci_handle(d, pci_slot_put(d, table, r.handle));
 			res[i] = 0;
 			d->n_entries[table]++;
 			continue;
@@ -620,7 +634,7 @@ static int pci_flow_del(void *priv, uint32_t table, uint64_t handle)
 	struct pci_drv *d = priv;
 	struct devif_entry_result r;
 	struct devif_cqe c;
-	uint64_t h = handle & PCI_H_MASK;
+	uint64_t h;
 	char what[64];
 	int err;
 
@@ -631,14 +645,23 @@ static int pci_flow_del(void *priv, uint32_t table, uint64_t handle)
 		unlock(d);
 		return 0;
 	}
+	if (!(h = pci_slot_get(d, table, handle))) {
+		unlock(d);
+		return dpak__err(ENOENT, "table %s entry 0 of 1: handle 0x%" PRIx64
+				 " names no entry of the driver's", table_name(d, table),
+				 handle);
+	}
 	snprintf(what, sizeof(what), "table %s: ENTRY_DEL", table_name(d, table));
 	err = entry_cmd(d, DEVIF_OP_ENTRY_DEL, table, &h, 8, &r, &c, what);
 	if (err == -ENETRESET) { /* the reset removed it */
 		unlock(d);
 		return 0;
 	}
-	if (!err && r.status == DEVIF_S_OK && d->n_entries[table])
-		d->n_entries[table]--;
+	if (!err && r.status == DEVIF_S_OK) {
+		pci_slot_free(d, table, handle);
+		if (d->n_entries[table])
+			d->n_entries[table]--;
+	}
 	unlock(d);
 	if (err)
 		return err;
@@ -653,8 +676,7 @@ static int pci_flow_replace(void *priv, uint32_t table, uint64_t handle,
 	struct pci_drv *d = priv;
 	uint8_t rec[sizeof(struct devif_modify_hdr) + PK_MAX_ACTIONS + 8] = { 0 };
 	size_t l = (sizeof(struct devif_modify_hdr) + len + 7) & ~(size_t)7;
-	struct devif_modify_hdr h = { .len = (uint16_t)l, .actions_len = (uint8_t)len,
-				      .handle = handle & PCI_H_MASK };
+	struct devif_modify_hdr h = { .len = (uint16_t)l, .actions_len = (uint8_t)len };
 	struct devif_entry_result r;
 	struct devif_cqe c;
 	char what[64];
@@ -665,8 +687,6 @@ static int pci_flow_replace(void *priv, uint32_t table, uint64_t handle,
 		return dpak__err(ENOENT, "table %u: not in the device", table);
 	if (len > PK_MAX_ACTIONS)
 		return dpak__err(EINVAL, "table %s: %u action bytes", table_name(d, table), len);
-	memcpy(rec, &h, sizeof(h));
-	memcpy(rec + sizeof(h), act, len);
 	lock(d);
 	if (!pci_handle_live(d, handle)) {
 		unlock(d);
@@ -674,6 +694,14 @@ static int pci_flow_replace(void *priv, uint32_t table, uint64_t handle,
 				 "device reset; it is being restored",
 				 table_name(d, table));
 	}
+	if (!(h.handle = pci_slot_get(d, table, handle))) {
+		unlock(d);
+		return dpak__err(ENOENT, "table %s entry 0 of 1: handle 0x%" PRIx64
+				 " names no entry of the driver's", table_name(d, table),
+				 handle);
+	}
+	memcpy(rec, &h, sizeof(h));
+	memcpy(rec + sizeof(h), act, len);
 	snprintf(what, sizeof(what), "table %s: ENTRY_MODIFY", table_name(d, table));
 	err = entry_cmd(d, DEVIF_OP_ENTRY_MODIFY, table, rec, l, &r, &c, what);
 	if (!err && r.status == DEVIF_S_OK && pci_result_check(&r, &why)) {
@@ -681,7 +709,8 @@ static int pci_flow_replace(void *priv, uint32_t table, uint64_t handle,
 		err = dpak__err(EIO, "table %s entry 0 of 1: garbage in the device's "
 				"result (%s)", table_name(d, table), why);
 	} else if (!err && r.status == DEVIF_S_OK) {
-		*new_handle = pci_handle(d, r.handle);
+		pci_slot_set(d, table, handle, r.handle);
+		*new_handle = handle;
 	}
 	unlock(d);
 	if (err)
@@ -700,7 +729,7 @@ static int pci_flow_counters(void *priv, uint32_t table, uint64_t handle,
 			       .count = 1, .arg0 = table };
 	struct devif_counter_result r;
 	struct devif_cqe c;
-	uint64_t h = handle & PCI_H_MASK;
+	uint64_t h;
 	char what[64];
 	int err;
 
@@ -711,6 +740,12 @@ static int pci_flow_counters(void *priv, uint32_t table, uint64_t handle,
 		unlock(d);
 		*out = (struct bk_flow_counters){ 0 };
 		return 0;
+	}
+	if (!(h = pci_slot_get(d, table, handle))) {
+		unlock(d);
+		return dpak__err(ENOENT, "table %s entry 0 of 1: handle 0x%" PRIx64
+				 " names no entry of the driver's", table_name(d, table),
+				 handle);
 	}
 	s.data_addr = d->buf_iova;
 	memcpy(d->buf, &h, 8);
@@ -727,7 +762,11 @@ static int pci_flow_counters(void *priv, uint32_t table, uint64_t handle,
 			hi2 = pci_rd32(d->t, REG_DEV_TIME_HI);
 		} while (hi != hi2);
 		dev = (uint64_t)hi << 32 | lo;
-		d->time_offset = (int64_t)((a + pci_now_ns()) / 2) - (int64_t)dev;
+		/* re-measured at every read, adopted when it drifted: a last
+		 * hit read back is the one carried in */
+		int64_t off = (int64_t)((a + pci_now_ns()) / 2) - (int64_t)dev;
+		if (off - d->time_offset > 1000000 || d->time_offset - off > 1000000)
+			d->time_offset = off;
 	}
 	unlock(d);
 	if (err)
@@ -751,8 +790,24 @@ static int pci_flow_counters(void *priv, uint32_t table, uint64_t handle,
 
 static int pci_handle_live_op(void *priv, uint32_t table, uint64_t handle)
 {
-	(void)table;
-	return pci_handle_live(D(priv), handle);
+	struct pci_drv *d = priv;
+	int live;
+
+	lock(d);
+	live = pci_slot_get(d, table, handle) != 0;
+	unlock(d);
+	return live;
+}
+
+/* The core handle of a device handle (trace: rare, a walk). */
+static uint64_t core_handle_of(struct pci_drv *d, uint32_t table, uint64_t h)
+{
+	const struct pci_slots *s = table < CI_MAX_TABLES ? &d->slots[table] : NULL;
+
+	for (uint32_t i = 0; s && h && i < s->n; i++)
+		if (s->h[i] == h)
+			return pci_handle(d, i);
+	return 0;
 }
 
 static int pci_reset_check(void *priv, uint64_t *lost)
@@ -895,6 +950,9 @@ static int pci_trace(void *priv, uint32_t port, const void *pkt, size_t len,
 	err = simple(d, &s, &c, "TRACE");
 	memcpy(steps, d->buf + off, sizeof(steps));
 	uint32_t n_tables = d->cfg->n_tables, n_ports = d->n_ports;
+	for (uint32_t i = 0; !err && i < c.done && i < TRACE_STEPS; i++)
+		if (steps[i].hit && steps[i].table < n_tables)
+			steps[i].handle = core_handle_of(d, steps[i].table, steps[i].handle);
 	unlock(d);
 	if (err)
 		return err;
@@ -911,7 +969,7 @@ static int pci_trace(void *priv, uint32_t port, const void *pkt, size_t len,
 		struct bk_trace_step b = {
 			.table = t->table == DEVIF_TRACE_RX ? BK_TRACE_RX : t->table,
 			.hit = t->hit != 0,
-			.handle = t->hit ? pci_handle(d, t->handle) : 0,
+			.handle = t->hit ? t->handle : 0,
 			.miss = t->miss,
 			.fate = (enum bk_fate)t->fate,
 			.arg = t->arg,
@@ -1140,11 +1198,40 @@ static ssize_t pci_sim_capture(void *priv, uint32_t port, void *buf, size_t cap)
 
 	if ((err = harness(d, "dpak_hwsim_capture")))
 		return err;
+	/* arg1: the caller's room; a longer frame stays in the device (RANGE) */
 	struct devif_sqe s = { .opcode = DEVIF_OP_WIRE_CAPTURE, .flags = DEVIF_SQE_F_DATA,
-			       .data_len = d->max_frame, .arg0 = port };
+			       .data_len = d->max_frame, .arg0 = port,
+			       .arg1 = cap < d->max_frame ? (uint32_t)cap : 0 };
+	if (port >= DEVIF_MAX_PORTS)
+		return dpak__err(ENOENT, "port %u: not in the device", port);
 	lock(d);
+	if (d->stash[port]) {
+		/* the frame a too small buffer could not take: it stays first */
+		ssize_t n = d->stash_len[port];
+		if ((size_t)n > cap) {
+			unlock(d);
+			return dpak__err(EMSGSIZE, "port %u: buffer of %zu bytes is too "
+					 "small for the next packet (%zd bytes)", port,
+					 cap, n);
+		}
+		memcpy(buf, d->stash[port], (size_t)n);
+		free(d->stash[port]);
+		d->stash[port] = NULL;
+		unlock(d);
+		return n;
+	}
 	s.data_addr = d->buf_iova;
-	err = simple(d, &s, &c, "WIRE_CAPTURE");
+	err = pci_cmd(d, &s, &c, "WIRE_CAPTURE");
+	if (!err && c.status == DEVIF_S_RANGE) {
+		unlock(d);
+		return dpak__err(EMSGSIZE, "port %u: buffer of %zu bytes is too small "
+				 "for the next packet", port, cap);
+	}
+	if (!err && c.status) {
+		int e = pci_status_errno(c.status);
+		err = dpak__err(e ? e : EIO, "port %u: WIRE_CAPTURE: status %s", port,
+				pci_status_name(c.status));
+	}
 	if (!err && c.result > d->max_frame) {
 		d->bad_completions++;
 		err = dpak__err(EIO, "pci %s: WIRE_CAPTURE: a frame of %" PRIu64
@@ -1152,6 +1239,10 @@ static ssize_t pci_sim_capture(void *priv, uint32_t port, void *buf, size_t cap)
 	}
 	if (!err && c.result && c.result <= cap)
 		memcpy(buf, d->buf, (size_t)c.result);
+	if (!err && c.result > cap && (d->stash[port] = malloc((size_t)c.result))) {
+		memcpy(d->stash[port], d->buf, (size_t)c.result);
+		d->stash_len[port] = (uint32_t)c.result;
+	}
 	unlock(d);
 	if (err)
 		return err;
@@ -1159,8 +1250,8 @@ static ssize_t pci_sim_capture(void *priv, uint32_t port, void *buf, size_t cap)
 		return -EAGAIN;
 	if (c.result > cap)
 		return dpak__err(EMSGSIZE, "port %u: buffer of %zu bytes is too small "
-				 "for the next packet (%" PRIu64 " bytes; dropped)",
-				 port, cap, c.result);
+				 "for the next packet (%" PRIu64 " bytes)", port, cap,
+				 c.result);
 	return (ssize_t)c.result;
 }
 
@@ -1305,10 +1396,38 @@ static int pci_sim_reset(void *priv, uint64_t *lost)
 
 	lock(d);
 	if (d->features & DEVIF_F_SOFT_RESET) {
+		/* SOFT_RESET zeroes the port counters; the ports' counts go on
+		 * from where they were (as a hwsim device's do) */
+		struct devif_sqe ps = { .opcode = DEVIF_OP_STATS_READ,
+					.flags = DEVIF_SQE_F_DATA,
+					.data_len = d->n_ports *
+						    (uint32_t)sizeof(struct devif_port_stats_rec),
+					.data_addr = d->buf_iova, .count = d->n_ports,
+					.arg0 = DEVIF_STATS_PORTS };
+		memset(d->buf, 0, ps.data_len);
+		err = simple(d, &ps, &c, "STATS_READ of every port");
+		if (!err)
+			for (uint32_t p = 0; p < d->n_ports; p++) {
+				struct devif_port_stats_rec r;
+				memcpy(&r, d->buf + (size_t)p * sizeof(r), sizeof(r));
+				if (r.port != p)
+					continue;
+				struct devif_port_stats_rec *b = &d->port_base[p];
+				b->rx_packets += r.rx_packets;
+				b->rx_bytes += r.rx_bytes;
+				b->tx_packets += r.tx_packets;
+				b->tx_bytes += r.tx_bytes;
+				b->rx_misses += r.rx_misses;
+				b->drops += r.drops;
+				b->drops_action += r.drops_action;
+				b->drops_mtu += r.drops_mtu;
+				b->drops_bond_rx += r.drops_bond_rx;
+			}
 		err = simple(d, &s, &c, "SOFT_RESET");
 		if (!err) {
 			uint16_t g = (uint16_t)(d->gen + 1);
 			__atomic_store_n(&d->gen, g ? g : 1, __ATOMIC_RELEASE);
+			pci_slots_clear(d, 0);
 			*lost = c.result;
 			d->recovering = 1; /* no reset checks while tables come back */
 			err = pci_tables_bonds_setup(d);
@@ -1384,3 +1503,41 @@ const struct dpak_backend_ops dpak_backend_pci = {
 	.reset_check = pci_reset_check,
 	.handle_live = pci_handle_live_op,
 };
+
+/* --- for tests/test-pci-faults.c --------------------------------------------- */
+
+int dpak__pci_fault(struct dpak_dev *dev, uint32_t kind, uint32_t param)
+{
+	struct pci_drv *d;
+	struct devif_sqe s = { .opcode = DEVIF_OP_FAULT, .arg0 = kind, .arg1 = param };
+	struct devif_cqe c;
+	int err;
+
+	if (!dev || strcmp(dev->ops->name, "pci"))
+		return dpak__err(EINVAL, "not a pci device");
+	d = dev->priv;
+	if ((err = harness(d, "FAULT")))
+		return err;
+	lock(d);
+	err = simple(d, &s, &c, "FAULT");
+	unlock(d);
+	return err;
+}
+
+int dpak__pci_counters(struct dpak_dev *dev, struct dpak_pci_counters *c)
+{
+	struct pci_drv *d;
+
+	if (!dev || strcmp(dev->ops->name, "pci"))
+		return dpak__err(EINVAL, "not a pci device");
+	d = dev->priv;
+	lock(d);
+	*c = (struct dpak_pci_counters){
+		.bad_completions = d->bad_completions, .bad_events = d->bad_events,
+		.unknown_events = d->unknown_events, .timeouts = d->timeouts,
+		.resets = d->resets, .self_resets = d->self_resets,
+		.lost_events = d->lost_events, .gen = d->gen,
+	};
+	unlock(d);
+	return 0;
+}

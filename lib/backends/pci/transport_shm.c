@@ -88,7 +88,7 @@ static int recv_hello(int sock, struct devif_hello *h, int *fds, unsigned max)
 
 /* The checks of a hello against the file it came with; 0 or a message
  * (set through dpak__err) and a negative errno. */
-int pci_shm_hello_check(const struct devif_hello *h, const char *bdf, int n_fds,
+static int pci_shm_hello_check(const struct devif_hello *h, const char *bdf, int n_fds,
 			uint64_t file_size)
 {
 	if (h->magic != DEVIF_HELLO_MAGIC)

@@ -228,7 +228,7 @@ static int open_vfio(struct pci_transport *t, struct sysfs_priv *p,
 
 int pci_transport_sysfs_open(const struct dpak_pci_fn *fn, struct pci_transport **out)
 {
-	char path[256], grp[256];
+	char path[256], grp[300];
 	struct pci_transport *t;
 	struct sysfs_priv *p;
 	struct stat st;

@@ -34,7 +34,7 @@ static void drv_clear(struct vring_drv *d)
 	d->num_free = (uint16_t)(n == 65536 ? 0 : n); /* n <= 32768 */
 	ST(&d->avail_idx, 0);
 	ST(&d->last_used, 0);
-	d->inflight = 0;
+	ST(&d->inflight, 0);
 	d->broken = 0;
 }
 
@@ -106,7 +106,7 @@ int vring_drv_add(struct vring_drv *d, const struct vring_seg *seg, unsigned n,
 	d->token[head] = token;
 	ST(&d->vr.avail->ring[d->avail_idx & (d->vr.size - 1)], head);
 	ST(&d->avail_idx, (uint16_t)(d->avail_idx + 1));
-	d->inflight++;
+	ST(&d->inflight, d->inflight + 1);
 	return head;
 }
 
@@ -147,7 +147,7 @@ int vring_drv_reap(struct vring_drv *d, uint32_t *token, uint32_t *len)
 	d->free_head = id16;
 	d->num_free = (uint16_t)(d->num_free + d->chain_len[id16]);
 	d->chain_len[id16] = 0;
-	d->inflight--;
+	ST(&d->inflight, d->inflight - 1);
 	*token = d->token[id16];
 	*len = l;
 	return 1;
