@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -861,8 +863,9 @@ static void *beat(void *arg)
 static void *service(void *arg)
 {
 	struct hw_pcidev *fe = arg;
-	unsigned idle = 0;
 	uint64_t last_busy = fe_now(fe);
+
+	prctl(PR_SET_TIMERSLACK, 1000UL); /* sleeps as short as asked */
 
 	while (!__atomic_load_n(&fe->stop, __ATOMIC_ACQUIRE) &&
 	       !__atomic_load_n(&fe->done, __ATOMIC_ACQUIRE)) {
@@ -899,18 +902,19 @@ static void *service(void *arg)
 		irq_update(fe);
 sleep:
 		if (busy) {
-			idle = 0;
 			last_busy = now;
 			continue;
 		}
-		if (++idle < 64) {
+		/* After activity, poll on (yielding) for a while: a driver
+		 * issuing commands back to back waits on each one. Then short
+		 * sleeps, then longer ones; no driver at all: 2 ms (HEARTBEAT
+		 * has its own thread). */
+		uint64_t quiet = now - last_busy;
+		if (fe->conn >= 0 && quiet < 500000) {
 			sched_yield();
 			continue;
 		}
-		/* idle: short sleeps first (a driver waiting on a command), then
-		 * longer ones; no driver at all: 2 ms (HEARTBEAT stays within
-		 * its 10 ms either way) */
-		struct timespec ts = { 0, fe->conn < 0 ? 2000000 : idle < 2000 ? 50000 : 500000 };
+		struct timespec ts = { 0, fe->conn < 0 ? 2000000 : quiet < 50000000 ? 50000 : 500000 };
 		nanosleep(&ts, NULL);
 	}
 	return NULL;
