@@ -467,7 +467,9 @@ static void cq_write(struct hw_pcidev *fe, struct devif_cqe *c)
 		return;
 	c->sq_head = (uint16_t)fe->aq_head;
 	c->rsvd = 0;
-	if (fe->f_garbage_cqe) {
+	if (fe->f_garbage_cqe == 2) {
+		fe->f_garbage_cqe = 1; /* armed by this command: the next one's */
+	} else if (fe->f_garbage_cqe) {
 		fe->f_garbage_cqe = 0;
 		c->cid ^= 0x5A5A;
 		c->done = 0xFFFFFF00u;

@@ -156,6 +156,31 @@ static void result_err(const struct hw_pcidev *fe, struct devif_entry_result *r,
 	}
 }
 
+/* An LPM record's rank: the last key field's prefix (every earlier field
+ * matched in full), 8 * width - prefix bits, as hwsim orders LPM entries
+ * (a longer prefix wins). -1 if the mask is no such prefix. */
+static int lpm_rank(const struct devif_table_desc *td, const uint8_t *mask)
+{
+	unsigned off = 0, last = td->field[td->n_fields - 1], len = pk_field_len[last];
+	unsigned ones = 0;
+
+	for (unsigned i = 0; i + 1 < td->n_fields; i++) {
+		for (unsigned b = 0; b < pk_field_len[td->field[i]]; b++)
+			if (mask[off + b] != 0xFF)
+				return -1;
+		off += pk_field_len[td->field[i]];
+	}
+	while (ones < 8 * len && (mask[off + ones / 8] & (0x80 >> (ones % 8))))
+		ones++;
+	for (unsigned b = ones; b < 8 * len; b++)
+		if (mask[off + b / 8] & (0x80 >> (b % 8)))
+			return -1;
+	for (unsigned b = off + len; b < td->key_bytes; b++)
+		if (mask[b])
+			return -1;
+	return (int)(8 * len - ones);
+}
+
 /* Per-entry result bookkeeping of a batch. */
 struct batch {
 	uint32_t done, failed, first_failed;
@@ -279,13 +304,25 @@ static void cmd_entry_add(struct hw_pcidev *fe, const struct devif_sqe *sq,
 			p += td->key_bytes;
 		}
 		memcpy(act, buf + p, h.actions_len);
+		uint32_t prio = h.priority;
+		if (td->type == PK_LPM) {
+			/* the rank comes from the prefix; a record may carry it
+			 * (as the core packs it) or 0 */
+			int rank = lpm_rank(td, mask);
+			if (rank < 0 || (prio && prio != (uint32_t)rank)) {
+				r.status = DEVIF_S_INVALID;
+				batch_res(&b, res, i, &r);
+				continue;
+			}
+			prio = (uint32_t)rank;
+		}
 		if ((r.status = check_actions(fe, t, act, h.actions_len, &r.detail)) != DEVIF_S_OK) {
 			r.detail_kind = DEVIF_DETAIL_ACTION;
 			batch_res(&b, res, i, &r);
 			continue;
 		}
 		r.detail = 0;
-		err = hw_entry_add(fe->dev, t, key, has_mask ? mask : NULL, h.priority, act,
+		err = hw_entry_add(fe->dev, t, key, has_mask ? mask : NULL, prio, act,
 				   h.actions_len, &id);
 		if (err) {
 			result_err(fe, &r, err, t, act, h.actions_len);
@@ -1261,7 +1298,7 @@ static void cmd_fault(struct hw_pcidev *fe, const struct devif_sqe *sq,
 		fe->f_no_completion = sq->arg1;
 		break;
 	case DEVIF_FAULT_GARBAGE_CQE:
-		fe->f_garbage_cqe = 1;
+		fe->f_garbage_cqe = 2; /* the next command's, not this one's */
 		break;
 	case DEVIF_FAULT_RESET_IN_BATCH:
 		fe->f_reset_in_batch = 1;
