@@ -605,32 +605,38 @@ int hw_pcidev_dump(const struct hw_pcidev *fe, FILE *f)
 	return ferror(f) ? -EIO : 0;
 }
 
-/* Rewrite <dir>/pci.dump under its lock: every entry but @bdf's kept, and
- * this function's added when @add. */
+/* Rewrite <dir>/pci.dump: every entry but @bdf's kept, and this
+ * function's added when @add. Writers serialise on <dir>/pci.dump.lock (a
+ * file never replaced, so every writer locks the same inode); readers
+ * (libpci) see the old file or the new one whole, as it is replaced by a
+ * rename. */
 static int dump_update(struct hw_pcidev *fe, int add)
 {
-	char tmp[PATH_MAX + 8];
-	int fd = open(fe->dump_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	char tmp[PATH_MAX + 16], lock[PATH_MAX + 8];
 	FILE *in = NULL, *out = NULL;
 	char line[512];
-	int skip = 0, err = 0;
+	int skip = 0, err = 0, fd;
 	size_t blen = strlen(fe->bdf);
 
-	if (fd < 0)
+	snprintf(lock, sizeof(lock), "%s.lock", fe->dump_path);
+	if ((fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
 		return -errno;
 	if (flock(fd, LOCK_EX)) {
 		err = -errno;
 		close(fd);
 		return err;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.%d", fe->dump_path, (int)getpid());
-	in = fdopen(dup(fd), "r");
-	out = fopen(tmp, "w");
-	if (!in || !out) {
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", fe->dump_path, (int)getpid());
+	in = fopen(fe->dump_path, "re");
+	if (!in && errno != ENOENT) {
 		err = -errno;
 		goto out;
 	}
-	while (fgets(line, sizeof(line), in)) {
+	if (!(out = fopen(tmp, "we"))) {
+		err = -errno;
+		goto out;
+	}
+	while (in && fgets(line, sizeof(line), in)) {
 		size_t tok = strcspn(line, " \n");
 		if (line[0] != '#' && tok && memchr(line, '.', tok)) /* an entry: its BDF */
 			skip = tok == blen && !strncmp(line, fe->bdf, blen);
@@ -641,7 +647,7 @@ static int dump_update(struct hw_pcidev *fe, int add)
 	}
 	if (add)
 		hw_pcidev_dump(fe, out);
-	if (fflush(out) || ferror(out)) {
+	if (fflush(out) || ferror(out) || fsync(fileno(out))) {
 		err = -EIO;
 		goto out;
 	}
@@ -655,7 +661,7 @@ out:
 		if (err)
 			unlink(tmp);
 	}
-	close(fd); /* the lock goes with the last descriptor */
+	close(fd); /* and the lock with it */
 	return err;
 }
 

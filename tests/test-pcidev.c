@@ -191,6 +191,8 @@ static int teardown(void **state)
 	hw_pcidev_destroy(D.fe);
 	snprintf(path, sizeof(path), "%s/pci.dump", D.dir);
 	unlink(path);
+	snprintf(path, sizeof(path), "%s/pci.dump.lock", D.dir);
+	unlink(path);
 	rmdir(D.dir);
 	return 0;
 }
