@@ -386,6 +386,7 @@ void fe_reset(struct hw_pcidev *fe, uint32_t reason)
 		fe_event(fe, DEVIF_EV_RESET, &ev, sizeof(ev));
 	}
 	fe_wr(fe, REG_RESET_COUNT, count);
+	fe->reset_count = count;
 	st_set(fe, DEVIF_ST_RESETTING, ~DEVIF_ST_RESETTING);
 	fe_rings_reset(fe->rings);
 	queues_off(fe);
@@ -725,7 +726,13 @@ static void sock_poll(struct hw_pcidev *fe)
 			close(fe->conn);
 			fe->conn = -1;
 			fe_log(fe, 2, "driver left; function-level reset");
+			/* an FLR returns every register to its reset value
+			 * (BAR0 may read all ones after FAULT 6) */
+			uint32_t count = fe->f_dead ? fe->reset_count : fe_rd(fe, REG_RESET_COUNT);
 			__atomic_store_n(&fe->f_dead, 0, __ATOMIC_RELEASE);
+			memset(fe->bar0, 0, DEVIF_BAR0_SIZE);
+			fe_wr(fe, REG_RESET_COUNT, count);
+			fe->seen_reset_req = 0;
 			fe_reset(fe, DEVIF_RESET_FLR);
 			if (fe->cfg.once)
 				__atomic_store_n(&fe->done, 1, __ATOMIC_RELEASE);
@@ -1060,6 +1067,7 @@ int hw_pcidev_create(const struct hw_pcidev_cfg *cfg, struct hw_pcidev **out)
 	cfg_space(fe);
 	fe_reset(fe, DEVIF_RESET_POWER_ON);
 	fe_wr(fe, REG_RESET_COUNT, 0);
+	fe->reset_count = 0;
 
 	/* the socket: a stale one (no server behind it) is replaced */
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };

@@ -1144,8 +1144,11 @@ static void cmd_wire_inject(struct hw_pcidev *fe, const struct devif_sqe *sq,
 	}
 	memcpy(frame, src, sq->data_len);
 	int err = hw_inject(fe->dev, sq->arg0, frame, sq->data_len);
+	/* BUSY: the receive ring is full (detail ENOBUFS) or the port takes
+	 * its input from an attached interface (detail EBUSY) */
 	cq->status = err == -ENOSPC || err == -EAGAIN || err == -ENOBUFS ? DEVIF_S_BUSY
 		     : st_of(err);
+	cq->detail = (uint32_t)-err;
 }
 
 static void cmd_wire_capture(struct hw_pcidev *fe, const struct devif_sqe *sq,

@@ -131,7 +131,7 @@ struct hw_pcidev {
 	int f_dead;
 	int f_garbage_event;
 
-	uint32_t heartbeat;
+	uint32_t reset_count; /* RESET_COUNT, kept where BAR0 cannot */
 	uint8_t frame[HW_MAX_FRAME]; /* a frame copied out of the window */
 	struct timespec t0;
 };

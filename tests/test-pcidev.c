@@ -855,10 +855,19 @@ static void test_driver_leaves(void **state)
 	uint32_t count = rd(REG_RESET_COUNT);
 
 	(void)state;
+	/* the function goes (FAULT 6): BAR0 reads all ones */
+	struct devif_sqe s = sqe(DEVIF_OP_FAULT, DEVIF_FAULT_DEAD);
+	assert_int_equal(cmd(&s).status, DEVIF_S_OK);
+	assert_true(wait_reg(REG_DEV_MAGIC, ~0u, ~0u));
+	assert_int_equal(rd(REG_DEV_STATUS), ~0u);
 	close(D.sock);
 	D.sock = -1;
-	/* the old mapping still shows the device: it resets as an FLR */
+	/* the old mapping still shows the device: it resets as an FLR, every
+	 * register back to its reset value */
 	assert_true(wait_reg(REG_RESET_REASON, ~0u, DEVIF_RESET_FLR));
+	assert_int_equal(rd(REG_DEV_MAGIC), DEVIF_MAGIC);
+	assert_int_equal(rd(0x001C), 0); /* reserved */
+	assert_int_equal(rd(REG_RESET_REQ), 0);
 	assert_true(rd(REG_RESET_COUNT) != count);
 	assert_int_equal(rd(REG_DEV_STATUS) & DEVIF_ST_ADMIN_ON, 0);
 	assert_false(hw_pcidev_done(D.fe));
