@@ -520,7 +520,9 @@ static int aq_poll(struct hw_pcidev *fe, unsigned budget)
 			return did;
 		}
 		if (fe->f_dead) {
+			pthread_mutex_lock(&fe->beat_lock); /* the clock stops first */
 			memset(fe->bar0, 0xFF, DEVIF_BAR0_SIZE);
+			pthread_mutex_unlock(&fe->beat_lock);
 			return did;
 		}
 		if (fe->f_stop)
@@ -729,8 +731,10 @@ static void sock_poll(struct hw_pcidev *fe)
 			/* an FLR returns every register to its reset value
 			 * (BAR0 may read all ones after FAULT 6) */
 			uint32_t count = fe->f_dead ? fe->reset_count : fe_rd(fe, REG_RESET_COUNT);
-			__atomic_store_n(&fe->f_dead, 0, __ATOMIC_RELEASE);
+			pthread_mutex_lock(&fe->beat_lock);
 			memset(fe->bar0, 0, DEVIF_BAR0_SIZE);
+			__atomic_store_n(&fe->f_dead, 0, __ATOMIC_RELEASE);
+			pthread_mutex_unlock(&fe->beat_lock);
 			fe_wr(fe, REG_RESET_COUNT, count);
 			fe->seen_reset_req = 0;
 			fe_reset(fe, DEVIF_RESET_FLR);
@@ -860,6 +864,7 @@ static void *beat(void *arg)
 	uint32_t hb = 0;
 
 	while (!__atomic_load_n(&fe->stop, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_lock(&fe->beat_lock);
 		if (!__atomic_load_n(&fe->f_stop, __ATOMIC_ACQUIRE) &&
 		    !__atomic_load_n(&fe->f_dead, __ATOMIC_ACQUIRE)) {
 			uint64_t now = fe_now(fe);
@@ -869,6 +874,7 @@ static void *beat(void *arg)
 					 __ATOMIC_RELEASE);
 			__atomic_store_n(&fe->bar0[REG_HEARTBEAT / 4], ++hb, __ATOMIC_RELEASE);
 		}
+		pthread_mutex_unlock(&fe->beat_lock);
 		struct timespec ts = { 0, 1000000 };
 		nanosleep(&ts, NULL);
 	}
@@ -971,6 +977,7 @@ static void fe_free(struct hw_pcidev *fe)
 	if (fe->conn >= 0)
 		close(fe->conn);
 	free(fe->args);
+	pthread_mutex_destroy(&fe->beat_lock);
 	free(fe);
 }
 
@@ -983,6 +990,7 @@ int hw_pcidev_create(const struct hw_pcidev_cfg *cfg, struct hw_pcidev **out)
 	if (!fe)
 		return -ENOMEM;
 	fe->memfd = fe->lsock = fe->conn = -1;
+	pthread_mutex_init(&fe->beat_lock, NULL);
 	for (unsigned i = 0; i < DEVIF_N_VECTORS; i++)
 		fe->evfd[i] = -1;
 	fe->cfg = *cfg;

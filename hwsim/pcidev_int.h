@@ -77,6 +77,7 @@ struct hw_pcidev {
 	int thr_started;
 	pthread_t beat_thr; /* DEV_TIME and HEARTBEAT */
 	int beat_started;
+	pthread_mutex_t beat_lock; /* the clock's writes vs BAR0 wiped whole */
 	int stop;     /* atomic */
 	int done;     /* atomic */
 
