@@ -703,9 +703,9 @@ static int send_hello(struct hw_pcidev *fe, int fd, uint32_t status)
 
 /* --- the service loop ----------------------------------------------------- */
 
-static void sock_poll(struct hw_pcidev *fe)
+static int sock_poll(struct hw_pcidev *fe)
 {
-	int fd;
+	int fd, did = 0;
 
 	while ((fd = accept4(fe->lsock, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
 		if (fe->conn >= 0) {
@@ -718,6 +718,7 @@ static void sock_poll(struct hw_pcidev *fe)
 			continue;
 		}
 		fe->conn = fd;
+		did = 1; /* bring-up follows: poll closely */
 		fe_log(fe, 2, "driver connected");
 	}
 	if (fe->conn >= 0) {
@@ -742,20 +743,21 @@ static void sock_poll(struct hw_pcidev *fe)
 				__atomic_store_n(&fe->done, 1, __ATOMIC_RELEASE);
 		}
 	}
+	return did;
 }
 
-static void version_check(struct hw_pcidev *fe)
+static int version_check(struct hw_pcidev *fe)
 {
 	uint32_t v = fe_rd(fe, REG_DRV_IF_VERSION), f = fe_rd(fe, REG_DRV_FEATURES);
 
 	if (v == fe->seen_drv_ver && f == fe->seen_drv_feat)
-		return;
+		return 0;
 	fe->seen_drv_ver = v;
 	fe->seen_drv_feat = f;
 	if (!v) {
 		fe->version_ok = fe->version_bad = 0;
 		st_set(fe, 0, DEVIF_ST_VERSION_OK | DEVIF_ST_VERSION_BAD);
-		return;
+		return 1;
 	}
 	int ok = (v >> 16) == DEVIF_IF_MAJOR && (f & ~FE_FEATURES) == 0;
 	if (!ok)
@@ -771,11 +773,13 @@ static void version_check(struct hw_pcidev *fe)
 		fe->aq_on = 0;
 		st_set(fe, 0, DEVIF_ST_ADMIN_ON);
 	}
+	return 1;
 }
 
-static void control_check(struct hw_pcidev *fe)
+static int control_check(struct hw_pcidev *fe)
 {
 	uint32_t ctl = fe_rd(fe, REG_DEV_CONTROL), ds = fe_rd(fe, REG_DRV_STATUS);
+	int did = ctl != fe->seen_ctl;
 
 	if ((ctl & DEVIF_CTL_ADMIN_EN) && !fe->aq_on && fe->version_ok &&
 	    (ctl != fe->seen_ctl || !fe->bad_aq_logged))
@@ -786,7 +790,7 @@ static void control_check(struct hw_pcidev *fe)
 	}
 	fe->seen_ctl = ctl;
 	if (ds == fe->seen_drv_status)
-		return;
+		return did;
 	uint32_t was = fe->seen_drv_status;
 	fe->seen_drv_status = ds;
 	if ((ds & DEVIF_DRV_FAILED) && !fe->failed_pause) {
@@ -802,6 +806,7 @@ static void control_check(struct hw_pcidev *fe)
 		st_set(fe, DEVIF_ST_RUNNING, 0);
 	else
 		st_set(fe, 0, DEVIF_ST_RUNNING);
+	return 1;
 }
 
 static void int_ack_check(struct hw_pcidev *fe)
@@ -893,7 +898,7 @@ static void *service(void *arg)
 		int busy = 0;
 		uint64_t now = fe_now(fe);
 
-		sock_poll(fe);
+		busy |= sock_poll(fe);
 		if (__atomic_load_n(&fe->done, __ATOMIC_ACQUIRE))
 			break;
 		if (fe->f_dead)
@@ -907,8 +912,8 @@ static void *service(void *arg)
 		}
 		if (fe->f_stop)
 			goto sleep;
-		version_check(fe);
-		control_check(fe);
+		busy |= version_check(fe);
+		busy |= control_check(fe);
 		int_ack_check(fe);
 		if (fe->aq_on && fe->version_ok)
 			busy |= aq_poll(fe, 64);
