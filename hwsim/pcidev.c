@@ -111,6 +111,24 @@ static void irq_update(struct hw_pcidev *fe)
 		}
 }
 
+/* Packets moved: every host queue vector left unmasked (HQ_INT_MASK) and
+ * the control queue's cause may have something new; the driver looks at
+ * the rings themselves (4.3), so a vector more is only a wakeup more. */
+static void hq_signal(struct hw_pcidev *fe)
+{
+	uint64_t mask = (uint64_t)fe_rd(fe, REG_HQ_INT_MASK_HI) << 32 |
+			fe_rd(fe, REG_HQ_INT_MASK_LO);
+
+	for (unsigned q = 0; q < FE_N_QUEUES && ~mask; q++)
+		if (!(mask & (1ull << q))) {
+			uint64_t one = 1;
+			if (write(fe->evfd[DEVIF_VEC_HQ(q)], &one, sizeof(one)) < 0) {
+				/* saturated: signalled anyway */
+			}
+		}
+	irq_raise(fe, DEVIF_INT_CTRLQ);
+}
+
 /* --- events (section 10) -------------------------------------------------- */
 
 static int ev_put(struct hw_pcidev *fe, uint8_t type, const void *payload, size_t len)
@@ -921,8 +939,12 @@ static void *service(void *arg)
 			goto sleep;
 		busy |= link_poll(fe);
 		eq_poll(fe);
-		busy |= fe_rings_tx(fe->rings, fe->dev) > 0;
-		busy |= fe_rings_rx(fe->rings, fe->dev) > 0;
+		unsigned moved = fe_rings_tx(fe->rings, fe->dev);
+		moved += fe_rings_rx(fe->rings, fe->dev);
+		if (moved) {
+			busy = 1;
+			hq_signal(fe);
+		}
 		if (fe->start_pending && now - last_busy > 200000000ull)
 			fe_start_engine(fe);
 		irq_update(fe);

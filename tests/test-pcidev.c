@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -389,6 +390,20 @@ static void test_admin(void **state)
 	s = sqe(DEVIF_OP_NOP, 0);
 	s.flags = 0x80;
 	assert_int_equal(cmd(&s).status, DEVIF_S_INVALID);
+	/* an unmasked cause signals its vector once, until acknowledged */
+	uint64_t v = 0;
+	while (read(D.evfd[DEVIF_VEC_ADMIN], &v, sizeof(v)) > 0)
+		; /* nothing pending from before */
+	wr(REG_INT_MASK, ~DEVIF_INT_ADMIN);
+	s = sqe(DEVIF_OP_NOP, 0);
+	assert_int_equal(cmd(&s).status, DEVIF_S_OK);
+	struct pollfd pf = { D.evfd[DEVIF_VEC_ADMIN], POLLIN, 0 };
+	assert_int_equal(poll(&pf, 1, 10000), 1);
+	assert_int_equal(read(D.evfd[DEVIF_VEC_ADMIN], &v, sizeof(v)), (ssize_t)sizeof(v));
+	assert_true(rd(REG_INT_CAUSE) & DEVIF_INT_ADMIN);
+	wr(REG_INT_ACK, 1u << 16 | DEVIF_INT_ADMIN);
+	assert_true(wait_reg(REG_INT_CAUSE, DEVIF_INT_ADMIN, 0));
+	wr(REG_INT_MASK, ~0u);
 	/* the ring wraps: more commands than entries, phase flips */
 	for (unsigned i = 0; i < AQN + 3; i++) {
 		s = sqe(DEVIF_OP_NOP, 0);
