@@ -270,6 +270,16 @@ int fe_rebuild(struct hw_pcidev *fe)
 
 	if (err)
 		return err;
+	for (uint32_t p = 0; p < fe->n_ports; p++) {
+		struct hw_port_counters c;
+		struct hw_port_counters *k = &fe->port[p].carry;
+		hw_port_counters(fe->dev, p, &c);
+		k->rx_packets += c.rx_packets, k->rx_bytes += c.rx_bytes;
+		k->tx_packets += c.tx_packets, k->tx_bytes += c.tx_bytes;
+		k->rx_misses += c.rx_misses, k->drops += c.drops;
+		k->drops_action += c.drops_action, k->drops_mtu += c.drops_mtu;
+		k->drops_bond_rx += c.drops_bond_rx;
+	}
 	hw_dev_destroy(fe->dev);
 	fe->dev = dev;
 	fe->start_pending = fe->started && (fe_rd(fe, REG_DRV_STATUS) & DEVIF_DRV_OK);
@@ -284,7 +294,6 @@ int fe_rebuild(struct hw_pcidev *fe)
 		if (fp->q_first || fp->q_n)
 			hw_port_set_rx_queues(dev, p, fp->q_first, fp->q_n);
 		fe_apply_link(fe, p);
-		memset(&fp->base, 0, sizeof(fp->base));
 	}
 	if (fe->paused || fe->failed_pause)
 		hw_pause(dev, 1);

@@ -629,19 +629,19 @@ static void cmd_stats_read(struct hw_pcidev *fe, const struct devif_sqe *sq,
 		for (uint32_t i = 0; i < n; i++) {
 			uint32_t p = first + i;
 			struct hw_port_counters c;
-			const struct hw_port_counters *b0 = &fe->port[p].base;
+			const struct hw_port_counters *b0 = &fe->port[p].carry;
 			hw_port_counters(fe->dev, p, &c);
 			struct devif_port_stats_rec r = {
 				.port = p,
-				.rx_packets = c.rx_packets - b0->rx_packets,
-				.rx_bytes = c.rx_bytes - b0->rx_bytes,
-				.tx_packets = c.tx_packets - b0->tx_packets,
-				.tx_bytes = c.tx_bytes - b0->tx_bytes,
-				.rx_misses = c.rx_misses - b0->rx_misses,
-				.drops = c.drops - b0->drops,
-				.drops_action = c.drops_action - b0->drops_action,
-				.drops_mtu = c.drops_mtu - b0->drops_mtu,
-				.drops_bond_rx = c.drops_bond_rx - b0->drops_bond_rx,
+				.rx_packets = c.rx_packets + b0->rx_packets,
+				.rx_bytes = c.rx_bytes + b0->rx_bytes,
+				.tx_packets = c.tx_packets + b0->tx_packets,
+				.tx_bytes = c.tx_bytes + b0->tx_bytes,
+				.rx_misses = c.rx_misses + b0->rx_misses,
+				.drops = c.drops + b0->drops,
+				.drops_action = c.drops_action + b0->drops_action,
+				.drops_mtu = c.drops_mtu + b0->drops_mtu,
+				.drops_bond_rx = c.drops_bond_rx + b0->drops_bond_rx,
 			};
 			memcpy(buf + (size_t)i * 80, &r, sizeof(r));
 		}
@@ -985,8 +985,8 @@ static void cmd_soft_reset(struct hw_pcidev *fe, struct devif_cqe *cq)
 			hw_bond_destroy(fe->dev, fe->n_ports + i);
 			fe->bond[i].used = 0;
 		}
-	for (uint32_t p = 0; p < fe->n_ports; p++)
-		hw_port_counters(fe->dev, p, &fe->port[p].base);
+	/* the port counters go on (device-interface.md 7.7): what crossed a
+	 * port stays counted */
 	for (uint32_t t = 0; t < HW_MAX_TABLES; t++)
 		if (fe->tstate[t] == FE_T_LIVE)
 			fe->tstate[t] = FE_T_GONE;

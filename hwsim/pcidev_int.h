@@ -37,7 +37,8 @@ struct fe_port {
 	uint8_t mac[6];
 	uint16_t q_first, q_n;
 	uint32_t mtu;       /* 0: as created */
-	struct hw_port_counters base; /* SOFT_RESET zeroes the counters */
+	struct hw_port_counters carry; /* counts of a hwsim device replaced
+					 * by fe_rebuild: the counters go on */
 };
 
 struct fe_bond {

@@ -809,6 +809,13 @@ static void test_events(void **state)
 	assert_int_equal(ev.type, DEVIF_EV_RESET);
 	assert_int_equal(ev.seq, 1);
 	assert_int_equal(r.phase, 2);
+	/* the port counters go on (7.7) */
+	s = sqe_data(DEVIF_OP_STATS_READ, 0, 80);
+	c = cmd(&s);
+	assert_int_equal(c.status, DEVIF_S_OK);
+	struct devif_port_stats_rec ps;
+	memcpy(&ps, D.buf, sizeof(ps));
+	assert_int_equal(ps.rx_packets, 1);
 	/* the table is gone until created again */
 	memcpy(D.buf, &handle0, 8);
 	s = sqe_data(DEVIF_OP_COUNTER_READ, 0, 8 + 32);
