@@ -76,9 +76,10 @@ uint64_t fe_now(const struct hw_pcidev *fe)
 {
 	struct timespec ts;
 
+	(void)fe;
+	/* the device clock is CLOCK_MONOTONIC: the driver's offset is ~0 */
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)(ts.tv_sec - fe->t0.tv_sec) * 1000000000ull +
-	       (uint64_t)(ts.tv_nsec - fe->t0.tv_nsec) + 1000000000ull;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* --- interrupts ----------------------------------------------------------- */
@@ -236,7 +237,7 @@ static int dev_power_on(struct hw_pcidev *fe)
 		fe->port[p].wire_up = 1;
 		fe->port[p].last_link = (uint8_t)hw_port_link(dev, p);
 	}
-	if (++fe->gen == 0)
+	if ((++fe->gen & 0xFF) == 0)
 		fe->gen = 1;
 	attach_cfg(fe);
 	return 0;
@@ -271,7 +272,7 @@ int fe_rebuild(struct hw_pcidev *fe)
 	attach_cfg(fe);
 	for (unsigned i = 0; i < fe->n_attach; i++)
 		attach_one(fe, fe->attach[i].port, fe->attach[i].ifname);
-	if (++fe->gen == 0)
+	if ((++fe->gen & 0xFF) == 0)
 		fe->gen = 1;
 	return 0;
 }
@@ -410,7 +411,8 @@ void fe_reset(struct hw_pcidev *fe, uint32_t reason)
 	fe->eq_lost = 0;
 	fe->f_no_completion = 0;
 	fe->f_garbage_cqe = fe->f_reset_in_batch = fe->f_reset_now = 0;
-	fe->f_stop = fe->f_garbage_event = 0;
+	fe->f_garbage_event = 0;
+	__atomic_store_n(&fe->f_stop, 0, __ATOMIC_RELEASE);
 	fe->ring_errors = fe_rings_errors(fe->rings);
 	regs_static(fe);
 	fe_wr(fe, REG_RESET_REASON, reason);
@@ -713,7 +715,7 @@ static void sock_poll(struct hw_pcidev *fe)
 			close(fe->conn);
 			fe->conn = -1;
 			fe_log(fe, 2, "driver left; function-level reset");
-			fe->f_dead = 0;
+			__atomic_store_n(&fe->f_dead, 0, __ATOMIC_RELEASE);
 			fe_reset(fe, DEVIF_RESET_FLR);
 			if (fe->cfg.once)
 				__atomic_store_n(&fe->done, 1, __ATOMIC_RELEASE);
@@ -832,11 +834,35 @@ static void eq_poll(struct hw_pcidev *fe)
 	}
 }
 
+/* The firmware's clock and heartbeat run beside the command processor,
+ * so that a long command (a SOFT_RESET of large tables) does not look like
+ * a hung device; FAULT 5 (stop) and 6 (dead) stop them. */
+static void *beat(void *arg)
+{
+	struct hw_pcidev *fe = arg;
+	uint32_t hb = 0;
+
+	while (!__atomic_load_n(&fe->stop, __ATOMIC_ACQUIRE)) {
+		if (!__atomic_load_n(&fe->f_stop, __ATOMIC_ACQUIRE) &&
+		    !__atomic_load_n(&fe->f_dead, __ATOMIC_ACQUIRE)) {
+			uint64_t now = fe_now(fe);
+			__atomic_store_n(&fe->bar0[REG_DEV_TIME_LO / 4], (uint32_t)now,
+					 __ATOMIC_RELEASE);
+			__atomic_store_n(&fe->bar0[REG_DEV_TIME_HI / 4], (uint32_t)(now >> 32),
+					 __ATOMIC_RELEASE);
+			__atomic_store_n(&fe->bar0[REG_HEARTBEAT / 4], ++hb, __ATOMIC_RELEASE);
+		}
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
 static void *service(void *arg)
 {
 	struct hw_pcidev *fe = arg;
 	unsigned idle = 0;
-	uint64_t last_beat = 0;
+	uint64_t last_busy = fe_now(fe);
 
 	while (!__atomic_load_n(&fe->stop, __ATOMIC_ACQUIRE) &&
 	       !__atomic_load_n(&fe->done, __ATOMIC_ACQUIRE)) {
@@ -848,18 +874,10 @@ static void *service(void *arg)
 			break;
 		if (fe->f_dead)
 			goto sleep; /* gone until the driver leaves (an FLR) */
-		if (!fe->f_stop) {
-			fe_wr(fe, REG_DEV_TIME_LO, (uint32_t)now);
-			fe_wr(fe, REG_DEV_TIME_HI, (uint32_t)(now >> 32));
-			if (now - last_beat >= 1000000) {
-				fe_wr(fe, REG_HEARTBEAT, ++fe->heartbeat);
-				last_beat = now;
-			}
-		}
 		uint32_t rq = fe_rd(fe, REG_RESET_REQ);
 		if (rq != fe->seen_reset_req) {
 			fe->seen_reset_req = rq;
-			fe->f_stop = 0;
+			__atomic_store_n(&fe->f_stop, 0, __ATOMIC_RELEASE);
 			fe_reset(fe, DEVIF_RESET_DRIVER);
 			busy = 1;
 		}
@@ -876,12 +894,13 @@ static void *service(void *arg)
 		eq_poll(fe);
 		busy |= fe_rings_tx(fe->rings, fe->dev) > 0;
 		busy |= fe_rings_rx(fe->rings, fe->dev) > 0;
-		if (fe->start_pending && now - last_beat > 200000000ull)
+		if (fe->start_pending && now - last_busy > 200000000ull)
 			fe_start_engine(fe);
 		irq_update(fe);
 sleep:
 		if (busy) {
 			idle = 0;
+			last_busy = now;
 			continue;
 		}
 		if (++idle < 64) {
@@ -1086,6 +1105,12 @@ int hw_pcidev_create(const struct hw_pcidev_cfg *cfg, struct hw_pcidev **out)
 		return err;
 	}
 	fe->thr_started = 1;
+	if ((err = -pthread_create(&fe->beat_thr, NULL, beat, fe))) {
+		fe_log(fe, 0, "cannot start the heartbeat thread: %s", strerror(-err));
+		hw_pcidev_destroy(fe);
+		return err;
+	}
+	fe->beat_started = 1;
 	*out = fe;
 	return 0;
 }
@@ -1102,6 +1127,8 @@ void hw_pcidev_destroy(struct hw_pcidev *fe)
 	__atomic_store_n(&fe->stop, 1, __ATOMIC_RELEASE);
 	if (fe->thr_started)
 		pthread_join(fe->thr, NULL);
+	if (fe->beat_started)
+		pthread_join(fe->beat_thr, NULL);
 	unlink(fe->sock_path);
 	dump_update(fe, 0);
 	fe_free(fe);

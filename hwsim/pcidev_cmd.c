@@ -55,16 +55,18 @@ static int all_zero(const void *p, size_t n)
 	return 1;
 }
 
-/* Handles: generation (16 bits, never 0) << 48 | (table + 1) << 32 | id. */
+/* Handles: generation (8 bits, never 0) << 40 | (table + 1) << 32 | id;
+ * they fit in 48 bits, which leaves the driver room for its own reset
+ * generation above them. */
 static uint64_t handle_of(const struct hw_pcidev *fe, uint32_t table, uint32_t id)
 {
-	return (uint64_t)fe->gen << 48 | (uint64_t)(table + 1) << 32 | id;
+	return (uint64_t)(fe->gen & 0xFF) << 40 | (uint64_t)(table + 1) << 32 | id;
 }
 
 static int handle_id(const struct hw_pcidev *fe, uint32_t table, uint64_t h,
 		     uint32_t *id)
 {
-	if ((h >> 48) != fe->gen || ((h >> 32) & 0xFFFF) != table + 1)
+	if ((h >> 40) != (fe->gen & 0xFFu) || ((h >> 32) & 0xFF) != table + 1)
 		return -ENOENT;
 	*id = (uint32_t)h;
 	return 0;
@@ -142,6 +144,8 @@ static void result_err(const struct hw_pcidev *fe, struct devif_entry_result *r,
 		       int err, uint32_t table, const uint8_t *act, uint32_t act_len)
 {
 	r->status = st_of(err);
+	if (r->status == DEVIF_S_INTERNAL)
+		r->detail = (uint16_t)-err; /* the errno, for the driver's log */
 	if (r->status == DEVIF_S_TABLE_FULL &&
 	    hw_table_in_use(fe->dev, table) < fe->tdesc[table].capacity &&
 	    fe->tdesc[table].type != PK_EXACT)
@@ -258,7 +262,8 @@ static void cmd_entry_add(struct hw_pcidev *fe, const struct devif_sqe *sq,
 		if ((h.flags & ~(DEVIF_REC_F_MASK | DEVIF_REC_F_CARRY)) || need > h.len ||
 		    h.len - need >= 8 || has_mask != (td->type != PK_EXACT) ||
 		    h.actions_len == 0 || h.actions_len > td->action_bytes ||
-		    (td->type == PK_WILDCARD ? h.priority >= td->priorities : h.priority != 0)) {
+		    (td->type == PK_WILDCARD ? h.priority >= td->priorities
+		     : td->type == PK_LPM ? h.priority > 8u * PK_MAX_KEY : h.priority != 0)) {
 			r.status = DEVIF_S_INVALID;
 			batch_res(&b, res, i, &r);
 			continue;
@@ -948,7 +953,7 @@ static void cmd_soft_reset(struct hw_pcidev *fe, struct devif_cqe *cq)
 	for (uint32_t t = 0; t < HW_MAX_TABLES; t++)
 		if (fe->tstate[t] == FE_T_LIVE)
 			fe->tstate[t] = FE_T_GONE;
-	if (++fe->gen == 0)
+	if ((++fe->gen & 0xFF) == 0)
 		fe->gen = 1;
 	cq->result = lost;
 	cq->status = DEVIF_S_OK;
@@ -1112,6 +1117,9 @@ static void cmd_wire_capture(struct hw_pcidev *fe, const struct devif_sqe *sq,
 	uint8_t *frame = fe->frame;
 	uint8_t *dst;
 
+	/* arg1: the room the caller has (0: MAX_FRAME); a longer frame stays
+	 * in the device and the command completes RANGE */
+	uint32_t room = sq->arg1 ? sq->arg1 : HW_MAX_FRAME;
 	cq->status = DEVIF_S_INVALID;
 	if (!(sq->flags & DEVIF_SQE_F_DATA) || sq->data_len < HW_MAX_FRAME ||
 	    sq->data_len > FE_MAX_CMD_DATA || (sq->data_addr & 7) ||
@@ -1121,9 +1129,11 @@ static void cmd_wire_capture(struct hw_pcidev *fe, const struct devif_sqe *sq,
 		cq->status = DEVIF_S_NO_PORT;
 		return;
 	}
-	ssize_t n = hw_capture(fe->dev, sq->arg0, frame, HW_MAX_FRAME);
+	ssize_t n = hw_capture(fe->dev, sq->arg0, frame,
+			       room < HW_MAX_FRAME ? room : HW_MAX_FRAME);
 	if (n < 0) {
-		cq->status = n == -EAGAIN ? DEVIF_S_OK : st_of((int)n);
+		cq->status = n == -EAGAIN ? DEVIF_S_OK : n == -EMSGSIZE ? DEVIF_S_RANGE
+			     : st_of((int)n);
 		return;
 	}
 	memcpy(dst, frame, (size_t)n);
@@ -1261,10 +1271,10 @@ static void cmd_fault(struct hw_pcidev *fe, const struct devif_sqe *sq,
 		fe->f_reset_now = 1;
 		break;
 	case DEVIF_FAULT_STOP:
-		fe->f_stop = 1;
+		__atomic_store_n(&fe->f_stop, 1, __ATOMIC_RELEASE);
 		break;
 	case DEVIF_FAULT_DEAD:
-		fe->f_dead = 1;
+		__atomic_store_n(&fe->f_dead, 1, __ATOMIC_RELEASE);
 		break;
 	case DEVIF_FAULT_GARBAGE_EVENT:
 		fe->f_garbage_event = 1;

@@ -75,6 +75,8 @@ struct hw_pcidev {
 	int lsock, conn;
 	pthread_t thr;
 	int thr_started;
+	pthread_t beat_thr; /* DEV_TIME and HEARTBEAT */
+	int beat_started;
 	int stop;     /* atomic */
 	int done;     /* atomic */
 

@@ -9,6 +9,7 @@
  *                  [--attach PORT=IFNAME]... [HWSIM-ARGS]
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -75,6 +76,12 @@ int main(int argc, char **argv)
 	struct hw_pcidev *fe;
 	unsigned n_attach = 0;
 	int c, err;
+
+	/* Descriptors 0-2 closed by whoever started us would be taken by the
+	 * shared memory or a socket, and a message would land in the device. */
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", fd ? O_WRONLY : O_RDONLY) != fd)
+			return 1;
 
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
