@@ -159,7 +159,7 @@ static void valid(uint8_t *buf)
 int main(void)
 {
 	const char *it = getenv("FUZZ_ITERATIONS");
-	unsigned long n = it ? strtoul(it, NULL, 10) : 200000, accepted = 0;
+	unsigned long n = it ? strtoul(it, NULL, 10) : 1000000, accepted = 0;
 	uint8_t buf[48];
 
 	for (unsigned long i = 0; i < n; i++) {

@@ -109,6 +109,15 @@ struct pci_drv {
 	uint16_t mtu_set[DEVIF_MAX_PORTS];       /* 0: never set */
 	struct pci_bond bonds[PCI_MAX_BONDS];
 
+	/* WIRE_CAPTURE takes a frame out of the device: one a caller's buffer
+	 * was too small for waits here, per port. */
+	uint8_t *stash[DEVIF_MAX_PORTS];
+	uint32_t stash_len[DEVIF_MAX_PORTS];
+
+	/* Port counts from before resets that zeroed the device's (added to
+	 * what it reports, so a port's counters never go back). */
+	struct devif_port_stats_rec port_base[DEVIF_MAX_PORTS];
+
 	/* Counters for dpak-ctl and the tests. */
 	uint64_t bad_completions, bad_events, unknown_events, timeouts, resets,
 		 self_resets, lost_events;

@@ -64,8 +64,13 @@ static uint64_t rd64(struct pci_drv *d, uint32_t lo_off)
 static void measure_time(struct pci_drv *d)
 {
 	uint64_t a = pci_now_ns(), dev = rd64(d, REG_DEV_TIME_LO), b = pci_now_ns();
+	int64_t off = (int64_t)(a / 2 + b / 2) - (int64_t)dev;
 
-	d->time_offset = (int64_t)(a / 2 + b / 2) - (int64_t)dev;
+	/* kept while it holds within 1 ms: times carried across a reset
+	 * read back as they were */
+	if (!d->time_offset || off - d->time_offset > 1000000 ||
+	    d->time_offset - off > 1000000)
+		d->time_offset = off;
 }
 
 /* Wait until (DEV_STATUS & mask) is nonzero; 0, or -ETIMEDOUT / -ENODEV. */
@@ -633,6 +638,8 @@ int pci_drv_open(struct pci_drv *d, const struct dpak_pci_fn *fn)
 		.pool_size = d->oc.pool_size,
 		.max_frame = d->max_frame,
 		.bar4 = d->t->bar4,
+		.n_ports = d->n_ports,
+		.bond_ports = d->max_bonds,
 	};
 	uint32_t qmax = d->max_queue_size < 32768 ? d->max_queue_size : 32768;
 	if (hc.queue_size > qmax) {
@@ -641,8 +648,30 @@ int pci_drv_open(struct pci_drv *d, const struct dpak_pci_fn *fn)
 			  hc.queue_size, qmax);
 		hc.queue_size = qmax;
 	}
-	size_t hq_bytes = drv_hostq_dma_bytes(&hc);
-	need = 4096 * 3 + (size_t)d->eq_size * 32 + d->buf_len + hq_bytes + 4096;
+	size_t fixed = 4096 * 3 + (size_t)d->eq_size * 32 + d->buf_len + 4096;
+	need = fixed + drv_hostq_dma_bytes(&hc);
+	if (need > d->t->dma_len && fixed < d->t->dma_len) {
+		/* a smaller pool, if one that still fills the receive rings
+		 * fits the window */
+		uint32_t lo = hc.queues * hc.queue_size + 1, hi = hc.pool_size, want = hc.pool_size;
+		while (lo < hi) {
+			hc.pool_size = lo + (hi - lo) / 2;
+			if (fixed + drv_hostq_dma_bytes(&hc) <= d->t->dma_len)
+				lo = hc.pool_size + 1;
+			else
+				hi = hc.pool_size;
+		}
+		hc.pool_size = lo - 1;
+		if (hc.pool_size > hc.queues * hc.queue_size &&
+		    fixed + drv_hostq_dma_bytes(&hc) <= d->t->dma_len) {
+			dpak__log(DPAK_LOG_WARN, "pci %s: a pool of %u buffers (asked "
+				  "for %u): what the DMA window of %zu bytes holds",
+				  d->bdf, hc.pool_size, want, d->t->dma_len);
+			need = fixed + drv_hostq_dma_bytes(&hc);
+		} else {
+			hc.pool_size = want;
+		}
+	}
 	if (need > d->t->dma_len)
 		return dpak__err(ENOMEM, "pci %s: the DMA window of %zu bytes is "
 				 "smaller than the %zu the queues need (queues=%u, "

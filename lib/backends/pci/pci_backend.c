@@ -75,8 +75,9 @@ static int parse_args(const char *args, char *bdf, size_t bdf_len, uint32_t *tim
 			continue;
 		}
 		if (!eq)
-			return dpak__err(EINVAL, "pci argument '%s': expected name=value "
-					 "(the address comes first)", tok);
+			return dpak__err(EINVAL, "pci argument '%s': not name=value "
+					 "('%s' is not a PCI address with options: "
+					 "pci:ADDRESS,timeout_ms=N)", tok, args);
 		*eq++ = 0;
 		if (strcmp(tok, "timeout_ms"))
 			return dpak__err(EINVAL, "pci argument '%s' unknown (timeout_ms)",
@@ -98,6 +99,8 @@ static void pci_close(void *priv)
 	if (!d)
 		return;
 	pci_drv_close(d);
+	for (uint32_t p = 0; p < DEVIF_MAX_PORTS; p++)
+		free(d->stash[p]);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 }
@@ -225,6 +228,8 @@ static int pci_port_stats(void *priv, uint32_t port, struct dpak_port_stats *st)
 	char what[48];
 	int err;
 
+	if (port >= d->n_ports)
+		return dpak__err(ENOENT, "port %u: not in the device", port);
 	lock(d);
 	s.data_addr = d->buf_iova;
 	memset(d->buf, 0, sizeof(r));
@@ -237,15 +242,16 @@ static int pci_port_stats(void *priv, uint32_t port, struct dpak_port_stats *st)
 	if (r.port != port)
 		return dpak__err(EIO, "pci %s: STATS_READ of port %u: the device "
 				 "answered for port %u", d->bdf, port, r.port);
-	st->rx_packets = r.rx_packets;
-	st->rx_bytes = r.rx_bytes;
-	st->tx_packets = r.tx_packets;
-	st->tx_bytes = r.tx_bytes;
-	st->rx_misses = r.rx_misses;
-	st->drops = r.drops;
-	st->drops_action = r.drops_action;
-	st->drops_mtu = r.drops_mtu;
-	st->drops_bond_rx = r.drops_bond_rx;
+	const struct devif_port_stats_rec *b = &d->port_base[port];
+	st->rx_packets = r.rx_packets + b->rx_packets;
+	st->rx_bytes = r.rx_bytes + b->rx_bytes;
+	st->tx_packets = r.tx_packets + b->tx_packets;
+	st->tx_bytes = r.tx_bytes + b->tx_bytes;
+	st->rx_misses = r.rx_misses + b->rx_misses;
+	st->drops = r.drops + b->drops;
+	st->drops_action = r.drops_action + b->drops_action;
+	st->drops_mtu = r.drops_mtu + b->drops_mtu;
+	st->drops_bond_rx = r.drops_bond_rx + b->drops_bond_rx;
 	return 0;
 }
 
@@ -353,7 +359,11 @@ static int entry_err(struct pci_drv *d, uint32_t table, unsigned i, unsigned n,
 	char where[96], detail[96] = "";
 	int type;
 
-	snprintf(where, sizeof(where), "table %s entry %u of %u", tn, i, n);
+	/* A single add's message gets "table NAME: " from the core. */
+	if (n == 1 && act)
+		snprintf(where, sizeof(where), "entry 0 of 1");
+	else
+		snprintf(where, sizeof(where), "table %s entry %u of %u", tn, i, n);
 	if (r->detail_kind == DEVIF_DETAIL_ACTION) {
 		type = op_at(act, act_len, r->detail);
 		snprintf(detail, sizeof(detail), "action %u (%s): ", r->detail,
@@ -454,7 +464,9 @@ static int add_cmd(struct pci_drv *d, uint32_t table, const struct bk_flow *f,
 			.flags = (uint8_t)((f[i].mask ? DEVIF_REC_F_MASK : 0) |
 					   (f[i].carry ? DEVIF_REC_F_CARRY : 0)),
 			.actions_len = (uint8_t)f[i].actions_len,
-			.priority = f[i].priority,
+			/* exact: 0; LPM: the core's rank of the prefix (its
+			 * length's complement), by which the device orders them */
+			.priority = t->type == PK_EXACT ? 0 : f[i].priority,
 		};
 		memset(p, 0, l);
 		memcpy(p, &h, sizeof(h));
@@ -750,7 +762,11 @@ static int pci_flow_counters(void *priv, uint32_t table, uint64_t handle,
 			hi2 = pci_rd32(d->t, REG_DEV_TIME_HI);
 		} while (hi != hi2);
 		dev = (uint64_t)hi << 32 | lo;
-		d->time_offset = (int64_t)((a + pci_now_ns()) / 2) - (int64_t)dev;
+		/* re-measured at every read, adopted when it drifted: a last
+		 * hit read back is the one carried in */
+		int64_t off = (int64_t)((a + pci_now_ns()) / 2) - (int64_t)dev;
+		if (off - d->time_offset > 1000000 || d->time_offset - off > 1000000)
+			d->time_offset = off;
 	}
 	unlock(d);
 	if (err)
@@ -1182,11 +1198,40 @@ static ssize_t pci_sim_capture(void *priv, uint32_t port, void *buf, size_t cap)
 
 	if ((err = harness(d, "dpak_hwsim_capture")))
 		return err;
+	/* arg1: the caller's room; a longer frame stays in the device (RANGE) */
 	struct devif_sqe s = { .opcode = DEVIF_OP_WIRE_CAPTURE, .flags = DEVIF_SQE_F_DATA,
-			       .data_len = d->max_frame, .arg0 = port };
+			       .data_len = d->max_frame, .arg0 = port,
+			       .arg1 = cap < d->max_frame ? (uint32_t)cap : 0 };
+	if (port >= DEVIF_MAX_PORTS)
+		return dpak__err(ENOENT, "port %u: not in the device", port);
 	lock(d);
+	if (d->stash[port]) {
+		/* the frame a too small buffer could not take: it stays first */
+		ssize_t n = d->stash_len[port];
+		if ((size_t)n > cap) {
+			unlock(d);
+			return dpak__err(EMSGSIZE, "port %u: buffer of %zu bytes is too "
+					 "small for the next packet (%zd bytes)", port,
+					 cap, n);
+		}
+		memcpy(buf, d->stash[port], (size_t)n);
+		free(d->stash[port]);
+		d->stash[port] = NULL;
+		unlock(d);
+		return n;
+	}
 	s.data_addr = d->buf_iova;
-	err = simple(d, &s, &c, "WIRE_CAPTURE");
+	err = pci_cmd(d, &s, &c, "WIRE_CAPTURE");
+	if (!err && c.status == DEVIF_S_RANGE) {
+		unlock(d);
+		return dpak__err(EMSGSIZE, "port %u: buffer of %zu bytes is too small "
+				 "for the next packet", port, cap);
+	}
+	if (!err && c.status) {
+		int e = pci_status_errno(c.status);
+		err = dpak__err(e ? e : EIO, "port %u: WIRE_CAPTURE: status %s", port,
+				pci_status_name(c.status));
+	}
 	if (!err && c.result > d->max_frame) {
 		d->bad_completions++;
 		err = dpak__err(EIO, "pci %s: WIRE_CAPTURE: a frame of %" PRIu64
@@ -1194,6 +1239,10 @@ static ssize_t pci_sim_capture(void *priv, uint32_t port, void *buf, size_t cap)
 	}
 	if (!err && c.result && c.result <= cap)
 		memcpy(buf, d->buf, (size_t)c.result);
+	if (!err && c.result > cap && (d->stash[port] = malloc((size_t)c.result))) {
+		memcpy(d->stash[port], d->buf, (size_t)c.result);
+		d->stash_len[port] = (uint32_t)c.result;
+	}
 	unlock(d);
 	if (err)
 		return err;
@@ -1201,8 +1250,8 @@ static ssize_t pci_sim_capture(void *priv, uint32_t port, void *buf, size_t cap)
 		return -EAGAIN;
 	if (c.result > cap)
 		return dpak__err(EMSGSIZE, "port %u: buffer of %zu bytes is too small "
-				 "for the next packet (%" PRIu64 " bytes; dropped)",
-				 port, cap, c.result);
+				 "for the next packet (%" PRIu64 " bytes)", port, cap,
+				 c.result);
 	return (ssize_t)c.result;
 }
 
@@ -1347,6 +1396,33 @@ static int pci_sim_reset(void *priv, uint64_t *lost)
 
 	lock(d);
 	if (d->features & DEVIF_F_SOFT_RESET) {
+		/* SOFT_RESET zeroes the port counters; the ports' counts go on
+		 * from where they were (as a hwsim device's do) */
+		struct devif_sqe ps = { .opcode = DEVIF_OP_STATS_READ,
+					.flags = DEVIF_SQE_F_DATA,
+					.data_len = d->n_ports *
+						    (uint32_t)sizeof(struct devif_port_stats_rec),
+					.data_addr = d->buf_iova, .count = d->n_ports,
+					.arg0 = DEVIF_STATS_PORTS };
+		memset(d->buf, 0, ps.data_len);
+		err = simple(d, &ps, &c, "STATS_READ of every port");
+		if (!err)
+			for (uint32_t p = 0; p < d->n_ports; p++) {
+				struct devif_port_stats_rec r;
+				memcpy(&r, d->buf + (size_t)p * sizeof(r), sizeof(r));
+				if (r.port != p)
+					continue;
+				struct devif_port_stats_rec *b = &d->port_base[p];
+				b->rx_packets += r.rx_packets;
+				b->rx_bytes += r.rx_bytes;
+				b->tx_packets += r.tx_packets;
+				b->tx_bytes += r.tx_bytes;
+				b->rx_misses += r.rx_misses;
+				b->drops += r.drops;
+				b->drops_action += r.drops_action;
+				b->drops_mtu += r.drops_mtu;
+				b->drops_bond_rx += r.drops_bond_rx;
+			}
 		err = simple(d, &s, &c, "SOFT_RESET");
 		if (!err) {
 			uint16_t g = (uint16_t)(d->gen + 1);
