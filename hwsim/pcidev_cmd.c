@@ -809,7 +809,7 @@ static void cmd_bond_query(struct hw_pcidev *fe, const struct devif_sqe *sq,
 		memcpy(out + 32 + 48 * i, &mr, sizeof(mr));
 	}
 	memcpy(buf, out, sizeof(out));
-	cq->done = st.n;
+	cq->done = sq->count ? 1 : 0; /* one bond (done never exceeds count) */
 	cq->status = DEVIF_S_OK;
 }
 
