@@ -1120,8 +1120,10 @@ static int pci_bond_enable(void *priv, uint32_t port, uint32_t member, int on)
 static int pci_bond_active(void *priv, uint32_t port, uint32_t *member)
 {
 	struct pci_drv *d = priv;
+	/* count: the records the buffer holds (the bond's and 16 members') */
 	struct devif_sqe s = { .opcode = DEVIF_OP_BOND_QUERY, .flags = DEVIF_SQE_F_DATA,
-			       .data_len = DEVIF_BOND_QUERY_BYTES, .arg0 = port };
+			       .data_len = DEVIF_BOND_QUERY_BYTES, .count = 17,
+			       .arg0 = port };
 	struct devif_bond_rec r;
 	struct devif_cqe c;
 	char what[48];
