@@ -233,14 +233,23 @@ static int dev_new(struct hw_pcidev *fe, struct hw_dev **out)
 }
 
 /* The device as after power-on: every table, entry, bond and setting
- * gone; the configuration's attachments again. */
-static int dev_power_on(struct hw_pcidev *fe)
+ * gone; the configuration's attachments again. With @keep_wires the test
+ * rig's cabling stays as it was (WIRE_ATTACH attachments, LINK_SET
+ * carriers): a device reset does not unplug its cables; a driver leaving
+ * (FLR) hands the next one a clean rig. */
+static int dev_power_on(struct hw_pcidev *fe, int keep_wires)
 {
+	struct fe_attach wires[FE_MAX_ATTACH];
+	uint8_t up[DEVIF_MAX_PORTS];
+	unsigned n_wires = keep_wires ? fe->n_attach : 0;
 	struct hw_dev *dev;
 	int err = dev_new(fe, &dev);
 
 	if (err)
 		return err;
+	memcpy(wires, fe->attach, sizeof(wires));
+	for (uint32_t p = 0; p < DEVIF_MAX_PORTS; p++)
+		up[p] = keep_wires ? fe->port[p].wire_up : 1;
 	if (fe->dev)
 		hw_dev_destroy(fe->dev);
 	fe->dev = dev;
@@ -254,12 +263,17 @@ static int dev_power_on(struct hw_pcidev *fe)
 	memset(fe->bond, 0, sizeof(fe->bond));
 	memset(fe->port, 0, sizeof(fe->port));
 	for (uint32_t p = 0; p < fe->n_ports; p++) {
-		fe->port[p].wire_up = 1;
+		fe->port[p].wire_up = up[p];
+		fe_apply_link(fe, p);
 		fe->port[p].last_link = (uint8_t)hw_port_link(dev, p);
 	}
 	if ((++fe->gen & 0xFF) == 0)
 		fe->gen = 1;
 	attach_cfg(fe);
+	for (unsigned i = 0; i < n_wires; i++) {
+		attach_one(fe, wires[i].port, wires[i].ifname);
+		fe->attach[fe->n_attach++] = wires[i];
+	}
 	return 0;
 }
 
@@ -417,7 +431,7 @@ void fe_reset(struct hw_pcidev *fe, uint32_t reason)
 	st_set(fe, DEVIF_ST_RESETTING, ~DEVIF_ST_RESETTING);
 	fe_rings_reset(fe->rings);
 	queues_off(fe);
-	if (dev_power_on(fe))
+	if (dev_power_on(fe, reason != DEVIF_RESET_FLR && reason != DEVIF_RESET_POWER_ON))
 		fe_log(fe, 0, "cannot recreate the hwsim device; keeping the old one");
 	/* the driver's registers return to their reset values */
 	static const uint32_t rw[] = {
@@ -1097,7 +1111,7 @@ int hw_pcidev_create(const struct hw_pcidev_cfg *cfg, struct hw_pcidev **out)
 			fe_free(fe);
 			return err;
 		}
-	if ((err = dev_power_on(fe))) {
+	if ((err = dev_power_on(fe, 0))) {
 		fe_log(fe, 0, "cannot create the hwsim device: %s", strerror(-err));
 		fe_free(fe);
 		return err;

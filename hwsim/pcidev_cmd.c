@@ -592,8 +592,12 @@ static void cmd_port_config(struct hw_pcidev *fe, const struct devif_sqe *sq,
 		cq->status = DEVIF_S_RANGE;
 		return;
 	}
-	if (pc.valid & DEVIF_PCFG_MTU)
+	if (pc.valid & DEVIF_PCFG_MTU) {
 		fe->port[p].mtu = pc.mtu;
+		/* the port table shows it too (3.6) */
+		__atomic_store_n((uint16_t *)((uint8_t *)fe->bar0 + REG_PORT_TABLE + 16 * p + 6),
+				 pc.mtu, __ATOMIC_RELEASE);
+	}
 	if (pc.valid & DEVIF_PCFG_QUEUES) {
 		fe->port[p].q_first = pc.q_first;
 		fe->port[p].q_n = pc.q_n;
