@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -217,7 +218,11 @@ static void short_sleep(unsigned spins)
 #endif
 		return;
 	}
-	struct timespec ts = { 0, spins < 256 ? 2000 : 20000 };
+	if (spins < 1024) { /* most commands complete within this */
+		sched_yield();
+		return;
+	}
+	struct timespec ts = { 0, 20000 };
 	nanosleep(&ts, NULL);
 }
 
