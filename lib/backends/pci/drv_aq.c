@@ -296,7 +296,7 @@ int pci_cmd(struct pci_drv *d, struct devif_sqe *sqe, struct devif_cqe *cqe,
 
 			next_check = now + 1000000;
 			if (pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu) {
-				d->state = PCI_GONE;
+				pci_mark_gone(d);
 				return pci_state_err(d);
 			}
 			st = pci_rd32(d->t, REG_DEV_STATUS);
@@ -335,7 +335,7 @@ int pci_cmd(struct pci_drv *d, struct devif_sqe *sqe, struct devif_cqe *cqe,
 	/* 12.2: a command that never completes. */
 	d->timeouts++;
 	if (pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu) {
-		d->state = PCI_GONE;
+		pci_mark_gone(d);
 		return pci_state_err(d);
 	}
 	if (d->recovering)

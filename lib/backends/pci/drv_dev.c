@@ -82,7 +82,7 @@ static int wait_status(struct pci_drv *d, uint32_t mask, uint32_t ms, uint32_t *
 	for (;;) {
 		*st = pci_rd32(d->t, REG_DEV_STATUS);
 		if (pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu) {
-			d->state = PCI_GONE;
+			pci_mark_gone(d);
 			return -ENODEV;
 		}
 		if (*st & mask)
@@ -110,7 +110,7 @@ static int dev_reset(struct pci_drv *d)
 	for (;;) {
 		uint32_t st = pci_rd32(d->t, REG_DEV_STATUS);
 		if (pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu) {
-			d->state = PCI_GONE;
+			pci_mark_gone(d);
 			return -ENODEV;
 		}
 		if (pci_rd32(d->t, REG_RESET_ACK) == s && !(st & DEVIF_ST_RESETTING) &&
@@ -506,8 +506,25 @@ uint32_t pci_rd_checked(struct pci_drv *d, uint32_t off)
 	uint32_t v = pci_rd32(d->t, off);
 
 	if (v == 0xFFFFFFFFu && pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu)
-		d->state = PCI_GONE;
+		pci_mark_gone(d);
 	return v;
+}
+
+void pci_mark_gone(struct pci_drv *d)
+{
+	if (d->state == PCI_GONE)
+		return;
+	__atomic_store_n(&d->state, PCI_GONE, __ATOMIC_RELEASE);
+	dpak__log(DPAK_LOG_ERR, "pci %s: the device stopped answering (BAR0 reads "
+		  "all ones)", d->bdf);
+	uint16_t g = (uint16_t)(d->gen + 1);
+	__atomic_store_n(&d->gen, g ? g : 1, __ATOMIC_RELEASE);
+	pci_slots_clear(d, 0);
+	for (uint32_t i = 0; i < CI_MAX_TABLES; i++) {
+		d->lost_pending += d->n_entries[i];
+		d->n_entries[i] = 0;
+	}
+	__atomic_store_n(&d->restore_pending, 1, __ATOMIC_RELEASE);
 }
 
 int pci_recover(struct pci_drv *d, int do_reset, const char *why)
@@ -526,7 +543,7 @@ int pci_recover(struct pci_drv *d, int do_reset, const char *why)
 		while (pci_now_ns() < end) {
 			st = pci_rd32(d->t, REG_DEV_STATUS);
 			if (pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu) {
-				d->state = PCI_GONE;
+				pci_mark_gone(d);
 				break;
 			}
 			if (st & DEVIF_ST_FATAL)
@@ -580,9 +597,7 @@ int pci_check_self_reset(struct pci_drv *d)
 	if (d->state != PCI_UP || d->recovering)
 		return 0;
 	if (pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu) {
-		d->state = PCI_GONE;
-		dpak__log(DPAK_LOG_ERR, "pci %s: the device stopped answering (BAR0 "
-			  "reads all ones)", d->bdf);
+		pci_mark_gone(d);
 		return 1;
 	}
 	st = pci_rd32(d->t, REG_DEV_STATUS);
