@@ -49,7 +49,9 @@ struct hq_ring {
 	uint32_t fill;     /* receive: buffers to keep posted */
 	uint16_t queue;    /* DEVIF_HQ_CTRL for the control pair */
 	uint8_t dir;
-	int lock;          /* transmit rings: the producer and pkt_alloc's reclaim */
+	int lock;          /* the ring's one user at a time: its thread (rx_burst
+			    * or tx_burst of the queue), pkt_alloc's reclaim
+			    * (trylock), reset */
 };
 
 struct drv_hostq {
@@ -455,8 +457,13 @@ unsigned drv_hostq_setup_records(struct drv_hostq *hq,
 	return n;
 }
 
+/* A reset may come from any thread (a recovery noticed by any call) while
+ * the queues' threads run: it takes every ring's lock, which the bursts
+ * take uncontended otherwise. */
 void drv_hostq_reset(struct drv_hostq *hq)
 {
+	for (uint32_t r = 0; r < hq->n_rings; r++)
+		lock(&hq->ring[r].lock);
 	for (uint32_t r = 0; r < hq->n_rings; r++)
 		vring_drv_reset(&hq->ring[r].v, ring_return, hq);
 	if (hq->ctrl_pending >= 0) {
@@ -464,12 +471,19 @@ void drv_hostq_reset(struct drv_hostq *hq)
 		hq->ctrl_pending = -1;
 	}
 	fill_all(hq);
+	for (uint32_t r = 0; r < hq->n_rings; r++)
+		unlock(&hq->ring[r].lock);
 }
 
 void drv_hostq_start(struct drv_hostq *hq)
 {
-	for (uint32_t r = 0; r < hq->n_rings; r += 2)
-		doorbell(hq, hq->ring[r].db, vring_drv_publish(&hq->ring[r].v));
+	for (uint32_t r = 0; r < hq->n_rings; r += 2) {
+		struct hq_ring *g = &hq->ring[r];
+
+		lock(&g->lock);
+		doorbell(hq, g->db, vring_drv_publish(&g->v));
+		unlock(&g->lock);
+	}
 }
 
 /* ---- receive ----------------------------------------------------------- */
@@ -503,6 +517,7 @@ int drv_hostq_rx_burst(struct drv_hostq *hq, uint16_t q, struct dpak_pkt **pkts,
 		return dpak__err(EINVAL, "rx_burst: queue %u does not exist (device has %u)",
 				 q, hq->cfg.queues);
 	r = RX(hq, q);
+	lock(&r->lock);
 	while (got < n) {
 		struct devif_meta m;
 		struct dpak_pkt *p;
@@ -532,6 +547,7 @@ int drv_hostq_rx_burst(struct drv_hostq *hq, uint16_t q, struct dpak_pkt **pkts,
 	}
 	if (rx_refill(hq, r))
 		doorbell(hq, r->db, vring_drv_publish(&r->v));
+	unlock(&r->lock);
 	return got;
 }
 
@@ -716,10 +732,9 @@ uint64_t drv_hostq_errors(const struct drv_hostq *hq)
 
 /* ---- control queue ----------------------------------------------------- */
 
-ssize_t drv_hostq_ctrl_recv(struct drv_hostq *hq, void *buf, size_t cap,
-			    uint32_t *port)
+static ssize_t ctrl_recv_locked(struct drv_hostq *hq, struct hq_ring *r, void *buf,
+				size_t cap, uint32_t *port)
 {
-	struct hq_ring *r = CRX(hq);
 	struct devif_meta m;
 	uint32_t i, len;
 	int rc;
@@ -759,6 +774,18 @@ ssize_t drv_hostq_ctrl_recv(struct drv_hostq *hq, void *buf, size_t cap,
 	if (rx_refill(hq, r))
 		doorbell(hq, r->db, vring_drv_publish(&r->v));
 	return len;
+}
+
+ssize_t drv_hostq_ctrl_recv(struct drv_hostq *hq, void *buf, size_t cap,
+			    uint32_t *port)
+{
+	struct hq_ring *r = CRX(hq);
+	ssize_t rc;
+
+	lock(&r->lock);
+	rc = ctrl_recv_locked(hq, r, buf, cap, port);
+	unlock(&r->lock);
+	return rc;
 }
 
 int drv_hostq_ctrl_send(struct drv_hostq *hq, uint32_t port, const void *pkt,
