@@ -122,6 +122,7 @@ struct pci_drv {
 	/* Port counts from before resets that zeroed the device's (added to
 	 * what it reports, so a port's counters never go back). */
 	struct devif_port_stats_rec port_base[DEVIF_MAX_PORTS];
+	struct devif_port_stats_rec port_last[DEVIF_MAX_PORTS]; /* last read */
 
 	/* Counters for dpak-ctl and the tests. */
 	uint64_t bad_completions, bad_events, unknown_events, timeouts, resets,

@@ -267,6 +267,7 @@ int pci_cmd(struct pci_drv *d, struct devif_sqe *sqe, struct devif_cqe *cqe,
 	next_check = t0 + 1000000;
 	hb = pci_rd32(d->t, REG_HEARTBEAT);
 	hb_ms = 0;
+	uint64_t last_poll = t0;
 	for (;;) {
 		struct devif_cqe *c = &d->cq[d->cq_head];
 		uint8_t fl = __atomic_load_n(&c->flags, __ATOMIC_ACQUIRE);
@@ -291,6 +292,12 @@ int pci_cmd(struct pci_drv *d, struct devif_sqe *sqe, struct devif_cqe *cqe,
 		}
 		uint64_t now = pci_now_ns();
 		now_ms = (uint32_t)((now - t0) / 1000000);
+		/* The driver itself was not scheduled for a while (a loaded
+		 * host): the device's firmware thread may not have been
+		 * either, so its heartbeat is judged afresh from now. */
+		if (now - last_poll > 50000000ull)
+			hb_ms = now_ms;
+		last_poll = now;
 		if (now >= next_check) {
 			uint32_t st, rc, h;
 

@@ -74,10 +74,14 @@ static void measure_time(struct pci_drv *d)
 		d->time_offset = off;
 }
 
-/* Wait until (DEV_STATUS & mask) is nonzero; 0, or -ETIMEDOUT / -ENODEV. */
+/* Wait until (DEV_STATUS & mask) is nonzero; 0, or -ETIMEDOUT / -ENODEV.
+ * A device whose HEARTBEAT moves but that is slow to answer (a device in
+ * user space on a loaded host) gets up to ten times @ms. */
 static int wait_status(struct pci_drv *d, uint32_t mask, uint32_t ms, uint32_t *st)
 {
-	uint64_t end = pci_now_ns() + (uint64_t)ms * 1000000u;
+	uint64_t t0 = pci_now_ns(), end = t0 + (uint64_t)ms * 1000000u;
+	uint32_t hb = pci_rd32(d->t, REG_HEARTBEAT);
+	int extended = 0;
 
 	for (;;) {
 		*st = pci_rd32(d->t, REG_DEV_STATUS);
@@ -87,8 +91,12 @@ static int wait_status(struct pci_drv *d, uint32_t mask, uint32_t ms, uint32_t *
 		}
 		if (*st & mask)
 			return 0;
-		if (pci_now_ns() >= end)
-			return -ETIMEDOUT;
+		if (pci_now_ns() >= end) {
+			if (extended || pci_rd32(d->t, REG_HEARTBEAT) == hb)
+				return -ETIMEDOUT;
+			extended = 1;
+			end = t0 + (uint64_t)ms * 10000000u;
+		}
 		struct timespec ts = { 0, 100000 };
 		nanosleep(&ts, NULL);
 	}
@@ -571,6 +579,21 @@ int pci_recover(struct pci_drv *d, int do_reset, const char *why)
 	__atomic_store_n(&d->gen, g ? g : 1, __ATOMIC_RELEASE);
 	pci_slots_clear(d, 0);
 	__atomic_add_fetch(&d->lost_pending, lost, __ATOMIC_RELAXED);
+	/* A full reset zeroes the port counters: they go on from the last
+	 * read (the counts since are lost with the device's state). */
+	for (uint32_t p = 0; p < DEVIF_MAX_PORTS; p++) {
+		struct devif_port_stats_rec *b = &d->port_base[p], *l = &d->port_last[p];
+		b->rx_packets += l->rx_packets;
+		b->rx_bytes += l->rx_bytes;
+		b->tx_packets += l->tx_packets;
+		b->tx_bytes += l->tx_bytes;
+		b->rx_misses += l->rx_misses;
+		b->drops += l->drops;
+		b->drops_action += l->drops_action;
+		b->drops_mtu += l->drops_mtu;
+		b->drops_bond_rx += l->drops_bond_rx;
+		memset(l, 0, sizeof(*l));
+	}
 	__atomic_store_n(&d->restore_pending, 1, __ATOMIC_RELEASE);
 	d->recovering = 0;
 	__atomic_store_n(&d->dp_block, 0, __ATOMIC_SEQ_CST);
