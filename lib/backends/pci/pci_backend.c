@@ -280,8 +280,8 @@ static int pci_port_set_mtu(void *priv, uint32_t port, uint32_t mtu)
 	snprintf(name, sizeof(name), "%s%u", port_kind(d->port[port].type),
 		 d->port[port].index);
 	if (mtu > 0xFFFF || (d->mtu_max && (mtu < d->mtu_min || mtu > d->mtu_max)))
-		return dpak__err(EINVAL, "port %u: MTU %u out of range %u-%u (port %s)",
-				 port, mtu, d->mtu_min, d->mtu_max, name);
+		return dpak__err(EINVAL, "port %u (%s): MTU %u out of range %u-%u",
+				 port, name, mtu, d->mtu_min, d->mtu_max);
 	lock(d);
 	snprintf(what, sizeof(what), "PORT_CONFIG of port %u (%s)", port, name);
 	err = port_config(d, port, &pc, &c, what);
@@ -291,8 +291,8 @@ static int pci_port_set_mtu(void *priv, uint32_t port, uint32_t mtu)
 	if (err)
 		return err;
 	if (c.status == DEVIF_S_RANGE || c.status == DEVIF_S_INVALID)
-		return dpak__err(EINVAL, "port %u: MTU %u out of range %u-%u (port %s)",
-				 port, mtu, d->mtu_min, d->mtu_max, name);
+		return dpak__err(EINVAL, "port %u (%s): MTU %u out of range %u-%u",
+				 port, name, mtu, d->mtu_min, d->mtu_max);
 	if (c.status)
 		return dpak__err(pci_status_errno(c.status) ? pci_status_errno(c.status) : EIO,
 				 "port %u (%s): MTU %u: refused by the device (status "
