@@ -600,14 +600,14 @@ int pci_recover(struct pci_drv *d, int do_reset, const char *why)
 	if (d->state == PCI_GONE)
 		return pci_state_err(d);
 	if (err) {
-		d->state = PCI_DEAD;
-		d->dead_since_ns = pci_now_ns();
+		__atomic_store_n(&d->state, PCI_DEAD, __ATOMIC_RELEASE);
+		__atomic_store_n(&d->dead_since_ns, pci_now_ns(), __ATOMIC_RELAXED);
 		pci_wr32(d->t, REG_DRV_STATUS, DEVIF_DRV_FAILED);
 		dpak__log(DPAK_LOG_ERR, "pci %s: the device did not come back from a "
 			  "reset: %s", d->bdf, dpak_errmsg());
 		return pci_state_err(d);
 	}
-	d->state = PCI_UP;
+	__atomic_store_n(&d->state, PCI_UP, __ATOMIC_RELEASE);
 	dpak__log(DPAK_LOG_WARN, "pci %s: the device is back (%" PRIu64 " entries "
 		  "lost; the core restores its flows)", d->bdf, lost);
 	return 0;
@@ -746,7 +746,7 @@ int pci_drv_open(struct pci_drv *d, const struct dpak_pci_fn *fn)
 	}
 	if ((err = bringup(d, 1)))
 		return err;
-	d->state = PCI_UP;
+	__atomic_store_n(&d->state, PCI_UP, __ATOMIC_RELEASE);
 	dpak__log(DPAK_LOG_INFO, "pci %s (%s): interface %u.%u, features 0x%x, %u "
 		  "ports, %u tables", d->bdf, d->t->kind, DEVIF_IF_MAJOR, d->if_minor,
 		  d->features, d->n_ports, d->cfg->n_tables);

@@ -818,15 +818,15 @@ static int pci_reset_check(void *priv, uint64_t *lost)
 	struct pci_drv *d = priv;
 
 	if (__atomic_load_n(&d->state, __ATOMIC_ACQUIRE) == PCI_DEAD &&
-	    pci_now_ns() - d->dead_since_ns >= 1000000000ull) {
+	    pci_now_ns() - __atomic_load_n(&d->dead_since_ns, __ATOMIC_RELAXED) >= 1000000000ull) {
 		/* a retry point: try to bring the device back */
 		lock(d);
 		if (d->state == PCI_DEAD) {
 			struct dpak__errsave es;
 			dpak__err_save(&es);
-			d->state = PCI_UP;
+			__atomic_store_n(&d->state, PCI_UP, __ATOMIC_RELEASE);
 			if (pci_recover(d, 1, "retrying a device that did not come back"))
-				d->dead_since_ns = pci_now_ns();
+				__atomic_store_n(&d->dead_since_ns, pci_now_ns(), __ATOMIC_RELAXED);
 			dpak__err_restore(&es);
 		}
 		unlock(d);
