@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -107,6 +109,24 @@ static void irq_update(struct hw_pcidev *fe)
 			}
 			fe->signalled |= 1u << b;
 		}
+}
+
+/* Packets moved: every host queue vector left unmasked (HQ_INT_MASK) and
+ * the control queue's cause may have something new; the driver looks at
+ * the rings themselves (4.3), so a vector more is only a wakeup more. */
+static void hq_signal(struct hw_pcidev *fe)
+{
+	uint64_t mask = (uint64_t)fe_rd(fe, REG_HQ_INT_MASK_HI) << 32 |
+			fe_rd(fe, REG_HQ_INT_MASK_LO);
+
+	for (unsigned q = 0; q < FE_N_QUEUES && ~mask; q++)
+		if (!(mask & (1ull << q))) {
+			uint64_t one = 1;
+			if (write(fe->evfd[DEVIF_VEC_HQ(q)], &one, sizeof(one)) < 0) {
+				/* saturated: signalled anyway */
+			}
+		}
+	irq_raise(fe, DEVIF_INT_CTRLQ);
 }
 
 /* --- events (section 10) -------------------------------------------------- */
@@ -213,14 +233,23 @@ static int dev_new(struct hw_pcidev *fe, struct hw_dev **out)
 }
 
 /* The device as after power-on: every table, entry, bond and setting
- * gone; the configuration's attachments again. */
-static int dev_power_on(struct hw_pcidev *fe)
+ * gone; the configuration's attachments again. With @keep_wires the test
+ * rig's cabling stays as it was (WIRE_ATTACH attachments, LINK_SET
+ * carriers): a device reset does not unplug its cables; a driver leaving
+ * (FLR) hands the next one a clean rig. */
+static int dev_power_on(struct hw_pcidev *fe, int keep_wires)
 {
+	struct fe_attach wires[FE_MAX_ATTACH];
+	uint8_t up[DEVIF_MAX_PORTS];
+	unsigned n_wires = keep_wires ? fe->n_attach : 0;
 	struct hw_dev *dev;
 	int err = dev_new(fe, &dev);
 
 	if (err)
 		return err;
+	memcpy(wires, fe->attach, sizeof(wires));
+	for (uint32_t p = 0; p < DEVIF_MAX_PORTS; p++)
+		up[p] = keep_wires ? fe->port[p].wire_up : 1;
 	if (fe->dev)
 		hw_dev_destroy(fe->dev);
 	fe->dev = dev;
@@ -234,12 +263,17 @@ static int dev_power_on(struct hw_pcidev *fe)
 	memset(fe->bond, 0, sizeof(fe->bond));
 	memset(fe->port, 0, sizeof(fe->port));
 	for (uint32_t p = 0; p < fe->n_ports; p++) {
-		fe->port[p].wire_up = 1;
+		fe->port[p].wire_up = up[p];
+		fe_apply_link(fe, p);
 		fe->port[p].last_link = (uint8_t)hw_port_link(dev, p);
 	}
 	if ((++fe->gen & 0xFF) == 0)
 		fe->gen = 1;
 	attach_cfg(fe);
+	for (unsigned i = 0; i < n_wires; i++) {
+		attach_one(fe, wires[i].port, wires[i].ifname);
+		fe->attach[fe->n_attach++] = wires[i];
+	}
 	return 0;
 }
 
@@ -250,6 +284,16 @@ int fe_rebuild(struct hw_pcidev *fe)
 
 	if (err)
 		return err;
+	for (uint32_t p = 0; p < fe->n_ports; p++) {
+		struct hw_port_counters c;
+		struct hw_port_counters *k = &fe->port[p].carry;
+		hw_port_counters(fe->dev, p, &c);
+		k->rx_packets += c.rx_packets, k->rx_bytes += c.rx_bytes;
+		k->tx_packets += c.tx_packets, k->tx_bytes += c.tx_bytes;
+		k->rx_misses += c.rx_misses, k->drops += c.drops;
+		k->drops_action += c.drops_action, k->drops_mtu += c.drops_mtu;
+		k->drops_bond_rx += c.drops_bond_rx;
+	}
 	hw_dev_destroy(fe->dev);
 	fe->dev = dev;
 	fe->start_pending = fe->started && (fe_rd(fe, REG_DRV_STATUS) & DEVIF_DRV_OK);
@@ -264,7 +308,6 @@ int fe_rebuild(struct hw_pcidev *fe)
 		if (fp->q_first || fp->q_n)
 			hw_port_set_rx_queues(dev, p, fp->q_first, fp->q_n);
 		fe_apply_link(fe, p);
-		memset(&fp->base, 0, sizeof(fp->base));
 	}
 	if (fe->paused || fe->failed_pause)
 		hw_pause(dev, 1);
@@ -384,10 +427,11 @@ void fe_reset(struct hw_pcidev *fe, uint32_t reason)
 		fe_event(fe, DEVIF_EV_RESET, &ev, sizeof(ev));
 	}
 	fe_wr(fe, REG_RESET_COUNT, count);
+	fe->reset_count = count;
 	st_set(fe, DEVIF_ST_RESETTING, ~DEVIF_ST_RESETTING);
 	fe_rings_reset(fe->rings);
 	queues_off(fe);
-	if (dev_power_on(fe))
+	if (dev_power_on(fe, reason != DEVIF_RESET_FLR && reason != DEVIF_RESET_POWER_ON))
 		fe_log(fe, 0, "cannot recreate the hwsim device; keeping the old one");
 	/* the driver's registers return to their reset values */
 	static const uint32_t rw[] = {
@@ -465,7 +509,9 @@ static void cq_write(struct hw_pcidev *fe, struct devif_cqe *c)
 		return;
 	c->sq_head = (uint16_t)fe->aq_head;
 	c->rsvd = 0;
-	if (fe->f_garbage_cqe) {
+	if (fe->f_garbage_cqe == 2) {
+		fe->f_garbage_cqe = 1; /* armed by this command: the next one's */
+	} else if (fe->f_garbage_cqe) {
 		fe->f_garbage_cqe = 0;
 		c->cid ^= 0x5A5A;
 		c->done = 0xFFFFFF00u;
@@ -515,7 +561,9 @@ static int aq_poll(struct hw_pcidev *fe, unsigned budget)
 			return did;
 		}
 		if (fe->f_dead) {
+			pthread_mutex_lock(&fe->beat_lock); /* the clock stops first */
 			memset(fe->bar0, 0xFF, DEVIF_BAR0_SIZE);
+			pthread_mutex_unlock(&fe->beat_lock);
 			return did;
 		}
 		if (fe->f_stop)
@@ -601,32 +649,38 @@ int hw_pcidev_dump(const struct hw_pcidev *fe, FILE *f)
 	return ferror(f) ? -EIO : 0;
 }
 
-/* Rewrite <dir>/pci.dump under its lock: every entry but @bdf's kept, and
- * this function's added when @add. */
+/* Rewrite <dir>/pci.dump: every entry but @bdf's kept, and this
+ * function's added when @add. Writers serialise on <dir>/pci.dump.lock (a
+ * file never replaced, so every writer locks the same inode); readers
+ * (libpci) see the old file or the new one whole, as it is replaced by a
+ * rename. */
 static int dump_update(struct hw_pcidev *fe, int add)
 {
-	char tmp[PATH_MAX + 8];
-	int fd = open(fe->dump_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	char tmp[PATH_MAX + 16], lock[PATH_MAX + 8];
 	FILE *in = NULL, *out = NULL;
 	char line[512];
-	int skip = 0, err = 0;
+	int skip = 0, err = 0, fd;
 	size_t blen = strlen(fe->bdf);
 
-	if (fd < 0)
+	snprintf(lock, sizeof(lock), "%s.lock", fe->dump_path);
+	if ((fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
 		return -errno;
 	if (flock(fd, LOCK_EX)) {
 		err = -errno;
 		close(fd);
 		return err;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.%d", fe->dump_path, (int)getpid());
-	in = fdopen(dup(fd), "r");
-	out = fopen(tmp, "w");
-	if (!in || !out) {
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", fe->dump_path, (int)getpid());
+	in = fopen(fe->dump_path, "re");
+	if (!in && errno != ENOENT) {
 		err = -errno;
 		goto out;
 	}
-	while (fgets(line, sizeof(line), in)) {
+	if (!(out = fopen(tmp, "we"))) {
+		err = -errno;
+		goto out;
+	}
+	while (in && fgets(line, sizeof(line), in)) {
 		size_t tok = strcspn(line, " \n");
 		if (line[0] != '#' && tok && memchr(line, '.', tok)) /* an entry: its BDF */
 			skip = tok == blen && !strncmp(line, fe->bdf, blen);
@@ -637,7 +691,7 @@ static int dump_update(struct hw_pcidev *fe, int add)
 	}
 	if (add)
 		hw_pcidev_dump(fe, out);
-	if (fflush(out) || ferror(out)) {
+	if (fflush(out) || ferror(out) || fsync(fileno(out))) {
 		err = -EIO;
 		goto out;
 	}
@@ -651,7 +705,7 @@ out:
 		if (err)
 			unlink(tmp);
 	}
-	close(fd); /* the lock goes with the last descriptor */
+	close(fd); /* and the lock with it */
 	return err;
 }
 
@@ -690,9 +744,9 @@ static int send_hello(struct hw_pcidev *fe, int fd, uint32_t status)
 
 /* --- the service loop ----------------------------------------------------- */
 
-static void sock_poll(struct hw_pcidev *fe)
+static int sock_poll(struct hw_pcidev *fe)
 {
-	int fd;
+	int fd, did = 0;
 
 	while ((fd = accept4(fe->lsock, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
 		if (fe->conn >= 0) {
@@ -705,6 +759,7 @@ static void sock_poll(struct hw_pcidev *fe)
 			continue;
 		}
 		fe->conn = fd;
+		did = 1; /* bring-up follows: poll closely */
 		fe_log(fe, 2, "driver connected");
 	}
 	if (fe->conn >= 0) {
@@ -715,26 +770,35 @@ static void sock_poll(struct hw_pcidev *fe)
 			close(fe->conn);
 			fe->conn = -1;
 			fe_log(fe, 2, "driver left; function-level reset");
+			/* an FLR returns every register to its reset value
+			 * (BAR0 may read all ones after FAULT 6) */
+			uint32_t count = fe->f_dead ? fe->reset_count : fe_rd(fe, REG_RESET_COUNT);
+			pthread_mutex_lock(&fe->beat_lock);
+			memset(fe->bar0, 0, DEVIF_BAR0_SIZE);
 			__atomic_store_n(&fe->f_dead, 0, __ATOMIC_RELEASE);
+			pthread_mutex_unlock(&fe->beat_lock);
+			fe_wr(fe, REG_RESET_COUNT, count);
+			fe->seen_reset_req = 0;
 			fe_reset(fe, DEVIF_RESET_FLR);
 			if (fe->cfg.once)
 				__atomic_store_n(&fe->done, 1, __ATOMIC_RELEASE);
 		}
 	}
+	return did;
 }
 
-static void version_check(struct hw_pcidev *fe)
+static int version_check(struct hw_pcidev *fe)
 {
 	uint32_t v = fe_rd(fe, REG_DRV_IF_VERSION), f = fe_rd(fe, REG_DRV_FEATURES);
 
 	if (v == fe->seen_drv_ver && f == fe->seen_drv_feat)
-		return;
+		return 0;
 	fe->seen_drv_ver = v;
 	fe->seen_drv_feat = f;
 	if (!v) {
 		fe->version_ok = fe->version_bad = 0;
 		st_set(fe, 0, DEVIF_ST_VERSION_OK | DEVIF_ST_VERSION_BAD);
-		return;
+		return 1;
 	}
 	int ok = (v >> 16) == DEVIF_IF_MAJOR && (f & ~FE_FEATURES) == 0;
 	if (!ok)
@@ -750,11 +814,13 @@ static void version_check(struct hw_pcidev *fe)
 		fe->aq_on = 0;
 		st_set(fe, 0, DEVIF_ST_ADMIN_ON);
 	}
+	return 1;
 }
 
-static void control_check(struct hw_pcidev *fe)
+static int control_check(struct hw_pcidev *fe)
 {
 	uint32_t ctl = fe_rd(fe, REG_DEV_CONTROL), ds = fe_rd(fe, REG_DRV_STATUS);
+	int did = ctl != fe->seen_ctl;
 
 	if ((ctl & DEVIF_CTL_ADMIN_EN) && !fe->aq_on && fe->version_ok &&
 	    (ctl != fe->seen_ctl || !fe->bad_aq_logged))
@@ -765,7 +831,7 @@ static void control_check(struct hw_pcidev *fe)
 	}
 	fe->seen_ctl = ctl;
 	if (ds == fe->seen_drv_status)
-		return;
+		return did;
 	uint32_t was = fe->seen_drv_status;
 	fe->seen_drv_status = ds;
 	if ((ds & DEVIF_DRV_FAILED) && !fe->failed_pause) {
@@ -781,6 +847,7 @@ static void control_check(struct hw_pcidev *fe)
 		st_set(fe, DEVIF_ST_RUNNING, 0);
 	else
 		st_set(fe, 0, DEVIF_ST_RUNNING);
+	return 1;
 }
 
 static void int_ack_check(struct hw_pcidev *fe)
@@ -843,6 +910,7 @@ static void *beat(void *arg)
 	uint32_t hb = 0;
 
 	while (!__atomic_load_n(&fe->stop, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_lock(&fe->beat_lock);
 		if (!__atomic_load_n(&fe->f_stop, __ATOMIC_ACQUIRE) &&
 		    !__atomic_load_n(&fe->f_dead, __ATOMIC_ACQUIRE)) {
 			uint64_t now = fe_now(fe);
@@ -852,6 +920,7 @@ static void *beat(void *arg)
 					 __ATOMIC_RELEASE);
 			__atomic_store_n(&fe->bar0[REG_HEARTBEAT / 4], ++hb, __ATOMIC_RELEASE);
 		}
+		pthread_mutex_unlock(&fe->beat_lock);
 		struct timespec ts = { 0, 1000000 };
 		nanosleep(&ts, NULL);
 	}
@@ -861,15 +930,16 @@ static void *beat(void *arg)
 static void *service(void *arg)
 {
 	struct hw_pcidev *fe = arg;
-	unsigned idle = 0;
 	uint64_t last_busy = fe_now(fe);
+
+	prctl(PR_SET_TIMERSLACK, 1000UL); /* sleeps as short as asked */
 
 	while (!__atomic_load_n(&fe->stop, __ATOMIC_ACQUIRE) &&
 	       !__atomic_load_n(&fe->done, __ATOMIC_ACQUIRE)) {
 		int busy = 0;
 		uint64_t now = fe_now(fe);
 
-		sock_poll(fe);
+		busy |= sock_poll(fe);
 		if (__atomic_load_n(&fe->done, __ATOMIC_ACQUIRE))
 			break;
 		if (fe->f_dead)
@@ -883,8 +953,8 @@ static void *service(void *arg)
 		}
 		if (fe->f_stop)
 			goto sleep;
-		version_check(fe);
-		control_check(fe);
+		busy |= version_check(fe);
+		busy |= control_check(fe);
 		int_ack_check(fe);
 		if (fe->aq_on && fe->version_ok)
 			busy |= aq_poll(fe, 64);
@@ -892,25 +962,30 @@ static void *service(void *arg)
 			goto sleep;
 		busy |= link_poll(fe);
 		eq_poll(fe);
-		busy |= fe_rings_tx(fe->rings, fe->dev) > 0;
-		busy |= fe_rings_rx(fe->rings, fe->dev) > 0;
+		unsigned moved = fe_rings_tx(fe->rings, fe->dev);
+		moved += fe_rings_rx(fe->rings, fe->dev);
+		if (moved) {
+			busy = 1;
+			hq_signal(fe);
+		}
 		if (fe->start_pending && now - last_busy > 200000000ull)
 			fe_start_engine(fe);
 		irq_update(fe);
 sleep:
 		if (busy) {
-			idle = 0;
 			last_busy = now;
 			continue;
 		}
-		if (++idle < 64) {
+		/* After activity, poll on (yielding) for a while: a driver
+		 * issuing commands back to back waits on each one. Then short
+		 * sleeps, then longer ones; no driver at all: 2 ms (HEARTBEAT
+		 * has its own thread). */
+		uint64_t quiet = now - last_busy;
+		if (fe->conn >= 0 && quiet < 500000) {
 			sched_yield();
 			continue;
 		}
-		/* idle: short sleeps first (a driver waiting on a command), then
-		 * longer ones; no driver at all: 2 ms (HEARTBEAT stays within
-		 * its 10 ms either way) */
-		struct timespec ts = { 0, fe->conn < 0 ? 2000000 : idle < 2000 ? 50000 : 500000 };
+		struct timespec ts = { 0, fe->conn < 0 ? 2000000 : quiet < 50000000 ? 50000 : 500000 };
 		nanosleep(&ts, NULL);
 	}
 	return NULL;
@@ -952,6 +1027,7 @@ static void fe_free(struct hw_pcidev *fe)
 	if (fe->conn >= 0)
 		close(fe->conn);
 	free(fe->args);
+	pthread_mutex_destroy(&fe->beat_lock);
 	free(fe);
 }
 
@@ -964,6 +1040,7 @@ int hw_pcidev_create(const struct hw_pcidev_cfg *cfg, struct hw_pcidev **out)
 	if (!fe)
 		return -ENOMEM;
 	fe->memfd = fe->lsock = fe->conn = -1;
+	pthread_mutex_init(&fe->beat_lock, NULL);
 	for (unsigned i = 0; i < DEVIF_N_VECTORS; i++)
 		fe->evfd[i] = -1;
 	fe->cfg = *cfg;
@@ -1034,7 +1111,7 @@ int hw_pcidev_create(const struct hw_pcidev_cfg *cfg, struct hw_pcidev **out)
 			fe_free(fe);
 			return err;
 		}
-	if ((err = dev_power_on(fe))) {
+	if ((err = dev_power_on(fe, 0))) {
 		fe_log(fe, 0, "cannot create the hwsim device: %s", strerror(-err));
 		fe_free(fe);
 		return err;
@@ -1048,6 +1125,7 @@ int hw_pcidev_create(const struct hw_pcidev_cfg *cfg, struct hw_pcidev **out)
 	cfg_space(fe);
 	fe_reset(fe, DEVIF_RESET_POWER_ON);
 	fe_wr(fe, REG_RESET_COUNT, 0);
+	fe->reset_count = 0;
 
 	/* the socket: a stale one (no server behind it) is replaced */
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };

@@ -156,6 +156,31 @@ static void result_err(const struct hw_pcidev *fe, struct devif_entry_result *r,
 	}
 }
 
+/* An LPM record's rank: the last key field's prefix (every earlier field
+ * matched in full), 8 * width - prefix bits, as hwsim orders LPM entries
+ * (a longer prefix wins). -1 if the mask is no such prefix. */
+static int lpm_rank(const struct devif_table_desc *td, const uint8_t *mask)
+{
+	unsigned off = 0, last = td->field[td->n_fields - 1], len = pk_field_len[last];
+	unsigned ones = 0;
+
+	for (unsigned i = 0; i + 1 < td->n_fields; i++) {
+		for (unsigned b = 0; b < pk_field_len[td->field[i]]; b++)
+			if (mask[off + b] != 0xFF)
+				return -1;
+		off += pk_field_len[td->field[i]];
+	}
+	while (ones < 8 * len && (mask[off + ones / 8] & (0x80 >> (ones % 8))))
+		ones++;
+	for (unsigned b = ones; b < 8 * len; b++)
+		if (mask[off + b / 8] & (0x80 >> (b % 8)))
+			return -1;
+	for (unsigned b = off + len; b < td->key_bytes; b++)
+		if (mask[b])
+			return -1;
+	return (int)(8 * len - ones);
+}
+
 /* Per-entry result bookkeeping of a batch. */
 struct batch {
 	uint32_t done, failed, first_failed;
@@ -279,13 +304,25 @@ static void cmd_entry_add(struct hw_pcidev *fe, const struct devif_sqe *sq,
 			p += td->key_bytes;
 		}
 		memcpy(act, buf + p, h.actions_len);
+		uint32_t prio = h.priority;
+		if (td->type == PK_LPM) {
+			/* the rank comes from the prefix; a record may carry it
+			 * (as the core packs it) or 0 */
+			int rank = lpm_rank(td, mask);
+			if (rank < 0 || (prio && prio != (uint32_t)rank)) {
+				r.status = DEVIF_S_INVALID;
+				batch_res(&b, res, i, &r);
+				continue;
+			}
+			prio = (uint32_t)rank;
+		}
 		if ((r.status = check_actions(fe, t, act, h.actions_len, &r.detail)) != DEVIF_S_OK) {
 			r.detail_kind = DEVIF_DETAIL_ACTION;
 			batch_res(&b, res, i, &r);
 			continue;
 		}
 		r.detail = 0;
-		err = hw_entry_add(fe->dev, t, key, has_mask ? mask : NULL, h.priority, act,
+		err = hw_entry_add(fe->dev, t, key, has_mask ? mask : NULL, prio, act,
 				   h.actions_len, &id);
 		if (err) {
 			result_err(fe, &r, err, t, act, h.actions_len);
@@ -555,8 +592,12 @@ static void cmd_port_config(struct hw_pcidev *fe, const struct devif_sqe *sq,
 		cq->status = DEVIF_S_RANGE;
 		return;
 	}
-	if (pc.valid & DEVIF_PCFG_MTU)
+	if (pc.valid & DEVIF_PCFG_MTU) {
 		fe->port[p].mtu = pc.mtu;
+		/* the port table shows it too (3.6) */
+		__atomic_store_n((uint16_t *)((uint8_t *)fe->bar0 + REG_PORT_TABLE + 16 * p + 6),
+				 pc.mtu, __ATOMIC_RELEASE);
+	}
 	if (pc.valid & DEVIF_PCFG_QUEUES) {
 		fe->port[p].q_first = pc.q_first;
 		fe->port[p].q_n = pc.q_n;
@@ -592,19 +633,19 @@ static void cmd_stats_read(struct hw_pcidev *fe, const struct devif_sqe *sq,
 		for (uint32_t i = 0; i < n; i++) {
 			uint32_t p = first + i;
 			struct hw_port_counters c;
-			const struct hw_port_counters *b0 = &fe->port[p].base;
+			const struct hw_port_counters *b0 = &fe->port[p].carry;
 			hw_port_counters(fe->dev, p, &c);
 			struct devif_port_stats_rec r = {
 				.port = p,
-				.rx_packets = c.rx_packets - b0->rx_packets,
-				.rx_bytes = c.rx_bytes - b0->rx_bytes,
-				.tx_packets = c.tx_packets - b0->tx_packets,
-				.tx_bytes = c.tx_bytes - b0->tx_bytes,
-				.rx_misses = c.rx_misses - b0->rx_misses,
-				.drops = c.drops - b0->drops,
-				.drops_action = c.drops_action - b0->drops_action,
-				.drops_mtu = c.drops_mtu - b0->drops_mtu,
-				.drops_bond_rx = c.drops_bond_rx - b0->drops_bond_rx,
+				.rx_packets = c.rx_packets + b0->rx_packets,
+				.rx_bytes = c.rx_bytes + b0->rx_bytes,
+				.tx_packets = c.tx_packets + b0->tx_packets,
+				.tx_bytes = c.tx_bytes + b0->tx_bytes,
+				.rx_misses = c.rx_misses + b0->rx_misses,
+				.drops = c.drops + b0->drops,
+				.drops_action = c.drops_action + b0->drops_action,
+				.drops_mtu = c.drops_mtu + b0->drops_mtu,
+				.drops_bond_rx = c.drops_bond_rx + b0->drops_bond_rx,
 			};
 			memcpy(buf + (size_t)i * 80, &r, sizeof(r));
 		}
@@ -948,8 +989,8 @@ static void cmd_soft_reset(struct hw_pcidev *fe, struct devif_cqe *cq)
 			hw_bond_destroy(fe->dev, fe->n_ports + i);
 			fe->bond[i].used = 0;
 		}
-	for (uint32_t p = 0; p < fe->n_ports; p++)
-		hw_port_counters(fe->dev, p, &fe->port[p].base);
+	/* the port counters go on (device-interface.md 7.7): what crossed a
+	 * port stays counted */
 	for (uint32_t t = 0; t < HW_MAX_TABLES; t++)
 		if (fe->tstate[t] == FE_T_LIVE)
 			fe->tstate[t] = FE_T_GONE;
@@ -1107,8 +1148,11 @@ static void cmd_wire_inject(struct hw_pcidev *fe, const struct devif_sqe *sq,
 	}
 	memcpy(frame, src, sq->data_len);
 	int err = hw_inject(fe->dev, sq->arg0, frame, sq->data_len);
+	/* BUSY: the receive ring is full (detail ENOBUFS) or the port takes
+	 * its input from an attached interface (detail EBUSY) */
 	cq->status = err == -ENOSPC || err == -EAGAIN || err == -ENOBUFS ? DEVIF_S_BUSY
 		     : st_of(err);
+	cq->detail = (uint32_t)-err;
 }
 
 static void cmd_wire_capture(struct hw_pcidev *fe, const struct devif_sqe *sq,
@@ -1261,7 +1305,7 @@ static void cmd_fault(struct hw_pcidev *fe, const struct devif_sqe *sq,
 		fe->f_no_completion = sq->arg1;
 		break;
 	case DEVIF_FAULT_GARBAGE_CQE:
-		fe->f_garbage_cqe = 1;
+		fe->f_garbage_cqe = 2; /* the next command's, not this one's */
 		break;
 	case DEVIF_FAULT_RESET_IN_BATCH:
 		fe->f_reset_in_batch = 1;

@@ -37,7 +37,8 @@ struct fe_port {
 	uint8_t mac[6];
 	uint16_t q_first, q_n;
 	uint32_t mtu;       /* 0: as created */
-	struct hw_port_counters base; /* SOFT_RESET zeroes the counters */
+	struct hw_port_counters carry; /* counts of a hwsim device replaced
+					 * by fe_rebuild: the counters go on */
 };
 
 struct fe_bond {
@@ -77,6 +78,7 @@ struct hw_pcidev {
 	int thr_started;
 	pthread_t beat_thr; /* DEV_TIME and HEARTBEAT */
 	int beat_started;
+	pthread_mutex_t beat_lock; /* the clock's writes vs BAR0 wiped whole */
 	int stop;     /* atomic */
 	int done;     /* atomic */
 
@@ -131,7 +133,7 @@ struct hw_pcidev {
 	int f_dead;
 	int f_garbage_event;
 
-	uint32_t heartbeat;
+	uint32_t reset_count; /* RESET_COUNT, kept where BAR0 cannot */
 	uint8_t frame[HW_MAX_FRAME]; /* a frame copied out of the window */
 	struct timespec t0;
 };

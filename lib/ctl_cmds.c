@@ -838,12 +838,16 @@ static int has_handle(const struct dpak_flow *f, uint64_t handle)
 	return f->handle == handle && !(f->flags & (FLOW_F_GONE | FLOW_F_ABSENT));
 }
 
-static void find_handle(struct dpak_table *t, uint64_t handle, char *out, size_t n)
+static void find_handle(struct dpak_table *t, uint64_t handle, char *out, size_t n,
+			char *acts, size_t acts_len)
 {
 	pthread_mutex_lock(&t->lock);
 	struct dpak_flow *f = walk_locked(t, t->head, has_handle, handle);
 	if (f)
 		snprintf(out, n, "id %u cookie %llu", f->id, (unsigned long long)f->cookie);
+	/* a device that reports no action block (pci): the core's record */
+	if (f && acts)
+		actions_str(t->dev, f->act, f->act_len, acts, acts_len);
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -935,8 +939,10 @@ static void trace_cb(void *arg, const struct bk_trace_step *s)
 	}
 	const struct dpak_table *tb = &t->dev->tables[s->table];
 	if (s->hit) {
-		find_handle((struct dpak_table *)tb, s->handle, fl, sizeof(fl));
-		actions_str(t->dev, s->actions, s->act_len, acts, sizeof(acts));
+		find_handle((struct dpak_table *)tb, s->handle, fl, sizeof(fl),
+			    s->actions ? NULL : acts, sizeof(acts));
+		if (s->actions)
+			actions_str(t->dev, s->actions, s->act_len, acts, sizeof(acts));
 	}
 	row(t->o, 6, st, tb->decl->name, s->hit ? "hit" : miss[s->miss], fl, acts, len);
 }

@@ -245,8 +245,9 @@ static void age_flows(void)
 
 static void usage(void)
 {
-	puts("usage: dpak-l2switch [-t SECONDS] [-n SLOWPATH_PACKETS] [-a IDLE_MS] [-S SOCKET] [-q] IFNAME...\n"
-	     "A learning switch over the named interfaces, offloaded into hwsim.\n"
+	puts("usage: dpak-l2switch [-d DEVSPEC] [-t SECONDS] [-n SLOWPATH_PACKETS] [-a IDLE_MS] [-S SOCKET] [-q] IFNAME...\n"
+	     "A learning switch over the named interfaces, offloaded into hwsim\n"
+	     "(or the device DEVSPEC names, whose ports 0..N-1 take the interfaces).\n"
 	     "Runs until SECONDS pass, SLOWPATH_PACKETS reach the slow path, or\n"
 	     "SIGINT/SIGTERM; then prints a summary. -S: answer dpak-ctl on SOCKET.\n"
 	     "See dpak-l2switch(8).");
@@ -256,14 +257,15 @@ int main(int argc, char **argv)
 {
 	double seconds = 0, t0, last_age;
 	unsigned long max_slow = 0;
-	char spec[64];
+	char spec[256];
 	int c;
 
 	sw.idle_ms = 10000;
-	const char *ctl = NULL;
+	const char *ctl = NULL, *devspec = NULL;
 
-	while ((c = getopt(argc, argv, "t:n:a:S:qh")) != -1) {
+	while ((c = getopt(argc, argv, "d:t:n:a:S:qh")) != -1) {
 		switch (c) {
+		case 'd': devspec = optarg; break;
 		case 'S': ctl = optarg; break;
 		case 't': seconds = atof(optarg); break;
 		case 'n': max_slow = strtoul(optarg, NULL, 10); break;
@@ -278,8 +280,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	sw.n_ports = (uint32_t)(argc - optind);
-	snprintf(spec, sizeof(spec), "hwsim:uplinks=%u,pfs=0,vfs=0,engine=thread",
-		 sw.n_ports);
+	if (devspec)
+		snprintf(spec, sizeof(spec), "%s", devspec);
+	else
+		snprintf(spec, sizeof(spec), "hwsim:uplinks=%u,pfs=0,vfs=0,engine=thread",
+			 sw.n_ports);
 	DPAK_OPTS(dpak_dev_opts, o, .ctl_path = ctl);
 	sw.dev = dpak_dev_open(spec, &o);
 	if (!sw.dev) {

@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <dpak/dpak.h>
 #include "core.h"
+#include "ctl.h"
 #include "pcidev.h"
 #include "backends/pci/drv.h"
 #include "pkt.h"
@@ -235,6 +236,27 @@ static void test_forward_batch_counters(void **state)
 	/* an entry the device holds already */
 	struct dpak_flow *dup;
 	assert_int_equal(l2_add(f, 0, 1, &dup), -EEXIST);
+	/* dpak-ctl trace: the device's steps, the core's flow and actions */
+	{
+		struct pkt_spec ps = { .src = { 0x02, 0, 0, 0, 0, 0x99 }, .sip = 1,
+				       .dip = 2, .proto = 17, .payload = 8 };
+		uint8_t fr[128];
+		char line[CTL_MAX_REQ];
+		static struct ctl_req rq;
+		dst_of(ps.dst, 0);
+		size_t len = pkt_build(fr, &ps);
+		size_t o = (size_t)snprintf(line, sizeof(line), "DPAK/1 trace port=0 hex=");
+		for (size_t i = 0; i < len; i++)
+			o += (size_t)snprintf(line + o, sizeof(line) - o, "%02x", fr[i]);
+		assert_int_equal(ctl_parse(line, o, &rq), 0);
+		char *body = NULL;
+		long blen = 0;
+		assert_int_equal(ctl_run(f->dev, &rq, &body, &blen), 0);
+		if (!strstr(body, "hit") || !strstr(body, "port:uplink1") ||
+		    !strstr(body, "out of port uplink1"))
+			fail_msg("trace:\n%s", body);
+		free(body);
+	}
 	/* sim calls hwsim alone has */
 	assert_int_equal(dpak_hwsim_pcap(f->dev, 0, DPAK_HWSIM_PCAP_OUT, "/dev/null"),
 			 -EOPNOTSUPP);

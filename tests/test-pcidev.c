@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +192,8 @@ static int teardown(void **state)
 	hw_pcidev_destroy(D.fe);
 	snprintf(path, sizeof(path), "%s/pci.dump", D.dir);
 	unlink(path);
+	snprintf(path, sizeof(path), "%s/pci.dump.lock", D.dir);
+	unlink(path);
 	rmdir(D.dir);
 	return 0;
 }
@@ -248,6 +251,32 @@ static struct devif_cqe cmd(struct devif_sqe *s)
 	}
 	assert_int_equal(c.cid, s->cid);
 	assert_int_equal(c.sq_head, D.tail);
+	return c;
+}
+
+/* Submit one command and return its completion unchecked. */
+static struct devif_cqe cmd_raw(struct devif_sqe *s)
+{
+	struct devif_cqe c;
+	uint8_t *flags;
+
+	s->cid = ++D.cid;
+	D.sq[D.tail] = *s;
+	D.tail = (D.tail + 1) % AQN;
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	db(DB_AQ_TAIL, D.tail);
+	flags = &((uint8_t *)&D.cq[D.head])[31];
+	for (int i = 0; i < 10000; i++) {
+		if ((__atomic_load_n(flags, __ATOMIC_ACQUIRE) & DEVIF_CQE_F_PHASE) == D.phase)
+			break;
+		pause_ms(1);
+	}
+	assert_int_equal(__atomic_load_n(flags, __ATOMIC_ACQUIRE) & DEVIF_CQE_F_PHASE, D.phase);
+	memcpy(&c, &D.cq[D.head], sizeof(c));
+	if (++D.head == AQN) {
+		D.head = 0;
+		D.phase ^= 1;
+	}
 	return c;
 }
 
@@ -361,6 +390,20 @@ static void test_admin(void **state)
 	s = sqe(DEVIF_OP_NOP, 0);
 	s.flags = 0x80;
 	assert_int_equal(cmd(&s).status, DEVIF_S_INVALID);
+	/* an unmasked cause signals its vector once, until acknowledged */
+	uint64_t v = 0;
+	while (read(D.evfd[DEVIF_VEC_ADMIN], &v, sizeof(v)) > 0)
+		; /* nothing pending from before */
+	wr(REG_INT_MASK, ~DEVIF_INT_ADMIN);
+	s = sqe(DEVIF_OP_NOP, 0);
+	assert_int_equal(cmd(&s).status, DEVIF_S_OK);
+	struct pollfd pf = { D.evfd[DEVIF_VEC_ADMIN], POLLIN, 0 };
+	assert_int_equal(poll(&pf, 1, 10000), 1);
+	assert_int_equal(read(D.evfd[DEVIF_VEC_ADMIN], &v, sizeof(v)), (ssize_t)sizeof(v));
+	assert_true(rd(REG_INT_CAUSE) & DEVIF_INT_ADMIN);
+	wr(REG_INT_ACK, 1u << 16 | DEVIF_INT_ADMIN);
+	assert_true(wait_reg(REG_INT_CAUSE, DEVIF_INT_ADMIN, 0));
+	wr(REG_INT_MASK, ~0u);
 	/* the ring wraps: more commands than entries, phase flips */
 	for (unsigned i = 0; i < AQN + 3; i++) {
 		s = sqe(DEVIF_OP_NOP, 0);
@@ -413,7 +456,7 @@ static void table_create(void)
 	memset(&d, 0, sizeof(d));
 	d.id = 0;
 	d.type = PK_EXACT;
-	d.miss = PK_MISS_HOST;
+	d.miss = PK_MISS_NEXT;
 	d.n_fields = 1;
 	d.key_bytes = 16;
 	d.capacity = 1024;
@@ -585,6 +628,138 @@ static void test_wire(void **state)
 	assert_int_equal(ps[1].tx_packets, 1);
 }
 
+
+/* An IPv4/UDP frame to @dst. */
+static size_t ipv4_frame(uint8_t *f, uint32_t dst)
+{
+	static const uint8_t hdr[14] = { 2, 0, 0, 0, 0, 0xb, 2, 0, 0, 0, 0, 0xa, 0x08, 0x00 };
+	uint32_t sum = 0;
+
+	memset(f, 0, 60);
+	memcpy(f, hdr, 14);
+	uint8_t *ip = f + 14;
+	ip[0] = 0x45;
+	ip[3] = 46; /* total length: 20 + 8 + 18 */
+	ip[8] = 64;
+	ip[9] = 17;
+	ip[12] = 10, ip[13] = 9, ip[14] = 9, ip[15] = 9;
+	ip[16] = (uint8_t)(dst >> 24), ip[17] = (uint8_t)(dst >> 16);
+	ip[18] = (uint8_t)(dst >> 8), ip[19] = (uint8_t)dst;
+	for (int i = 0; i < 20; i += 2)
+		sum += (uint32_t)ip[i] << 8 | ip[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xFFFF) + (sum >> 16);
+	ip[10] = (uint8_t)(~sum >> 8), ip[11] = (uint8_t)~sum;
+	uint8_t *udp = ip + 20;
+	udp[1] = 100, udp[3] = 53, udp[5] = 26;
+	return 60;
+}
+
+/* An LPM record: ipv4_dst @dst/@plen -> port @to (key 10 bytes). */
+static size_t lpm_rec(uint8_t *p, uint32_t dst, unsigned plen, uint16_t to)
+{
+	struct devif_add_hdr h = { .len = 8 + 10 + 10 + 4, .flags = DEVIF_REC_F_MASK,
+				   .actions_len = 4 };
+	uint32_t m = plen ? ~0u << (32 - plen) : 0;
+
+	memcpy(p, &h, sizeof(h));
+	memset(p + 8, 0, 20);
+	for (int i = 0; i < 4; i++) {
+		p[8 + i] = (uint8_t)(dst >> (24 - 8 * i));
+		p[18 + i] = (uint8_t)(m >> (24 - 8 * i));
+	}
+	const uint8_t act[4] = { PK_OP_PORT, 4, (uint8_t)(to >> 8), (uint8_t)to };
+	memcpy(p + 28, act, 4);
+	return h.len;
+}
+
+static ssize_t wire_through(uint32_t in, const uint8_t *f, size_t len, uint32_t out)
+{
+	struct devif_sqe s;
+	struct devif_cqe c;
+
+	memcpy(D.buf, f, len);
+	s = sqe_data(DEVIF_OP_WIRE_INJECT, in, (uint32_t)len);
+	assert_int_equal(cmd(&s).status, DEVIF_S_OK);
+	s = sqe(DEVIF_OP_WIRE_RUN, 0);
+	assert_int_equal(cmd(&s).status, DEVIF_S_OK);
+	s = sqe_data(DEVIF_OP_WIRE_CAPTURE, out, HW_MAX_FRAME);
+	c = cmd(&s);
+	assert_int_equal(c.status, DEVIF_S_OK);
+	return (ssize_t)c.result;
+}
+
+/* LPM: the longest prefix wins, whatever the order of the adds; a mask
+ * that is no prefix is refused. */
+static void test_lpm(void **state)
+{
+	struct devif_table_desc d;
+	struct devif_entry_result res[3];
+	struct devif_sqe s;
+	struct devif_cqe c;
+	uint8_t f[60];
+	size_t off, len = ipv4_frame(f, 0x0a010203);
+
+	(void)state;
+	memset(&d, 0, sizeof(d));
+	d.id = 1;
+	d.type = PK_LPM;
+	d.miss = PK_MISS_DROP;
+	d.n_fields = 1;
+	d.key_bytes = 10;
+	d.capacity = 64;
+	d.priorities = 1;
+	d.max_masks = 33;
+	d.action_bytes = 16;
+	d.fields = 1u << PK_IPV4_DST;
+	memset(d.field, 0xFF, sizeof(d.field));
+	d.field[0] = PK_IPV4_DST;
+	memcpy(D.buf, &d, sizeof(d));
+	s = sqe_data(DEVIF_OP_TABLE_CREATE, 1, sizeof(d));
+	assert_int_equal(cmd(&s).status, DEVIF_S_OK);
+	/* /16 first, then /8, then a mask with a hole */
+	memset(D.buf, 0, 4096);
+	off = 3 * 16;
+	off += lpm_rec(D.buf + off, 0x0a010000, 16, 3);
+	off += lpm_rec(D.buf + off, 0x0a000000, 8, 4);
+	size_t holed = off;
+	off += lpm_rec(D.buf + off, 0x0a000000, 8, 4);
+	D.buf[holed + 18 + 2] = 0x80;
+	s = sqe_data(DEVIF_OP_ENTRY_ADD, 1, (uint32_t)off);
+	s.count = 3;
+	c = cmd(&s);
+	memcpy(res, D.buf, sizeof(res));
+	assert_int_equal(c.status, DEVIF_S_PARTIAL);
+	assert_int_equal(res[0].status, DEVIF_S_OK);
+	assert_int_equal(res[1].status, DEVIF_S_OK);
+	assert_int_equal(res[2].status, DEVIF_S_INVALID);
+	/* 10.1.2.3 arriving on port 1 misses table 0 and takes the /16 */
+	assert_int_equal(wire_through(1, f, len, 3), (ssize_t)len);
+	assert_int_equal(wire_through(1, f, len, 4), 0);
+	/* without the /16, the /8 */
+	memcpy(D.buf + 16, &res[0].handle, 8);
+	s = sqe_data(DEVIF_OP_ENTRY_DEL, 1, 16 + 8);
+	assert_int_equal(cmd(&s).status, DEVIF_S_OK);
+	assert_int_equal(wire_through(1, f, len, 4), (ssize_t)len);
+}
+
+/* FAULT 2: the completion after the FAULT's own is garbage. */
+static void test_fault_garbage(void **state)
+{
+	struct devif_sqe s = sqe(DEVIF_OP_FAULT, DEVIF_FAULT_GARBAGE_CQE);
+	struct devif_cqe c;
+
+	(void)state;
+	assert_int_equal(cmd(&s).status, DEVIF_S_OK);
+	s = sqe(DEVIF_OP_NOP, 0);
+	c = cmd_raw(&s);
+	assert_int_not_equal(c.cid, s.cid);
+	assert_true(c.status > DEVIF_S_MAX);
+	s = sqe(DEVIF_OP_NOP, 0);
+	c = cmd(&s);
+	assert_int_equal(c.status, DEVIF_S_OK);
+}
+
 static void test_events(void **state)
 {
 	struct devif_sqe s;
@@ -624,7 +799,7 @@ static void test_events(void **state)
 	s = sqe(DEVIF_OP_SOFT_RESET, 0);
 	struct devif_cqe c = cmd(&s);
 	assert_int_equal(c.status, DEVIF_S_OK);
-	assert_int_equal(c.result, 1);
+	assert_int_equal(c.result, 2); /* the entry of table 0 and the /8 */
 	flags = (uint8_t *)&D.eq[1] + 31;
 	for (int i = 0; i < 10000 && !(__atomic_load_n(flags, __ATOMIC_ACQUIRE) & 1); i++)
 		pause_ms(1);
@@ -634,6 +809,13 @@ static void test_events(void **state)
 	assert_int_equal(ev.type, DEVIF_EV_RESET);
 	assert_int_equal(ev.seq, 1);
 	assert_int_equal(r.phase, 2);
+	/* the port counters go on (7.7) */
+	s = sqe_data(DEVIF_OP_STATS_READ, 0, 80);
+	c = cmd(&s);
+	assert_int_equal(c.status, DEVIF_S_OK);
+	struct devif_port_stats_rec ps;
+	memcpy(&ps, D.buf, sizeof(ps));
+	assert_int_equal(ps.rx_packets, 1);
 	/* the table is gone until created again */
 	memcpy(D.buf, &handle0, 8);
 	s = sqe_data(DEVIF_OP_COUNTER_READ, 0, 8 + 32);
@@ -695,10 +877,19 @@ static void test_driver_leaves(void **state)
 	uint32_t count = rd(REG_RESET_COUNT);
 
 	(void)state;
+	/* the function goes (FAULT 6): BAR0 reads all ones */
+	struct devif_sqe s = sqe(DEVIF_OP_FAULT, DEVIF_FAULT_DEAD);
+	assert_int_equal(cmd(&s).status, DEVIF_S_OK);
+	assert_true(wait_reg(REG_DEV_MAGIC, ~0u, ~0u));
+	assert_int_equal(rd(REG_DEV_STATUS), ~0u);
 	close(D.sock);
 	D.sock = -1;
-	/* the old mapping still shows the device: it resets as an FLR */
+	/* the old mapping still shows the device: it resets as an FLR, every
+	 * register back to its reset value */
 	assert_true(wait_reg(REG_RESET_REASON, ~0u, DEVIF_RESET_FLR));
+	assert_int_equal(rd(REG_DEV_MAGIC), DEVIF_MAGIC);
+	assert_int_equal(rd(0x001C), 0); /* reserved */
+	assert_int_equal(rd(REG_RESET_REQ), 0);
 	assert_true(rd(REG_RESET_COUNT) != count);
 	assert_int_equal(rd(REG_DEV_STATUS) & DEVIF_ST_ADMIN_ON, 0);
 	assert_false(hw_pcidev_done(D.fe));
@@ -775,6 +966,8 @@ int main(void)
 		cmocka_unit_test(test_out_of_window),
 		cmocka_unit_test(test_table_entries),
 		cmocka_unit_test(test_wire),
+		cmocka_unit_test(test_lpm),
+		cmocka_unit_test(test_fault_garbage),
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_second_driver),
 		cmocka_unit_test(test_reset),

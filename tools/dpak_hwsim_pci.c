@@ -39,7 +39,7 @@ static void usage(FILE *f)
 		"  --dir DIR             where the socket and pci.dump live (default\n"
 		"                        $DPAK_HWSIM_PCI_DIR, else /run/dpak-hwsim-pci)\n"
 		"  --bdf BDF             the function's PCI address (default 0000:03:00.0)\n"
-		"  --dma-mb N            the DMA window in MiB, 1 to 4096 (default 256)\n"
+		"  --dma-mb N            the DMA window in MiB, 1 to 4096 (default 1024)\n"
 		"  --once                exit when the first driver disconnects\n"
 		"  --attach PORT=IFNAME  the port's wire is a Linux interface (repeatable)\n"
 		"  HWSIM-ARGS            as after \"hwsim:\", e.g. uplinks=2,pfs=1,vfs=4,engine=thread\n");

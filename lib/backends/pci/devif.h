@@ -569,7 +569,7 @@ _Static_assert(offsetof(struct devif_hostq_setup, desc) == 0x08, "hq desc at 0x0
 #define DEVIF_SHM_CFG            0x013000u
 #define DEVIF_SHM_DMA            0x100000u   /* DMA window offset in the file */
 #define DEVIF_SHM_DMA_IOVA       0x100000000ull /* bus address of its first byte */
-#define DEVIF_SHM_DMA_DEFAULT    (256u << 20)
+#define DEVIF_SHM_DMA_DEFAULT    (1ull << 30) /* sparse: pages cost only once touched */
 /* The socket: <dir>/<bdf>.sock, dir = $DPAK_HWSIM_PCI_DIR or this. */
 #define DEVIF_SHM_DIR_DEFAULT    "/run/dpak-hwsim-pci"
 #define DEVIF_HELLO_MAGIC        0x4F4C4548u /* "HELO" */

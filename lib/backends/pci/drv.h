@@ -100,9 +100,14 @@ struct pci_drv {
 	int ev_seq_valid;
 	uint16_t ev_seq;
 
-	/* Host queues (drv_hostq.c, the data path). */
+	/* Host queues (drv_hostq.c, the data path). While a recovery resets
+	 * the rings, dp_block turns the data-path ops away (rx and tx take
+	 * nothing, pkt_alloc gives NULL) and the reset waits for the calls
+	 * inside (dp_inflight): two atomics per burst, no lock. */
 	struct drv_hostq *hq;
 	uint32_t n_queues;
+	int dp_block;
+	uint32_t dp_inflight;
 
 	/* What the device loses in a reset and the driver puts back. */
 	uint16_t q_first[DEVIF_MAX_PORTS], q_n[DEVIF_MAX_PORTS];
@@ -186,6 +191,20 @@ int pci_state_err(struct pci_drv *d);
 int pci_tables_bonds_setup(struct pci_drv *d);
 uint64_t pci_now_ns(void);
 uint32_t pci_rd_checked(struct pci_drv *d, uint32_t off);
+
+static inline int pci_dp_enter(struct pci_drv *d)
+{
+	__atomic_add_fetch(&d->dp_inflight, 1, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&d->dp_block, __ATOMIC_SEQ_CST))
+		return 1;
+	__atomic_sub_fetch(&d->dp_inflight, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static inline void pci_dp_exit(struct pci_drv *d)
+{
+	__atomic_sub_fetch(&d->dp_inflight, 1, __ATOMIC_RELEASE);
+}
 
 static inline uint64_t pci_handle(const struct pci_drv *d, uint32_t slot)
 {

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -470,8 +471,13 @@ static int bringup(struct pci_drv *d, int first)
 	if ((err = pci_tables_bonds_setup(d)))
 		return err;
 	struct devif_hostq_setup rec[2 * 64 + 2];
-	if (!first)
+	if (!first) {
+		/* the data path stays out while its rings are reset */
+		__atomic_store_n(&d->dp_block, 1, __ATOMIC_SEQ_CST);
+		while (__atomic_load_n(&d->dp_inflight, __ATOMIC_ACQUIRE))
+			sched_yield();
 		drv_hostq_reset(d->hq);
+	}
 	unsigned n = drv_hostq_setup_records(d->hq, rec, sizeof(rec) / sizeof(rec[0]));
 	for (unsigned i = 0; i < n; i++) {
 		struct devif_sqe h = { .opcode = DEVIF_OP_HOSTQ_SETUP };
@@ -488,6 +494,7 @@ static int bringup(struct pci_drv *d, int first)
 		if ((err = port_config(d, p)))
 			return err;
 	drv_hostq_start(d->hq);
+	__atomic_store_n(&d->dp_block, 0, __ATOMIC_SEQ_CST);
 	/* 8 */
 	pci_wr32(d->t, REG_DRV_STATUS, DEVIF_DRV_OK);
 	d->reset_count = pci_rd32(d->t, REG_RESET_COUNT);
@@ -549,6 +556,7 @@ int pci_recover(struct pci_drv *d, int do_reset, const char *why)
 	__atomic_add_fetch(&d->lost_pending, lost, __ATOMIC_RELAXED);
 	__atomic_store_n(&d->restore_pending, 1, __ATOMIC_RELEASE);
 	d->recovering = 0;
+	__atomic_store_n(&d->dp_block, 0, __ATOMIC_SEQ_CST);
 	if (d->state == PCI_GONE)
 		return pci_state_err(d);
 	if (err) {

@@ -847,17 +847,38 @@ static int pci_reset_check(void *priv, uint64_t *lost)
 
 static int pci_rx_burst(void *priv, uint16_t q, struct dpak_pkt **pkts, uint16_t n)
 {
-	return drv_hostq_rx_burst(D(priv)->hq, q, pkts, n);
+	struct pci_drv *d = priv;
+	int r = 0;
+
+	if (pci_dp_enter(d)) {
+		r = drv_hostq_rx_burst(d->hq, q, pkts, n);
+		pci_dp_exit(d);
+	}
+	return r;
 }
 
 static int pci_tx_burst(void *priv, uint16_t q, struct dpak_pkt **pkts, uint16_t n)
 {
-	return drv_hostq_tx_burst(D(priv)->hq, q, pkts, n);
+	struct pci_drv *d = priv;
+	int r = 0;
+
+	if (pci_dp_enter(d)) {
+		r = drv_hostq_tx_burst(d->hq, q, pkts, n);
+		pci_dp_exit(d);
+	}
+	return r;
 }
 
 static struct dpak_pkt *pci_pkt_alloc(void *priv)
 {
-	return drv_hostq_pkt_alloc(D(priv)->hq);
+	struct pci_drv *d = priv;
+	struct dpak_pkt *p = NULL;
+
+	if (pci_dp_enter(d)) {
+		p = drv_hostq_pkt_alloc(d->hq);
+		pci_dp_exit(d);
+	}
+	return p;
 }
 
 static void pci_pkt_free(void *priv, struct dpak_pkt *pkt)
@@ -867,12 +888,26 @@ static void pci_pkt_free(void *priv, struct dpak_pkt *pkt)
 
 static ssize_t pci_ctrl_recv(void *priv, void *buf, size_t cap, uint32_t *port)
 {
-	return drv_hostq_ctrl_recv(D(priv)->hq, buf, cap, port);
+	struct pci_drv *d = priv;
+	ssize_t r = 0;
+
+	if (pci_dp_enter(d)) {
+		r = drv_hostq_ctrl_recv(d->hq, buf, cap, port);
+		pci_dp_exit(d);
+	}
+	return r;
 }
 
 static int pci_ctrl_send(void *priv, uint32_t port, const void *pkt, size_t len)
 {
-	return drv_hostq_ctrl_send(D(priv)->hq, port, pkt, len);
+	struct pci_drv *d = priv;
+	int r = -EAGAIN;
+
+	if (pci_dp_enter(d)) {
+		r = drv_hostq_ctrl_send(d->hq, port, pkt, len);
+		pci_dp_exit(d);
+	}
+	return r;
 }
 
 static int pci_queue_stats(void *priv, uint16_t q, struct dpak_queue_stats *st)
@@ -1120,8 +1155,10 @@ static int pci_bond_enable(void *priv, uint32_t port, uint32_t member, int on)
 static int pci_bond_active(void *priv, uint32_t port, uint32_t *member)
 {
 	struct pci_drv *d = priv;
+	/* count: the records the buffer holds (the bond's and 16 members') */
 	struct devif_sqe s = { .opcode = DEVIF_OP_BOND_QUERY, .flags = DEVIF_SQE_F_DATA,
-			       .data_len = DEVIF_BOND_QUERY_BYTES, .arg0 = port };
+			       .data_len = DEVIF_BOND_QUERY_BYTES, .count = 17,
+			       .arg0 = port };
 	struct devif_bond_rec r;
 	struct devif_cqe c;
 	char what[48];
