@@ -122,6 +122,7 @@ struct pci_drv {
 	/* Port counts from before resets that zeroed the device's (added to
 	 * what it reports, so a port's counters never go back). */
 	struct devif_port_stats_rec port_base[DEVIF_MAX_PORTS];
+	struct devif_port_stats_rec port_last[DEVIF_MAX_PORTS]; /* last read */
 
 	/* Counters for dpak-ctl and the tests. */
 	uint64_t bad_completions, bad_events, unknown_events, timeouts, resets,
@@ -187,6 +188,10 @@ int pci_check_self_reset(struct pci_drv *d);
 int pci_recover(struct pci_drv *d, int do_reset, const char *why);
 /* The device is unusable: the error every call gets (ENODEV, EIO), or 0. */
 int pci_state_err(struct pci_drv *d);
+/* BAR0 reads all ones: the device is gone for good. Every entry went
+ * with it: handles die, and the core is told (its flows become
+ * DPAK_FLOW_NOT_RESTORED: each add back fails with ENODEV). */
+void pci_mark_gone(struct pci_drv *d);
 /* Re-create tables and bonds after a SOFT_RESET (the caller holds d->lock). */
 int pci_tables_bonds_setup(struct pci_drv *d);
 uint64_t pci_now_ns(void);

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -217,7 +218,11 @@ static void short_sleep(unsigned spins)
 #endif
 		return;
 	}
-	struct timespec ts = { 0, spins < 256 ? 2000 : 20000 };
+	if (spins < 1024) { /* most commands complete within this */
+		sched_yield();
+		return;
+	}
+	struct timespec ts = { 0, 20000 };
 	nanosleep(&ts, NULL);
 }
 
@@ -262,6 +267,7 @@ int pci_cmd(struct pci_drv *d, struct devif_sqe *sqe, struct devif_cqe *cqe,
 	next_check = t0 + 1000000;
 	hb = pci_rd32(d->t, REG_HEARTBEAT);
 	hb_ms = 0;
+	uint64_t last_poll = t0;
 	for (;;) {
 		struct devif_cqe *c = &d->cq[d->cq_head];
 		uint8_t fl = __atomic_load_n(&c->flags, __ATOMIC_ACQUIRE);
@@ -286,12 +292,18 @@ int pci_cmd(struct pci_drv *d, struct devif_sqe *sqe, struct devif_cqe *cqe,
 		}
 		uint64_t now = pci_now_ns();
 		now_ms = (uint32_t)((now - t0) / 1000000);
+		/* The driver itself was not scheduled for a while (a loaded
+		 * host): the device's firmware thread may not have been
+		 * either, so its heartbeat is judged afresh from now. */
+		if (now - last_poll > 50000000ull)
+			hb_ms = now_ms;
+		last_poll = now;
 		if (now >= next_check) {
 			uint32_t st, rc, h;
 
 			next_check = now + 1000000;
 			if (pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu) {
-				d->state = PCI_GONE;
+				pci_mark_gone(d);
 				return pci_state_err(d);
 			}
 			st = pci_rd32(d->t, REG_DEV_STATUS);
@@ -330,7 +342,7 @@ int pci_cmd(struct pci_drv *d, struct devif_sqe *sqe, struct devif_cqe *cqe,
 	/* 12.2: a command that never completes. */
 	d->timeouts++;
 	if (pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu) {
-		d->state = PCI_GONE;
+		pci_mark_gone(d);
 		return pci_state_err(d);
 	}
 	if (d->recovering)

@@ -74,21 +74,29 @@ static void measure_time(struct pci_drv *d)
 		d->time_offset = off;
 }
 
-/* Wait until (DEV_STATUS & mask) is nonzero; 0, or -ETIMEDOUT / -ENODEV. */
+/* Wait until (DEV_STATUS & mask) is nonzero; 0, or -ETIMEDOUT / -ENODEV.
+ * A device whose HEARTBEAT moves but that is slow to answer (a device in
+ * user space on a loaded host) gets up to ten times @ms. */
 static int wait_status(struct pci_drv *d, uint32_t mask, uint32_t ms, uint32_t *st)
 {
-	uint64_t end = pci_now_ns() + (uint64_t)ms * 1000000u;
+	uint64_t t0 = pci_now_ns(), end = t0 + (uint64_t)ms * 1000000u;
+	uint32_t hb = pci_rd32(d->t, REG_HEARTBEAT);
+	int extended = 0;
 
 	for (;;) {
 		*st = pci_rd32(d->t, REG_DEV_STATUS);
 		if (pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu) {
-			d->state = PCI_GONE;
+			pci_mark_gone(d);
 			return -ENODEV;
 		}
 		if (*st & mask)
 			return 0;
-		if (pci_now_ns() >= end)
-			return -ETIMEDOUT;
+		if (pci_now_ns() >= end) {
+			if (extended || pci_rd32(d->t, REG_HEARTBEAT) == hb)
+				return -ETIMEDOUT;
+			extended = 1;
+			end = t0 + (uint64_t)ms * 10000000u;
+		}
 		struct timespec ts = { 0, 100000 };
 		nanosleep(&ts, NULL);
 	}
@@ -110,7 +118,7 @@ static int dev_reset(struct pci_drv *d)
 	for (;;) {
 		uint32_t st = pci_rd32(d->t, REG_DEV_STATUS);
 		if (pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu) {
-			d->state = PCI_GONE;
+			pci_mark_gone(d);
 			return -ENODEV;
 		}
 		if (pci_rd32(d->t, REG_RESET_ACK) == s && !(st & DEVIF_ST_RESETTING) &&
@@ -506,8 +514,25 @@ uint32_t pci_rd_checked(struct pci_drv *d, uint32_t off)
 	uint32_t v = pci_rd32(d->t, off);
 
 	if (v == 0xFFFFFFFFu && pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu)
-		d->state = PCI_GONE;
+		pci_mark_gone(d);
 	return v;
+}
+
+void pci_mark_gone(struct pci_drv *d)
+{
+	if (d->state == PCI_GONE)
+		return;
+	__atomic_store_n(&d->state, PCI_GONE, __ATOMIC_RELEASE);
+	dpak__log(DPAK_LOG_ERR, "pci %s: the device stopped answering (BAR0 reads "
+		  "all ones)", d->bdf);
+	uint16_t g = (uint16_t)(d->gen + 1);
+	__atomic_store_n(&d->gen, g ? g : 1, __ATOMIC_RELEASE);
+	pci_slots_clear(d, 0);
+	for (uint32_t i = 0; i < CI_MAX_TABLES; i++) {
+		d->lost_pending += d->n_entries[i];
+		d->n_entries[i] = 0;
+	}
+	__atomic_store_n(&d->restore_pending, 1, __ATOMIC_RELEASE);
 }
 
 int pci_recover(struct pci_drv *d, int do_reset, const char *why)
@@ -526,7 +551,7 @@ int pci_recover(struct pci_drv *d, int do_reset, const char *why)
 		while (pci_now_ns() < end) {
 			st = pci_rd32(d->t, REG_DEV_STATUS);
 			if (pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu) {
-				d->state = PCI_GONE;
+				pci_mark_gone(d);
 				break;
 			}
 			if (st & DEVIF_ST_FATAL)
@@ -554,20 +579,35 @@ int pci_recover(struct pci_drv *d, int do_reset, const char *why)
 	__atomic_store_n(&d->gen, g ? g : 1, __ATOMIC_RELEASE);
 	pci_slots_clear(d, 0);
 	__atomic_add_fetch(&d->lost_pending, lost, __ATOMIC_RELAXED);
+	/* A full reset zeroes the port counters: they go on from the last
+	 * read (the counts since are lost with the device's state). */
+	for (uint32_t p = 0; p < DEVIF_MAX_PORTS; p++) {
+		struct devif_port_stats_rec *b = &d->port_base[p], *l = &d->port_last[p];
+		b->rx_packets += l->rx_packets;
+		b->rx_bytes += l->rx_bytes;
+		b->tx_packets += l->tx_packets;
+		b->tx_bytes += l->tx_bytes;
+		b->rx_misses += l->rx_misses;
+		b->drops += l->drops;
+		b->drops_action += l->drops_action;
+		b->drops_mtu += l->drops_mtu;
+		b->drops_bond_rx += l->drops_bond_rx;
+		memset(l, 0, sizeof(*l));
+	}
 	__atomic_store_n(&d->restore_pending, 1, __ATOMIC_RELEASE);
 	d->recovering = 0;
 	__atomic_store_n(&d->dp_block, 0, __ATOMIC_SEQ_CST);
 	if (d->state == PCI_GONE)
 		return pci_state_err(d);
 	if (err) {
-		d->state = PCI_DEAD;
-		d->dead_since_ns = pci_now_ns();
+		__atomic_store_n(&d->state, PCI_DEAD, __ATOMIC_RELEASE);
+		__atomic_store_n(&d->dead_since_ns, pci_now_ns(), __ATOMIC_RELAXED);
 		pci_wr32(d->t, REG_DRV_STATUS, DEVIF_DRV_FAILED);
 		dpak__log(DPAK_LOG_ERR, "pci %s: the device did not come back from a "
 			  "reset: %s", d->bdf, dpak_errmsg());
 		return pci_state_err(d);
 	}
-	d->state = PCI_UP;
+	__atomic_store_n(&d->state, PCI_UP, __ATOMIC_RELEASE);
 	dpak__log(DPAK_LOG_WARN, "pci %s: the device is back (%" PRIu64 " entries "
 		  "lost; the core restores its flows)", d->bdf, lost);
 	return 0;
@@ -580,9 +620,7 @@ int pci_check_self_reset(struct pci_drv *d)
 	if (d->state != PCI_UP || d->recovering)
 		return 0;
 	if (pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu) {
-		d->state = PCI_GONE;
-		dpak__log(DPAK_LOG_ERR, "pci %s: the device stopped answering (BAR0 "
-			  "reads all ones)", d->bdf);
+		pci_mark_gone(d);
 		return 1;
 	}
 	st = pci_rd32(d->t, REG_DEV_STATUS);
@@ -708,7 +746,7 @@ int pci_drv_open(struct pci_drv *d, const struct dpak_pci_fn *fn)
 	}
 	if ((err = bringup(d, 1)))
 		return err;
-	d->state = PCI_UP;
+	__atomic_store_n(&d->state, PCI_UP, __ATOMIC_RELEASE);
 	dpak__log(DPAK_LOG_INFO, "pci %s (%s): interface %u.%u, features 0x%x, %u "
 		  "ports, %u tables", d->bdf, d->t->kind, DEVIF_IF_MAJOR, d->if_minor,
 		  d->features, d->n_ports, d->cfg->n_tables);

@@ -236,13 +236,16 @@ static int pci_port_stats(void *priv, uint32_t port, struct dpak_port_stats *st)
 	snprintf(what, sizeof(what), "STATS_READ of port %u", port);
 	err = simple(d, &s, &c, what);
 	memcpy(&r, d->buf, sizeof(r));
+	if (!err && r.port == port)
+		d->port_last[port] = r; /* carried over a full reset (pci_recover) */
+	struct devif_port_stats_rec base = d->port_base[port];
 	unlock(d);
 	if (err)
 		return err;
 	if (r.port != port)
 		return dpak__err(EIO, "pci %s: STATS_READ of port %u: the device "
 				 "answered for port %u", d->bdf, port, r.port);
-	const struct devif_port_stats_rec *b = &d->port_base[port];
+	const struct devif_port_stats_rec *b = &base;
 	st->rx_packets = r.rx_packets + b->rx_packets;
 	st->rx_bytes = r.rx_bytes + b->rx_bytes;
 	st->tx_packets = r.tx_packets + b->tx_packets;
@@ -815,15 +818,15 @@ static int pci_reset_check(void *priv, uint64_t *lost)
 	struct pci_drv *d = priv;
 
 	if (__atomic_load_n(&d->state, __ATOMIC_ACQUIRE) == PCI_DEAD &&
-	    pci_now_ns() - d->dead_since_ns >= 1000000000ull) {
+	    pci_now_ns() - __atomic_load_n(&d->dead_since_ns, __ATOMIC_RELAXED) >= 1000000000ull) {
 		/* a retry point: try to bring the device back */
 		lock(d);
 		if (d->state == PCI_DEAD) {
 			struct dpak__errsave es;
 			dpak__err_save(&es);
-			d->state = PCI_UP;
+			__atomic_store_n(&d->state, PCI_UP, __ATOMIC_RELEASE);
 			if (pci_recover(d, 1, "retrying a device that did not come back"))
-				d->dead_since_ns = pci_now_ns();
+				__atomic_store_n(&d->dead_since_ns, pci_now_ns(), __ATOMIC_RELAXED);
 			dpak__err_restore(&es);
 		}
 		unlock(d);
@@ -1433,33 +1436,6 @@ static int pci_sim_reset(void *priv, uint64_t *lost)
 
 	lock(d);
 	if (d->features & DEVIF_F_SOFT_RESET) {
-		/* SOFT_RESET zeroes the port counters; the ports' counts go on
-		 * from where they were (as a hwsim device's do) */
-		struct devif_sqe ps = { .opcode = DEVIF_OP_STATS_READ,
-					.flags = DEVIF_SQE_F_DATA,
-					.data_len = d->n_ports *
-						    (uint32_t)sizeof(struct devif_port_stats_rec),
-					.data_addr = d->buf_iova, .count = d->n_ports,
-					.arg0 = DEVIF_STATS_PORTS };
-		memset(d->buf, 0, ps.data_len);
-		err = simple(d, &ps, &c, "STATS_READ of every port");
-		if (!err)
-			for (uint32_t p = 0; p < d->n_ports; p++) {
-				struct devif_port_stats_rec r;
-				memcpy(&r, d->buf + (size_t)p * sizeof(r), sizeof(r));
-				if (r.port != p)
-					continue;
-				struct devif_port_stats_rec *b = &d->port_base[p];
-				b->rx_packets += r.rx_packets;
-				b->rx_bytes += r.rx_bytes;
-				b->tx_packets += r.tx_packets;
-				b->tx_bytes += r.tx_bytes;
-				b->rx_misses += r.rx_misses;
-				b->drops += r.drops;
-				b->drops_action += r.drops_action;
-				b->drops_mtu += r.drops_mtu;
-				b->drops_bond_rx += r.drops_bond_rx;
-			}
 		err = simple(d, &s, &c, "SOFT_RESET");
 		if (!err) {
 			uint16_t g = (uint16_t)(d->gen + 1);
