@@ -421,12 +421,23 @@ int pci_events_poll(struct pci_drv *d)
 		}
 		case DEVIF_EV_ERROR: {
 			uint32_t code, table, sev;
+			uint64_t h;
 			memcpy(&code, ev.payload, 4);
 			memcpy(&table, ev.payload + 4, 4);
+			memcpy(&h, ev.payload + 8, 8);
 			memcpy(&sev, ev.payload + 16, 4);
 			dpak__log(sev ? DPAK_LOG_ERR : DPAK_LOG_WARN, "pci %s: device "
-				  "error 0x%x (table %d, severity %u)", d->bdf, code,
-				  table == 0xFFFFFFFFu ? -1 : (int)table, sev);
+				  "error 0x%x (table %d, handle 0x%llx, severity %u)",
+				  d->bdf, code, table == 0xFFFFFFFFu ? -1 : (int)table,
+				  (unsigned long long)h, sev);
+			/* an entry lost: its slot dies, so the core's restore
+			 * (which adds back every flow whose handle is not live)
+			 * re-adds that one flow */
+			if (sev == 1 && h && table < d->cfg->n_tables &&
+			    pci_slot_forget(d, table, h)) {
+				__atomic_add_fetch(&d->lost_pending, 1, __ATOMIC_RELAXED);
+				__atomic_store_n(&d->restore_pending, 1, __ATOMIC_RELEASE);
+			}
 			break;
 		}
 		case DEVIF_EV_LOST: {

@@ -844,6 +844,21 @@ void pci_slot_free(struct pci_drv *d, uint32_t table, uint64_t core_h)
 	s->free[s->n_free++] = i;
 }
 
+int pci_slot_forget(struct pci_drv *d, uint32_t table, uint64_t h)
+{
+	struct pci_slots *s = &d->slots[table];
+
+	for (uint32_t i = 0; i < s->n; i++)
+		if (s->h[i] == h) {
+			s->h[i] = 0;
+			s->free[s->n_free++] = i;
+			if (d->n_entries[table])
+				d->n_entries[table]--;
+			return 1;
+		}
+	return 0;
+}
+
 void pci_slots_clear(struct pci_drv *d, int fini)
 {
 	for (uint32_t t = 0; t < CI_MAX_TABLES; t++) {

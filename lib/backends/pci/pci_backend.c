@@ -644,15 +644,11 @@ static int pci_flow_del(void *priv, uint32_t table, uint64_t handle)
 	if (table >= d->cfg->n_tables)
 		return dpak__err(ENOENT, "table %u: not in the device", table);
 	lock(d);
-	if (!pci_handle_live(d, handle)) { /* a reset took it already */
+	if (!(h = pci_slot_get(d, table, handle))) {
+		/* a reset took it already, or the device lost it (an ERROR
+		 * event): nothing to delete */
 		unlock(d);
 		return 0;
-	}
-	if (!(h = pci_slot_get(d, table, handle))) {
-		unlock(d);
-		return dpak__err(ENOENT, "table %s entry 0 of 1: handle 0x%" PRIx64
-				 " names no entry of the driver's", table_name(d, table),
-				 handle);
 	}
 	snprintf(what, sizeof(what), "table %s: ENTRY_DEL", table_name(d, table));
 	err = entry_cmd(d, DEVIF_OP_ENTRY_DEL, table, &h, 8, &r, &c, what);
@@ -660,9 +656,9 @@ static int pci_flow_del(void *priv, uint32_t table, uint64_t handle)
 		unlock(d);
 		return 0;
 	}
-	if (!err && r.status == DEVIF_S_OK) {
+	if (!err && (r.status == DEVIF_S_OK || r.status == DEVIF_S_NO_ENTRY)) {
 		pci_slot_free(d, table, handle);
-		if (d->n_entries[table])
+		if (r.status == DEVIF_S_OK && d->n_entries[table])
 			d->n_entries[table]--;
 	}
 	unlock(d);
@@ -691,17 +687,11 @@ static int pci_flow_replace(void *priv, uint32_t table, uint64_t handle,
 	if (len > PK_MAX_ACTIONS)
 		return dpak__err(EINVAL, "table %s: %u action bytes", table_name(d, table), len);
 	lock(d);
-	if (!pci_handle_live(d, handle)) {
+	if (!(h.handle = pci_slot_get(d, table, handle))) {
 		unlock(d);
 		return dpak__err(ENETRESET, "table %s: the flow's entry went with a "
 				 "device reset; it is being restored",
 				 table_name(d, table));
-	}
-	if (!(h.handle = pci_slot_get(d, table, handle))) {
-		unlock(d);
-		return dpak__err(ENOENT, "table %s entry 0 of 1: handle 0x%" PRIx64
-				 " names no entry of the driver's", table_name(d, table),
-				 handle);
 	}
 	memcpy(rec, &h, sizeof(h));
 	memcpy(rec + sizeof(h), act, len);
@@ -739,16 +729,10 @@ static int pci_flow_counters(void *priv, uint32_t table, uint64_t handle,
 	if (table >= d->cfg->n_tables)
 		return dpak__err(ENOENT, "table %u: not in the device", table);
 	lock(d);
-	if (!pci_handle_live(d, handle)) {
+	if (!(h = pci_slot_get(d, table, handle))) { /* gone with a reset */
 		unlock(d);
 		*out = (struct bk_flow_counters){ 0 };
 		return 0;
-	}
-	if (!(h = pci_slot_get(d, table, handle))) {
-		unlock(d);
-		return dpak__err(ENOENT, "table %s entry 0 of 1: handle 0x%" PRIx64
-				 " names no entry of the driver's", table_name(d, table),
-				 handle);
 	}
 	s.data_addr = d->buf_iova;
 	memcpy(d->buf, &h, 8);
