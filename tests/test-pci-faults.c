@@ -82,7 +82,8 @@ static int teardown(void **state)
 	char path[128];
 
 	dpak_dev_close(f->dev);
-	hw_pcidev_destroy(f->fe);
+	if (f->fe)
+		hw_pcidev_destroy(f->fe);
 	snprintf(path, sizeof(path), "%s/pci.dump", f->dir);
 	unlink(path);
 	rmdir(f->dir);
@@ -395,6 +396,29 @@ static void test_gone(void **state)
 	assert_int_equal(dpak_flow_del(f->batch[0]), 0);
 }
 
+/* The device stops and never comes back (its front end is gone; the
+ * registers stay as they were): the command times out, the resets find no
+ * READY, and every later call fails with EIO; the core keeps every flow,
+ * not restored. */
+static void test_never_comes_back(void **state)
+{
+	struct fx *f = *state;
+	struct dpak_port_stats ps = { .sz = sizeof(ps) };
+	struct dpak_flow *b;
+
+	offload(f);
+	hw_pcidev_destroy(f->fe);
+	f->fe = NULL;
+	assert_int_equal(l2_add(f, 7, 1, &b), -ETIMEDOUT);
+	msg_has("did not come back from a reset within");
+	assert_int_equal(dpak_flow_state(f->a), DPAK_FLOW_NOT_RESTORED);
+	assert_int_equal(dpak_flow_state(f->batch[3]), DPAK_FLOW_NOT_RESTORED);
+	assert_int_equal(dpak_port_stats(f->dev, 0, &ps), -EIO);
+	msg_has("did not come back from a reset within");
+	assert_int_equal(l2_add(f, 8, 1, &b), -EIO);
+	assert_int_equal(dpak_flow_del(f->batch[3]), 0); /* not in the device */
+}
+
 static void test_unknown_event(void **state)
 {
 	struct fx *f = *state;
@@ -422,6 +446,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resets_after_command, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stops_answering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_never_comes_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_event, setup, teardown),
 	};
 

@@ -351,9 +351,12 @@ int pci_cmd(struct pci_drv *d, struct devif_sqe *sqe, struct devif_cqe *cqe,
 				 timeout);
 	dpak__log(DPAK_LOG_ERR, "pci %s: %s (command id %u) timed out after %u ms: "
 		  "resetting the device", d->bdf, what, sqe->cid, timeout);
-	if (pci_recover(d, 1, "a command timed out"))
+	if (pci_recover(d, 1, "a command timed out")) {
+		char why[300];
+		snprintf(why, sizeof(why), "%s", dpak_errmsg());
 		return dpak__err(ETIMEDOUT, "%s (command id %u) timed out after %u ms; "
-				 "%s", what, sqe->cid, timeout, dpak_errmsg());
+				 "%s", what, sqe->cid, timeout, why);
+	}
 	return dpak__err(ETIMEDOUT, "%s (command id %u) timed out after %u ms; the "
 			 "device was reset and every flow restored", what, sqe->cid,
 			 timeout);

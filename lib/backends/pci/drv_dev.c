@@ -31,7 +31,7 @@ static uint32_t reset_timeout(const struct pci_drv *d)
 {
 	if (!d->timeout_ms)
 		return DEVIF_RESET_MS;
-	uint32_t t = d->timeout_ms * 5 < 1000 ? 1000 : d->timeout_ms * 5;
+	uint32_t t = d->timeout_ms * 2 < 1000 ? 1000 : d->timeout_ms * 2;
 	return t < DEVIF_RESET_MS ? t : DEVIF_RESET_MS;
 }
 

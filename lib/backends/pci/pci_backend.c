@@ -7,7 +7,8 @@
  *   pci:[DDDD:BB:DD.F][,timeout_ms=N]
  *
  * no address: the first matching device; timeout_ms caps every command's
- * timeout (section 12.1) and scales the reset timeout down (tests).
+ * timeout (section 12.1) and the reset timeout at twice it, at least 1 s
+ * (tests).
  *
  * Resets and the core. The core's flow calls hold a table's lock when they
  * call an op, and a restore needs every table's: the driver never restores
@@ -495,8 +496,8 @@ static int add_cmd(struct pci_drv *d, uint32_t table, const struct bk_flow *f,
 	if (total > 1)
 		snprintf(what, sizeof(what), "table %s: ENTRY_ADD of %u entries",
 			 t->name, n);
-	else
-		snprintf(what, sizeof(what), "table %s: ENTRY_ADD", t->name);
+	else /* a single add's message gets "table NAME: " from the core */
+		snprintf(what, sizeof(what), "ENTRY_ADD");
 	if ((err = pci_cmd(d, &s, &c, what)))
 		return err;
 	int cmd_fail = c.status != DEVIF_S_OK && c.status != DEVIF_S_PARTIAL && !c.done;
