@@ -156,6 +156,7 @@ static const char *start_device(const char *prog)
 	snprintf(dump, sizeof(dump), "%s/pci.dump", dev_dir);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
 	err = posix_spawn(&dev_pid, prog, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (err) {
@@ -174,7 +175,13 @@ static const char *start_device(const char *prog)
 		if (ready && !access(sock, F_OK))
 			break;
 		if (waitpid(dev_pid, &st, WNOHANG) == dev_pid || ms > 60000) {
-			fprintf(stderr, "%s did not get ready (see above)\n", prog);
+			FILE *lf = fopen(log, "r");
+
+			fprintf(stderr, "%s did not get ready:\n", prog);
+			while (lf && fgets(line, sizeof(line), lf))
+				fprintf(stderr, "  | %s", line);
+			if (lf)
+				fclose(lf);
 			if (ms > 60000)
 				kill(dev_pid, SIGKILL);
 			dev_pid = 0;
@@ -307,7 +314,9 @@ static struct result run(const char *spec, struct flowspec *fs, size_t n, size_t
 
 static void row(const char *metric, double hw, double pci, const char *unit)
 {
-	printf("%-40s %12.1f %12.1f %10.2f  %s\n", metric, hw, pci, pci / hw, unit);
+	double r = pci / hw;
+
+	printf("%-40s %12.1f %12.1f %10.*f  %s\n", metric, hw, pci, r < 0.1 ? 4 : 2, r, unit);
 	fflush(stdout);
 }
 

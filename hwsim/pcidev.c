@@ -550,7 +550,12 @@ static int aq_poll(struct hw_pcidev *fe, unsigned budget)
 		fe_wr(fe, REG_AQ_HEAD, fe->aq_head);
 		did = 1;
 		int gen = fe_rd(fe, REG_RESET_COUNT);
+		uint64_t t0 = fe_now(fe);
 		int skip = fe_cmd(fe, &sq, &cq);
+		uint64_t took = fe_now(fe) - t0;
+		if (took > 200000000ull) /* for the logs of a host short of CPU */
+			fe_log(fe, 1, "command 0x%02x (id %u) took %llu ms", sq.opcode, sq.cid,
+			       (unsigned long long)(took / 1000000));
 		if ((int)fe_rd(fe, REG_RESET_COUNT) != gen)
 			return did; /* the command reset the device */
 		if (!skip)
@@ -907,7 +912,6 @@ static void eq_poll(struct hw_pcidev *fe)
 static void *beat(void *arg)
 {
 	struct hw_pcidev *fe = arg;
-	uint32_t hb = 0;
 
 	while (!__atomic_load_n(&fe->stop, __ATOMIC_ACQUIRE)) {
 		pthread_mutex_lock(&fe->beat_lock);
@@ -918,7 +922,7 @@ static void *beat(void *arg)
 					 __ATOMIC_RELEASE);
 			__atomic_store_n(&fe->bar0[REG_DEV_TIME_HI / 4], (uint32_t)(now >> 32),
 					 __ATOMIC_RELEASE);
-			__atomic_store_n(&fe->bar0[REG_HEARTBEAT / 4], ++hb, __ATOMIC_RELEASE);
+			__atomic_fetch_add(&fe->bar0[REG_HEARTBEAT / 4], 1, __ATOMIC_RELEASE);
 		}
 		pthread_mutex_unlock(&fe->beat_lock);
 		struct timespec ts = { 0, 1000000 };
@@ -953,6 +957,9 @@ static void *service(void *arg)
 		}
 		if (fe->f_stop)
 			goto sleep;
+		/* the loop beats too: either thread running shows the firmware
+		 * alive on a host short of CPU */
+		__atomic_fetch_add(&fe->bar0[REG_HEARTBEAT / 4], 1, __ATOMIC_RELEASE);
 		busy |= version_check(fe);
 		busy |= control_check(fe);
 		int_ack_check(fe);
