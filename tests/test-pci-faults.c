@@ -259,6 +259,16 @@ static void test_forward_batch_counters(void **state)
 			fail_msg("trace:\n%s", body);
 		free(body);
 	}
+	/* one driver at a time: a second open is refused, and says why */
+	struct dpak_dev *second = dpak_dev_open(SPEC, NULL);
+	assert_null(second);
+	assert_int_equal(errno, EBUSY);
+	msg_has("pci " BDF ": the device is in use by another driver");
+	/* options: unknown ones and bad values are refused by name */
+	assert_null(dpak_dev_open("pci:" BDF ",timeout_ms=0", NULL));
+	msg_has("timeout_ms=0");
+	assert_null(dpak_dev_open("pci:" BDF ",colour=red", NULL));
+	msg_has("'colour' unknown");
 	/* sim calls hwsim alone has */
 	assert_int_equal(dpak_hwsim_pcap(f->dev, 0, DPAK_HWSIM_PCAP_OUT, "/dev/null"),
 			 -EOPNOTSUPP);
