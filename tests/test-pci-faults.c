@@ -310,6 +310,16 @@ static void test_garbage_completion(void **state)
 	msg_has("timed out");
 	assert_true(counters(f).bad_completions > bad);
 	all_back(f);
+	/* dpak-ctl shows it */
+	static struct ctl_req rq;
+	const char *line = "DPAK/1 device-health";
+	char *body = NULL;
+	long blen = 0;
+	assert_int_equal(ctl_parse(line, strlen(line), &rq), 0);
+	assert_int_equal(ctl_run(f->dev, &rq, &body, &blen), 0);
+	if (!strstr(body, "bad_completions") || !strstr(body, "up"))
+		fail_msg("device-health:\n%s", body);
+	free(body);
 }
 
 static void test_reset_in_batch(void **state)

@@ -1453,6 +1453,22 @@ static int pci_sim_reset(void *priv, uint64_t *lost)
 	return err;
 }
 
+static int pci_health(void *priv, struct bk_health *h)
+{
+	struct pci_drv *d = priv;
+
+	lock(d);
+	*h = (struct bk_health){
+		.bad_completions = d->bad_completions, .bad_events = d->bad_events,
+		.unknown_events = d->unknown_events, .lost_events = d->lost_events,
+		.timeouts = d->timeouts, .resets = d->resets,
+		.self_resets = d->self_resets,
+		.state = d->state == PCI_GONE ? 1 : d->state == PCI_DEAD ? 2 : 0,
+	};
+	unlock(d);
+	return 0;
+}
+
 const struct dpak_backend_ops dpak_backend_pci = {
 	.name = "pci",
 	.open = pci_open,
@@ -1500,6 +1516,7 @@ const struct dpak_backend_ops dpak_backend_pci = {
 	.port_set_rx_queues = pci_port_set_rx_queues,
 	.reset_check = pci_reset_check,
 	.handle_live = pci_handle_live_op,
+	.health = pci_health,
 };
 
 /* --- for tests/test-pci-faults.c --------------------------------------------- */
