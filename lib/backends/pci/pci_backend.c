@@ -196,7 +196,6 @@ static int pci_port_info(void *priv, uint32_t port, struct dpak_port_info *i)
 	snprintf(what, sizeof(what), "PORT_QUERY of port %u", port);
 	err = simple(d, &s, &c, what);
 	memcpy(&r, d->buf, sizeof(r));
-	const struct devif_port_entry pe = d->port[port];
 	unlock(d);
 	if (err)
 		return err;
@@ -214,7 +213,6 @@ static int pci_port_info(void *priv, uint32_t port, struct dpak_port_info *i)
 	i->link_up = r.link != 0;
 	i->min_mtu = (r.flags & 1) ? r.mtu_min : 0;
 	i->max_mtu = (r.flags & 1) ? r.mtu_max : r.mtu;
-	(void)pe;
 	return 0;
 }
 
