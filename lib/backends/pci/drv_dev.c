@@ -604,7 +604,8 @@ int pci_recover(struct pci_drv *d, int do_reset, const char *why)
 		__atomic_store_n(&d->dead_since_ns, pci_now_ns(), __ATOMIC_RELAXED);
 		pci_wr32(d->t, REG_DRV_STATUS, DEVIF_DRV_FAILED);
 		dpak__log(DPAK_LOG_ERR, "pci %s: the device did not come back from a "
-			  "reset: %s", d->bdf, dpak_errmsg());
+			  "reset (%s); every call fails until a retry brings it back",
+			  d->bdf, err == -ETIMEDOUT ? "no READY in time" : dpak_errmsg());
 		return pci_state_err(d);
 	}
 	__atomic_store_n(&d->state, PCI_UP, __ATOMIC_RELEASE);
