@@ -29,6 +29,9 @@ struct bk_open_cfg {
 	 * open on: a backend whose capabilities are per device (item_types,
 	 * action_types, table_types, max_push_bytes) writes them here. */
 	struct dpak_backend_ops *dev_ops;
+	/* Where the configinfo came from, for messages naming its lines
+	 * ("ovs.conf", "configinfo_text", "default configinfo"). */
+	const char *ci_origin;
 };
 
 struct bk_flow_counters;

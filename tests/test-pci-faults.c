@@ -439,6 +439,28 @@ static void test_never_comes_back(void **state)
 	assert_int_equal(dpak_flow_del(f->batch[3]), 0); /* not in the device */
 }
 
+/* The configinfo against the device's limits (device-interface.md 3.3):
+ * refused at open, naming the line and the register. */
+static void test_config_limits(void **state)
+{
+	struct fx *f = *state;
+	DPAK_OPTS(dpak_dev_opts, o, .configinfo_text =
+		  "device key-sizes=10,26 max-action-bytes=64\n"
+		  "table name=big type=exact capacity=8388608 key=in_port,eth_dst\n");
+
+	dpak_dev_close(f->dev); /* one driver at a time */
+	f->dev = NULL;
+	assert_null(dpak_dev_open(SPEC, &o));
+	assert_int_equal(errno, EINVAL);
+	msg_has("configinfo_text:2: table big: capacity=8388608 exceeds the device's");
+	msg_has("(pci " BDF " MAX_ENTRIES)");
+	/* and the device is usable by the next driver */
+	f->dev = dpak_dev_open(SPEC, NULL);
+	assert_non_null(f->dev);
+	f->l2 = dpak_table_get(f->dev, "l2");
+	offload(f);
+}
+
 static void test_unknown_event(void **state)
 {
 	struct fx *f = *state;
@@ -467,6 +489,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stops_answering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_never_comes_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_event, setup, teardown),
 	};
 

@@ -261,13 +261,14 @@ static int check_regs(struct pci_drv *d)
 static int check_config(struct pci_drv *d)
 {
 	const struct ci_config *c = d->cfg;
+	const char *org = d->oc.ci_origin ? d->oc.ci_origin : "configinfo";
 	uint32_t exact = 0;
 
 #define LIMIT(line, what, val, lim, reg)                                             \
 	do {                                                                         \
 		if ((val) > (lim))                                                   \
-			return dpak__err(EINVAL, "configinfo:%d: %s=%u exceeds the " \
-					 "device's %u (pci %s " reg ")", line, what, \
+			return dpak__err(EINVAL, "%s:%d: %s=%u exceeds the "       \
+					 "device's %u (pci %s " reg ")", org, line, what, \
 					 (unsigned)(val), (unsigned)(lim), d->bdf); \
 	} while (0)
 	for (uint32_t i = 0; i < c->n_key_sizes; i++) {
@@ -275,33 +276,32 @@ static int check_config(struct pci_drv *d)
 		for (uint32_t k = 0; k < d->n_key_sizes; k++)
 			ok |= d->key_sizes[k] == c->key_sizes[i];
 		if (!ok)
-			return dpak__err(EINVAL, "configinfo: key size %u is not one "
-					 "of the device's %u key sizes (pci %s "
-					 "KEY_SIZES)", c->key_sizes[i], d->n_key_sizes,
-					 d->bdf);
+			return dpak__err(EINVAL, "%s: key size %u is not one of the "
+					 "device's %u key sizes (pci %s KEY_SIZES)", org,
+					 c->key_sizes[i], d->n_key_sizes, d->bdf);
 	}
 	LIMIT(0, "max-action-bytes", c->max_action_bytes, d->max_action_bytes,
 	      "MAX_ACTION_BYTES");
 	if (c->n_tables > d->max_tables)
-		return dpak__err(EINVAL, "configinfo: %u tables exceed the device's "
-				 "%u (pci %s MAX_TABLES)", c->n_tables, d->max_tables,
+		return dpak__err(EINVAL, "%s: %u tables exceed the device's %u (pci "
+				 "%s MAX_TABLES)", org, c->n_tables, d->max_tables,
 				 d->bdf);
 	for (uint32_t i = 0; i < c->n_tables; i++) {
 		const struct ci_table *t = &c->tables[i];
 		char what[64];
 
 		if (!(d->cap_tables & (1u << t->type)))
-			return dpak__err(EINVAL, "configinfo:%d: table %s: type %s is "
+			return dpak__err(EINVAL, "%s:%d: table %s: type %s is "
 					 "not supported by the device (pci %s "
-					 "CAP_TABLES)", t->line, t->name,
+					 "CAP_TABLES)", org, t->line, t->name,
 					 t->type == PK_EXACT ? "exact" :
 					 t->type == PK_WILDCARD ? "wildcard" : "lpm",
 					 d->bdf);
 		for (uint32_t f = 0; f < t->n_fields; f++)
 			if (!(d->cap_fields & (1u << t->field[f])))
-				return dpak__err(EINVAL, "configinfo:%d: table %s: key "
+				return dpak__err(EINVAL, "%s:%d: table %s: key "
 						 "field %s is not extracted by the "
-						 "device (pci %s CAP_FIELDS)", t->line,
+						 "device (pci %s CAP_FIELDS)", org, t->line,
 						 t->name, pk_field_names[t->field[f]],
 						 d->bdf);
 		exact += t->type == PK_EXACT;
@@ -318,8 +318,8 @@ static int check_config(struct pci_drv *d)
 		LIMIT(t->line, what, t->priorities, d->max_priorities, "MAX_PRIORITIES");
 	}
 	if (exact > d->max_exact_tables)
-		return dpak__err(EINVAL, "configinfo: %u exact tables exceed the "
-				 "device's %u (pci %s MAX_EXACT_TABLES)", exact,
+		return dpak__err(EINVAL, "%s: %u exact tables exceed the device's "
+				 "%u (pci %s MAX_EXACT_TABLES)", org, exact,
 				 d->max_exact_tables, d->bdf);
 #undef LIMIT
 	return 0;
