@@ -67,10 +67,11 @@ static void measure_time(struct pci_drv *d)
 	uint64_t a = pci_now_ns(), dev = rd64(d, REG_DEV_TIME_LO), b = pci_now_ns();
 	int64_t off = (int64_t)(a / 2 + b / 2) - (int64_t)dev;
 
-	/* kept while it holds within 1 ms: times carried across a reset
-	 * read back as they were */
-	if (!d->time_offset || off - d->time_offset > 1000000 ||
-	    d->time_offset - off > 1000000)
+	/* kept while it holds within 50 ms (a device clock register may move
+	 * in steps of a millisecond): times carried across a reset read back
+	 * as they were; a clock that restarted is taken */
+	if (!d->time_offset || off - d->time_offset > 50000000 ||
+	    d->time_offset - off > 50000000)
 		d->time_offset = off;
 }
 

@@ -748,10 +748,10 @@ static int pci_flow_counters(void *priv, uint32_t table, uint64_t handle,
 			hi2 = pci_rd32(d->t, REG_DEV_TIME_HI);
 		} while (hi != hi2);
 		dev = (uint64_t)hi << 32 | lo;
-		/* re-measured at every read, adopted when it drifted: a last
-		 * hit read back is the one carried in */
+		/* re-measured at every read, adopted when it drifted by more
+		 * than 50 ms: a last hit read back is the one carried in */
 		int64_t off = (int64_t)((a + pci_now_ns()) / 2) - (int64_t)dev;
-		if (off - d->time_offset > 1000000 || d->time_offset - off > 1000000)
+		if (off - d->time_offset > 50000000 || d->time_offset - off > 50000000)
 			d->time_offset = off;
 	}
 	unlock(d);
