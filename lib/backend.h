@@ -29,6 +29,9 @@ struct bk_open_cfg {
 	 * open on: a backend whose capabilities are per device (item_types,
 	 * action_types, table_types, max_push_bytes) writes them here. */
 	struct dpak_backend_ops *dev_ops;
+	/* Where the configinfo came from, for messages naming its lines
+	 * ("ovs.conf", "configinfo_text", "default configinfo"). */
+	const char *ci_origin;
 };
 
 struct bk_flow_counters;
@@ -88,6 +91,18 @@ struct bk_trace_step {
 
 struct bk_flow_counters {
 	uint64_t packets, bytes, last_hit_ns;
+};
+
+/* A device's health as its driver saw it, since the open. */
+struct bk_health {
+	uint64_t bad_completions; /* completions (and results) ignored as garbage */
+	uint64_t bad_events;      /* events ignored as garbage */
+	uint64_t unknown_events;  /* events of a type the driver does not know */
+	uint64_t lost_events;     /* events the device dropped or skipped */
+	uint64_t timeouts;        /* commands that never completed */
+	uint64_t resets;          /* resets the driver made */
+	uint64_t self_resets;     /* resets the device made by itself */
+	uint32_t state;           /* 0 up, 1 gone (BAR0 all ones), 2 dead */
 };
 
 struct dpak_backend_ops {
@@ -202,6 +217,9 @@ struct dpak_backend_ops {
 	 */
 	int (*reset_check)(void *priv, uint64_t *lost);
 	int (*handle_live)(void *priv, uint32_t table, uint64_t handle);
+	/* Optional: what the driver saw of its device (dpak-ctl
+	 * device-health). */
+	int (*health)(void *priv, struct bk_health *h);
 };
 
 extern const struct dpak_backend_ops dpak_backend_hwsim;

@@ -299,6 +299,27 @@ static int c_version(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_o
 	return 0;
 }
 
+static int c_health(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_out *o)
+{
+	static const char *const state[] = { "up", "gone", "dead" };
+	struct bk_health h;
+	char b[7][24];
+
+	if (only(r, ""))
+		return EINVAL;
+	if (!dev->ops->health)
+		return fail(EOPNOTSUPP, "backend %s keeps no device health (it has "
+			    "no command queue)", dev->ops->name);
+	dev->ops->health(dev->priv, &h);
+	COLS(o, "state", "bad_completions", "bad_events", "unknown_events",
+	     "lost_events", "timeouts", "resets", "self_resets");
+	row(o, 8, state[h.state < 3 ? h.state : 2], u64s(b[0], h.bad_completions),
+	    u64s(b[1], h.bad_events), u64s(b[2], h.unknown_events),
+	    u64s(b[3], h.lost_events), u64s(b[4], h.timeouts), u64s(b[5], h.resets),
+	    u64s(b[6], h.self_resets));
+	return 0;
+}
+
 static int c_list(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_out *o)
 {
 	(void)dev;
@@ -1222,6 +1243,7 @@ static const struct cmd cmds[] = {
 	{ "flow-del", "table= id=", "remove a flow from the device", c_del },
 	{ "offload-errors", "", "failed flow operations by reason", c_errors },
 	{ "offload-stats", "", "offload rates and add latency", c_stats },
+	{ "device-health", "", "what the driver saw: garbage, timeouts, resets", c_health },
 	{ "tables", "", "tables: type, key, capacity, in use, high water", c_tables },
 	{ "ports", "", "ports: state and counters", c_ports },
 	{ "queues", "", "host queues: counters, depths, pool", c_queues },

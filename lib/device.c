@@ -77,8 +77,11 @@ DPAK_API struct dpak_dev *dpak_dev_open(const char *devspec,
 	/* The device's own copy of the ops: a backend writes its device's
 	 * capabilities into it at open. */
 	dev->own_ops = *ops;
+	const char *base = path ? strrchr(path, '/') : NULL;
 	struct bk_open_cfg oc = {
 		.dev_ops = &dev->own_ops,
+		.ci_origin = path ? (base ? base + 1 : path) :
+			     text ? "configinfo_text" : "default configinfo",
 		.queues = DPAK_OPT(opts, queues, 0u),
 		.queue_size = DPAK_OPT(opts, queue_size, 0u),
 		.pool_size = DPAK_OPT(opts, pool_size, 0u),

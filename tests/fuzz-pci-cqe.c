@@ -8,7 +8,10 @@
  *
  * Built two ways:
  *  - with -DDPAK_LIBFUZZER and clang -fsanitize=fuzzer: a libFuzzer target
- *    (LLVMFuzzerTestOneInput);
+ *    (LLVMFuzzerTestOneInput), for example from a build directory:
+ *      clang -fsanitize=fuzzer,address -DDPAK_LIBFUZZER -include config.h \
+ *        -I../include -Iinclude -I../lib -I../hwsim -I. ../tests/fuzz-pci-cqe.c \
+ *        .libs/libdpak_core.a -lpcap -lpci -lpthread -o fuzz-pci-cqe-lf
  *  - otherwise: a driver for `make check` that runs a bounded number of
  *    inputs (default 1000000; FUZZ_ITERATIONS overrides): random entries and
  *    valid ones with bits flipped, with a fixed seed.

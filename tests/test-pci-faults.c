@@ -82,7 +82,8 @@ static int teardown(void **state)
 	char path[128];
 
 	dpak_dev_close(f->dev);
-	hw_pcidev_destroy(f->fe);
+	if (f->fe)
+		hw_pcidev_destroy(f->fe);
 	snprintf(path, sizeof(path), "%s/pci.dump", f->dir);
 	unlink(path);
 	rmdir(f->dir);
@@ -258,6 +259,16 @@ static void test_forward_batch_counters(void **state)
 			fail_msg("trace:\n%s", body);
 		free(body);
 	}
+	/* one driver at a time: a second open is refused, and says why */
+	struct dpak_dev *second = dpak_dev_open(SPEC, NULL);
+	assert_null(second);
+	assert_int_equal(errno, EBUSY);
+	msg_has("pci " BDF ": the device is in use by another driver");
+	/* options: unknown ones and bad values are refused by name */
+	assert_null(dpak_dev_open("pci:" BDF ",timeout_ms=0", NULL));
+	msg_has("timeout_ms=0");
+	assert_null(dpak_dev_open("pci:" BDF ",colour=red", NULL));
+	msg_has("'colour' unknown");
 	/* sim calls hwsim alone has */
 	assert_int_equal(dpak_hwsim_pcap(f->dev, 0, DPAK_HWSIM_PCAP_OUT, "/dev/null"),
 			 -EOPNOTSUPP);
@@ -299,6 +310,16 @@ static void test_garbage_completion(void **state)
 	msg_has("timed out");
 	assert_true(counters(f).bad_completions > bad);
 	all_back(f);
+	/* dpak-ctl shows it */
+	static struct ctl_req rq;
+	const char *line = "DPAK/1 device-health";
+	char *body = NULL;
+	long blen = 0;
+	assert_int_equal(ctl_parse(line, strlen(line), &rq), 0);
+	assert_int_equal(ctl_run(f->dev, &rq, &body, &blen), 0);
+	if (!strstr(body, "bad_completions") || !strstr(body, "up"))
+		fail_msg("device-health:\n%s", body);
+	free(body);
 }
 
 static void test_reset_in_batch(void **state)
@@ -395,6 +416,51 @@ static void test_gone(void **state)
 	assert_int_equal(dpak_flow_del(f->batch[0]), 0);
 }
 
+/* The device stops and never comes back (its front end is gone; the
+ * registers stay as they were): the command times out, the resets find no
+ * READY, and every later call fails with EIO; the core keeps every flow,
+ * not restored. */
+static void test_never_comes_back(void **state)
+{
+	struct fx *f = *state;
+	struct dpak_port_stats ps = { .sz = sizeof(ps) };
+	struct dpak_flow *b;
+
+	offload(f);
+	hw_pcidev_destroy(f->fe);
+	f->fe = NULL;
+	assert_int_equal(l2_add(f, 7, 1, &b), -ETIMEDOUT);
+	msg_has("did not come back from a reset within");
+	assert_int_equal(dpak_flow_state(f->a), DPAK_FLOW_NOT_RESTORED);
+	assert_int_equal(dpak_flow_state(f->batch[3]), DPAK_FLOW_NOT_RESTORED);
+	assert_int_equal(dpak_port_stats(f->dev, 0, &ps), -EIO);
+	msg_has("did not come back from a reset within");
+	assert_int_equal(l2_add(f, 8, 1, &b), -EIO);
+	assert_int_equal(dpak_flow_del(f->batch[3]), 0); /* not in the device */
+}
+
+/* The configinfo against the device's limits (device-interface.md 3.3):
+ * refused at open, naming the line and the register. */
+static void test_config_limits(void **state)
+{
+	struct fx *f = *state;
+	DPAK_OPTS(dpak_dev_opts, o, .configinfo_text =
+		  "device key-sizes=10,26 max-action-bytes=64\n"
+		  "table name=big type=exact capacity=8388608 key=in_port,eth_dst\n");
+
+	dpak_dev_close(f->dev); /* one driver at a time */
+	f->dev = NULL;
+	assert_null(dpak_dev_open(SPEC, &o));
+	assert_int_equal(errno, EINVAL);
+	msg_has("configinfo_text:2: table big: capacity=8388608 exceeds the device's");
+	msg_has("(pci " BDF " MAX_ENTRIES)");
+	/* and the device is usable by the next driver */
+	f->dev = dpak_dev_open(SPEC, NULL);
+	assert_non_null(f->dev);
+	f->l2 = dpak_table_get(f->dev, "l2");
+	offload(f);
+}
+
 static void test_unknown_event(void **state)
 {
 	struct fx *f = *state;
@@ -422,6 +488,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resets_after_command, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stops_answering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_never_comes_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_event, setup, teardown),
 	};
 

@@ -224,6 +224,8 @@ uint32_t pci_slot_put(struct pci_drv *d, uint32_t table, uint64_t h);
 uint64_t pci_slot_get(const struct pci_drv *d, uint32_t table, uint64_t core_h);
 void pci_slot_set(struct pci_drv *d, uint32_t table, uint64_t core_h, uint64_t h);
 void pci_slot_free(struct pci_drv *d, uint32_t table, uint64_t core_h);
+/* The device lost the entry of device handle @h: 1 if a slot held it. */
+int pci_slot_forget(struct pci_drv *d, uint32_t table, uint64_t h);
 /* Forget every slot (the device lost its entries); frees with @fini. */
 void pci_slots_clear(struct pci_drv *d, int fini);
 

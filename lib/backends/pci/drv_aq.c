@@ -351,9 +351,12 @@ int pci_cmd(struct pci_drv *d, struct devif_sqe *sqe, struct devif_cqe *cqe,
 				 timeout);
 	dpak__log(DPAK_LOG_ERR, "pci %s: %s (command id %u) timed out after %u ms: "
 		  "resetting the device", d->bdf, what, sqe->cid, timeout);
-	if (pci_recover(d, 1, "a command timed out"))
+	if (pci_recover(d, 1, "a command timed out")) {
+		char why[300];
+		snprintf(why, sizeof(why), "%s", dpak_errmsg());
 		return dpak__err(ETIMEDOUT, "%s (command id %u) timed out after %u ms; "
-				 "%s", what, sqe->cid, timeout, dpak_errmsg());
+				 "%s", what, sqe->cid, timeout, why);
+	}
 	return dpak__err(ETIMEDOUT, "%s (command id %u) timed out after %u ms; the "
 			 "device was reset and every flow restored", what, sqe->cid,
 			 timeout);
@@ -421,12 +424,23 @@ int pci_events_poll(struct pci_drv *d)
 		}
 		case DEVIF_EV_ERROR: {
 			uint32_t code, table, sev;
+			uint64_t h;
 			memcpy(&code, ev.payload, 4);
 			memcpy(&table, ev.payload + 4, 4);
+			memcpy(&h, ev.payload + 8, 8);
 			memcpy(&sev, ev.payload + 16, 4);
 			dpak__log(sev ? DPAK_LOG_ERR : DPAK_LOG_WARN, "pci %s: device "
-				  "error 0x%x (table %d, severity %u)", d->bdf, code,
-				  table == 0xFFFFFFFFu ? -1 : (int)table, sev);
+				  "error 0x%x (table %d, handle 0x%llx, severity %u)",
+				  d->bdf, code, table == 0xFFFFFFFFu ? -1 : (int)table,
+				  (unsigned long long)h, sev);
+			/* an entry lost: its slot dies, so the core's restore
+			 * (which adds back every flow whose handle is not live)
+			 * re-adds that one flow */
+			if (sev == 1 && h && table < d->cfg->n_tables &&
+			    pci_slot_forget(d, table, h)) {
+				__atomic_add_fetch(&d->lost_pending, 1, __ATOMIC_RELAXED);
+				__atomic_store_n(&d->restore_pending, 1, __ATOMIC_RELEASE);
+			}
 			break;
 		}
 		case DEVIF_EV_LOST: {

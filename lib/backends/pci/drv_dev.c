@@ -31,7 +31,7 @@ static uint32_t reset_timeout(const struct pci_drv *d)
 {
 	if (!d->timeout_ms)
 		return DEVIF_RESET_MS;
-	uint32_t t = d->timeout_ms * 5 < 1000 ? 1000 : d->timeout_ms * 5;
+	uint32_t t = d->timeout_ms * 2 < 1000 ? 1000 : d->timeout_ms * 2;
 	return t < DEVIF_RESET_MS ? t : DEVIF_RESET_MS;
 }
 
@@ -67,10 +67,11 @@ static void measure_time(struct pci_drv *d)
 	uint64_t a = pci_now_ns(), dev = rd64(d, REG_DEV_TIME_LO), b = pci_now_ns();
 	int64_t off = (int64_t)(a / 2 + b / 2) - (int64_t)dev;
 
-	/* kept while it holds within 1 ms: times carried across a reset
-	 * read back as they were */
-	if (!d->time_offset || off - d->time_offset > 1000000 ||
-	    d->time_offset - off > 1000000)
+	/* kept while it holds within 50 ms (a device clock register may move
+	 * in steps of a millisecond): times carried across a reset read back
+	 * as they were; a clock that restarted is taken */
+	if (!d->time_offset || off - d->time_offset > 50000000 ||
+	    d->time_offset - off > 50000000)
 		d->time_offset = off;
 }
 
@@ -261,13 +262,14 @@ static int check_regs(struct pci_drv *d)
 static int check_config(struct pci_drv *d)
 {
 	const struct ci_config *c = d->cfg;
+	const char *org = d->oc.ci_origin ? d->oc.ci_origin : "configinfo";
 	uint32_t exact = 0;
 
 #define LIMIT(line, what, val, lim, reg)                                             \
 	do {                                                                         \
 		if ((val) > (lim))                                                   \
-			return dpak__err(EINVAL, "configinfo:%d: %s=%u exceeds the " \
-					 "device's %u (pci %s " reg ")", line, what, \
+			return dpak__err(EINVAL, "%s:%d: %s=%u exceeds the "       \
+					 "device's %u (pci %s " reg ")", org, line, what, \
 					 (unsigned)(val), (unsigned)(lim), d->bdf); \
 	} while (0)
 	for (uint32_t i = 0; i < c->n_key_sizes; i++) {
@@ -275,33 +277,32 @@ static int check_config(struct pci_drv *d)
 		for (uint32_t k = 0; k < d->n_key_sizes; k++)
 			ok |= d->key_sizes[k] == c->key_sizes[i];
 		if (!ok)
-			return dpak__err(EINVAL, "configinfo: key size %u is not one "
-					 "of the device's %u key sizes (pci %s "
-					 "KEY_SIZES)", c->key_sizes[i], d->n_key_sizes,
-					 d->bdf);
+			return dpak__err(EINVAL, "%s: key size %u is not one of the "
+					 "device's %u key sizes (pci %s KEY_SIZES)", org,
+					 c->key_sizes[i], d->n_key_sizes, d->bdf);
 	}
 	LIMIT(0, "max-action-bytes", c->max_action_bytes, d->max_action_bytes,
 	      "MAX_ACTION_BYTES");
 	if (c->n_tables > d->max_tables)
-		return dpak__err(EINVAL, "configinfo: %u tables exceed the device's "
-				 "%u (pci %s MAX_TABLES)", c->n_tables, d->max_tables,
+		return dpak__err(EINVAL, "%s: %u tables exceed the device's %u (pci "
+				 "%s MAX_TABLES)", org, c->n_tables, d->max_tables,
 				 d->bdf);
 	for (uint32_t i = 0; i < c->n_tables; i++) {
 		const struct ci_table *t = &c->tables[i];
 		char what[64];
 
 		if (!(d->cap_tables & (1u << t->type)))
-			return dpak__err(EINVAL, "configinfo:%d: table %s: type %s is "
+			return dpak__err(EINVAL, "%s:%d: table %s: type %s is "
 					 "not supported by the device (pci %s "
-					 "CAP_TABLES)", t->line, t->name,
+					 "CAP_TABLES)", org, t->line, t->name,
 					 t->type == PK_EXACT ? "exact" :
 					 t->type == PK_WILDCARD ? "wildcard" : "lpm",
 					 d->bdf);
 		for (uint32_t f = 0; f < t->n_fields; f++)
 			if (!(d->cap_fields & (1u << t->field[f])))
-				return dpak__err(EINVAL, "configinfo:%d: table %s: key "
+				return dpak__err(EINVAL, "%s:%d: table %s: key "
 						 "field %s is not extracted by the "
-						 "device (pci %s CAP_FIELDS)", t->line,
+						 "device (pci %s CAP_FIELDS)", org, t->line,
 						 t->name, pk_field_names[t->field[f]],
 						 d->bdf);
 		exact += t->type == PK_EXACT;
@@ -318,8 +319,8 @@ static int check_config(struct pci_drv *d)
 		LIMIT(t->line, what, t->priorities, d->max_priorities, "MAX_PRIORITIES");
 	}
 	if (exact > d->max_exact_tables)
-		return dpak__err(EINVAL, "configinfo: %u exact tables exceed the "
-				 "device's %u (pci %s MAX_EXACT_TABLES)", exact,
+		return dpak__err(EINVAL, "%s: %u exact tables exceed the device's "
+				 "%u (pci %s MAX_EXACT_TABLES)", org, exact,
 				 d->max_exact_tables, d->bdf);
 #undef LIMIT
 	return 0;
@@ -604,7 +605,8 @@ int pci_recover(struct pci_drv *d, int do_reset, const char *why)
 		__atomic_store_n(&d->dead_since_ns, pci_now_ns(), __ATOMIC_RELAXED);
 		pci_wr32(d->t, REG_DRV_STATUS, DEVIF_DRV_FAILED);
 		dpak__log(DPAK_LOG_ERR, "pci %s: the device did not come back from a "
-			  "reset: %s", d->bdf, dpak_errmsg());
+			  "reset (%s); every call fails until a retry brings it back",
+			  d->bdf, err == -ETIMEDOUT ? "no READY in time" : dpak_errmsg());
 		return pci_state_err(d);
 	}
 	__atomic_store_n(&d->state, PCI_UP, __ATOMIC_RELEASE);
@@ -842,6 +844,21 @@ void pci_slot_free(struct pci_drv *d, uint32_t table, uint64_t core_h)
 		return;
 	s->h[i] = 0;
 	s->free[s->n_free++] = i;
+}
+
+int pci_slot_forget(struct pci_drv *d, uint32_t table, uint64_t h)
+{
+	struct pci_slots *s = &d->slots[table];
+
+	for (uint32_t i = 0; i < s->n; i++)
+		if (s->h[i] == h) {
+			s->h[i] = 0;
+			s->free[s->n_free++] = i;
+			if (d->n_entries[table])
+				d->n_entries[table]--;
+			return 1;
+		}
+	return 0;
 }
 
 void pci_slots_clear(struct pci_drv *d, int fini)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -132,8 +133,28 @@ static int pci_shm_hello_check(const struct devif_hello *h, const char *bdf, int
 	return 0;
 }
 
+static int shm_open_once(const char *sock_path, const char *bdf,
+			 struct pci_transport **out);
+
+/* The front end serves one driver at a time and notices a driver that
+ * left on its next poll: a device that answers EBUSY is asked again for
+ * half a second before the answer stands. */
 int pci_transport_shm_open(const char *sock_path, const char *bdf,
 			   struct pci_transport **out)
+{
+	int err;
+
+	for (int i = 0;; i++) {
+		err = shm_open_once(sock_path, bdf, out);
+		if (err != -EBUSY || i >= 50)
+			return err;
+		struct timespec ts = { 0, 10000000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int shm_open_once(const char *sock_path, const char *bdf,
+			 struct pci_transport **out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fds[DEVIF_N_VECTORS + 1], n, err;
