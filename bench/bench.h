@@ -28,6 +28,9 @@ static inline uint64_t bench_rand(uint64_t *s)
 
 /* Print the header: machine and the exact command. */
 void bench_header(int argc, char **argv, const char *what);
+/* The same with columns of other names than libdpak, peer, ratio. */
+void bench_header_cols(int argc, char **argv, const char *what, const char *col1,
+		       const char *col2, const char *ratio);
 /* One row: metric, libdpak, peer (0: none), unit. */
 void bench_row(const char *metric, double ours, double peer, const char *unit);
 /* Start DPDK's EAL for the peers (no hugepages, no PCI); 0 if it runs. */

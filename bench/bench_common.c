@@ -11,6 +11,12 @@
 
 void bench_header(int argc, char **argv, const char *what)
 {
+	bench_header_cols(argc, argv, what, "libdpak", "peer", "ratio");
+}
+
+void bench_header_cols(int argc, char **argv, const char *what, const char *col1,
+		       const char *col2, const char *ratio)
+{
 	struct utsname u;
 	char cpu[512] = "unknown";
 	FILE *f = fopen("/proc/cpuinfo", "r");
@@ -30,7 +36,10 @@ void bench_header(int argc, char **argv, const char *what)
 	       sysconf(_SC_NPROCESSORS_ONLN), u.sysname, u.release);
 	for (int i = 0; i < argc; i++)
 		printf(" %s", argv[i]);
-	printf("\n%-44s %14s %14s %8s  %s\n", "metric", "libdpak", "peer", "ratio", "unit");
+	if (!strcmp(col1, "libdpak"))
+		printf("\n%-44s %14s %14s %8s  %s\n", "metric", col1, col2, ratio, "unit");
+	else
+		printf("\n%-40s %12s %12s %10s  %s\n", "metric", col1, col2, ratio, "unit");
 }
 
 void bench_row(const char *metric, double ours, double peer, const char *unit)

@@ -22,8 +22,16 @@ struct dpak_queue_stats;
 struct dpak_hwsim_pcap_stats;
 
 /* What the core asks of a device at open, beyond its tables. */
+struct dpak_backend_ops;
 struct bk_open_cfg {
 	uint32_t queues, queue_size, pool_size;
+	/* The device's own copy of these ops, which the core uses from the
+	 * open on: a backend whose capabilities are per device (item_types,
+	 * action_types, table_types, max_push_bytes) writes them here. */
+	struct dpak_backend_ops *dev_ops;
+	/* Where the configinfo came from, for messages naming its lines
+	 * ("ovs.conf", "configinfo_text", "default configinfo"). */
+	const char *ci_origin;
 };
 
 struct bk_flow_counters;
@@ -83,6 +91,18 @@ struct bk_trace_step {
 
 struct bk_flow_counters {
 	uint64_t packets, bytes, last_hit_ns;
+};
+
+/* A device's health as its driver saw it, since the open. */
+struct bk_health {
+	uint64_t bad_completions; /* completions (and results) ignored as garbage */
+	uint64_t bad_events;      /* events ignored as garbage */
+	uint64_t unknown_events;  /* events of a type the driver does not know */
+	uint64_t lost_events;     /* events the device dropped or skipped */
+	uint64_t timeouts;        /* commands that never completed */
+	uint64_t resets;          /* resets the driver made */
+	uint64_t self_resets;     /* resets the device made by itself */
+	uint32_t state;           /* 0 up, 1 gone (BAR0 all ones), 2 dead */
 };
 
 struct dpak_backend_ops {
@@ -175,6 +195,31 @@ struct dpak_backend_ops {
 	 * arguments. */
 	int (*port_set_rx_queues)(void *priv, uint32_t port, uint16_t first,
 				  uint16_t n);
+
+	/*
+	 * Optional: a device that can lose its state by itself (a reset it
+	 * did, a command that timed out and made the driver reset it). The
+	 * driver brings the device back up but never restores flows itself
+	 * (the core holds a table's lock when it calls a flow op). Instead:
+	 *  - the op a reset cut short returns -ENETRESET: nothing of it stayed
+	 *    in the device;
+	 *  - reset_check() returns 1, once, after such a recovery (with the
+	 *    entries the device lost in *lost), else 0. The core calls it
+	 *    under no table lock: at the start of each public flow call, in
+	 *    the event thread's scan, and after an op returned -ENETRESET or
+	 *    -ETIMEDOUT; on 1 it adds back every flow whose handle is not
+	 *    live, queues DPAK_EVENT_RESET, and retries a cut op once
+	 *    (dpak__dev_recover_check(), lib/flow.c);
+	 *  - handle_live() says whether a handle still names an entry of the
+	 *    device (0 after a reset took it): flow_del of a dead handle
+	 *    succeeds, flow_counters reads zero, flow_replace returns
+	 *    -ENETRESET.
+	 */
+	int (*reset_check)(void *priv, uint64_t *lost);
+	int (*handle_live)(void *priv, uint32_t table, uint64_t handle);
+	/* Optional: what the driver saw of its device (dpak-ctl
+	 * device-health). */
+	int (*health)(void *priv, struct bk_health *h);
 };
 
 extern const struct dpak_backend_ops dpak_backend_hwsim;

@@ -40,7 +40,11 @@ struct dpak_table {
 };
 
 struct dpak_dev {
-	const struct dpak_backend_ops *ops;
+	const struct dpak_backend_ops *ops; /* &own_ops once open */
+	struct dpak_backend_ops own_ops; /* the backend's, with this device's
+					  * capabilities */
+	pthread_mutex_t recover_lock; /* one restore after a device reset at
+				       * a time (dpak__dev_recover_check) */
 	void *priv;
 	char *devspec;
 	uint32_t n_ports;
@@ -98,6 +102,18 @@ void dpak__stat_latency(struct dpak_dev *dev, uint64_t ns);
  * FLOW_F_ABSENT and retried by later restores. */
 void *dpak__dev_save(struct dpak_dev *dev);
 uint64_t dpak__dev_restore(struct dpak_dev *dev, void *saved);
+/* Whether the device lost its state by itself (ops->reset_check): if so,
+ * add back every flow it does not hold, under every table's lock, and
+ * queue DPAK_EVENT_RESET. Under no table lock. Returns 1 if it restored. */
+int dpak__dev_recover_check(struct dpak_dev *dev);
+/* A flow op failed with @err under a table's lock (released now): after a
+ * reset that cut it (-ENETRESET) or followed it (-ETIMEDOUT), restore what
+ * the device lost; 1 if the op may be retried once (-ENETRESET). */
+int dpak__flow_op_reset(struct dpak_dev *dev, int err);
+/* Before a public call takes a lock: restore what a reset the device did by
+ * itself lost since the last call (a no-op for backends without
+ * reset_check). */
+void dpak__dev_recover_first(struct dpak_dev *dev);
 /* Remove a flow from the device but keep its record (dpak-ctl); the caller
  * holds its table's lock. */
 int dpak__flow_remove_keep_locked(struct dpak_flow *f);

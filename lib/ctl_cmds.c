@@ -299,6 +299,27 @@ static int c_version(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_o
 	return 0;
 }
 
+static int c_health(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_out *o)
+{
+	static const char *const state[] = { "up", "gone", "dead" };
+	struct bk_health h;
+	char b[7][24];
+
+	if (only(r, ""))
+		return EINVAL;
+	if (!dev->ops->health)
+		return fail(EOPNOTSUPP, "backend %s keeps no device health (it has "
+			    "no command queue)", dev->ops->name);
+	dev->ops->health(dev->priv, &h);
+	COLS(o, "state", "bad_completions", "bad_events", "unknown_events",
+	     "lost_events", "timeouts", "resets", "self_resets");
+	row(o, 8, state[h.state < 3 ? h.state : 2], u64s(b[0], h.bad_completions),
+	    u64s(b[1], h.bad_events), u64s(b[2], h.unknown_events),
+	    u64s(b[3], h.lost_events), u64s(b[4], h.timeouts), u64s(b[5], h.resets),
+	    u64s(b[6], h.self_resets));
+	return 0;
+}
+
 static int c_list(struct dpak_dev *dev, const struct ctl_req *r, struct ctl_out *o)
 {
 	(void)dev;
@@ -838,12 +859,16 @@ static int has_handle(const struct dpak_flow *f, uint64_t handle)
 	return f->handle == handle && !(f->flags & (FLOW_F_GONE | FLOW_F_ABSENT));
 }
 
-static void find_handle(struct dpak_table *t, uint64_t handle, char *out, size_t n)
+static void find_handle(struct dpak_table *t, uint64_t handle, char *out, size_t n,
+			char *acts, size_t acts_len)
 {
 	pthread_mutex_lock(&t->lock);
 	struct dpak_flow *f = walk_locked(t, t->head, has_handle, handle);
 	if (f)
 		snprintf(out, n, "id %u cookie %llu", f->id, (unsigned long long)f->cookie);
+	/* a device that reports no action block (pci): the core's record */
+	if (f && acts)
+		actions_str(t->dev, f->act, f->act_len, acts, acts_len);
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -935,8 +960,10 @@ static void trace_cb(void *arg, const struct bk_trace_step *s)
 	}
 	const struct dpak_table *tb = &t->dev->tables[s->table];
 	if (s->hit) {
-		find_handle((struct dpak_table *)tb, s->handle, fl, sizeof(fl));
-		actions_str(t->dev, s->actions, s->act_len, acts, sizeof(acts));
+		find_handle((struct dpak_table *)tb, s->handle, fl, sizeof(fl),
+			    s->actions ? NULL : acts, sizeof(acts));
+		if (s->actions)
+			actions_str(t->dev, s->actions, s->act_len, acts, sizeof(acts));
 	}
 	row(t->o, 6, st, tb->decl->name, s->hit ? "hit" : miss[s->miss], fl, acts, len);
 }
@@ -1216,6 +1243,7 @@ static const struct cmd cmds[] = {
 	{ "flow-del", "table= id=", "remove a flow from the device", c_del },
 	{ "offload-errors", "", "failed flow operations by reason", c_errors },
 	{ "offload-stats", "", "offload rates and add latency", c_stats },
+	{ "device-health", "", "what the driver saw: garbage, timeouts, resets", c_health },
 	{ "tables", "", "tables: type, key, capacity, in use, high water", c_tables },
 	{ "ports", "", "ports: state and counters", c_ports },
 	{ "queues", "", "host queues: counters, depths, pool", c_queues },

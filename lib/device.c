@@ -74,7 +74,14 @@ DPAK_API struct dpak_dev *dpak_dev_open(const char *devspec,
 		err = ci_parse(ci_default_text, "default configinfo", &dev->cfg);
 	if (err)
 		return fail_open(dev, err);
+	/* The device's own copy of the ops: a backend writes its device's
+	 * capabilities into it at open. */
+	dev->own_ops = *ops;
+	const char *base = path ? strrchr(path, '/') : NULL;
 	struct bk_open_cfg oc = {
+		.dev_ops = &dev->own_ops,
+		.ci_origin = path ? (base ? base + 1 : path) :
+			     text ? "configinfo_text" : "default configinfo",
 		.queues = DPAK_OPT(opts, queues, 0u),
 		.queue_size = DPAK_OPT(opts, queue_size, 0u),
 		.pool_size = DPAK_OPT(opts, pool_size, 0u),
@@ -99,7 +106,7 @@ DPAK_API struct dpak_dev *dpak_dev_open(const char *devspec,
 						oc.pool_size, oc.queue_size));
 	static uint64_t next_gen;
 	dev->gen = __atomic_add_fetch(&next_gen, 1, __ATOMIC_RELAXED);
-	dev->ops = ops;
+	dev->ops = &dev->own_ops;
 	dev->devspec = strdup(devspec);
 	if (!dev->devspec)
 		return fail_open(dev, dpak__err(ENOMEM, "out of memory"));
@@ -120,6 +127,7 @@ DPAK_API struct dpak_dev *dpak_dev_open(const char *devspec,
 		dpak__table_recs_init(t);
 	}
 	pthread_mutex_init(&dev->cap.lock, NULL);
+	pthread_mutex_init(&dev->recover_lock, NULL);
 	dev->st.opened_ns = dev->st.prev_ns = dpak__now_ns();
 	const char *ctl = DPAK_OPT(opts, ctl_path, NULL);
 	if (ctl && (err = dpak__ctl_start(dev, ctl))) {
@@ -141,6 +149,7 @@ DPAK_API void dpak_dev_close(struct dpak_dev *dev)
 	dpak__events_fini(dev); /* its thread scans the tables: before they go */
 	dpak__capture_stop(dev);
 	pthread_mutex_destroy(&dev->cap.lock);
+	pthread_mutex_destroy(&dev->recover_lock);
 	for (uint32_t i = 0; i < dev->cfg.n_tables; i++) {
 		struct dpak_table *t = &dev->tables[i];
 		struct dpak_flow *f, *next;
@@ -258,8 +267,11 @@ DPAK_API int dpak_port_info(struct dpak_dev *dev, uint32_t port,
 	}
 	if ((err = check_port(dev, port)))
 		return err;
-	if ((err = dev->ops->port_info(dev->priv, port, &i)))
+	dpak__dev_recover_first(dev);
+	if ((err = dev->ops->port_info(dev->priv, port, &i))) {
+		dpak__flow_op_reset(dev, err);
 		return err;
+	}
 	return dpak__out(info, &i, sizeof(i), "dpak_port_info");
 }
 
@@ -373,8 +385,11 @@ DPAK_API int dpak_port_stats(struct dpak_dev *dev, uint32_t port,
 	if (!dev->ops->port_stats)
 		return dpak__err(EOPNOTSUPP, "backend %s does not report port "
 				 "counters", dev->ops->name);
-	if ((err = dev->ops->port_stats(dev->priv, port, &s)))
+	dpak__dev_recover_first(dev);
+	if ((err = dev->ops->port_stats(dev->priv, port, &s))) {
+		dpak__flow_op_reset(dev, err);
 		return err;
+	}
 	return dpak__out(stats, &s, sizeof(s), "dpak_port_stats");
 }
 
@@ -440,5 +455,8 @@ DPAK_API int dpak_port_set_mtu(struct dpak_dev *dev, uint32_t port, uint32_t mtu
 	if (!dev->ops->port_set_mtu)
 		return dpak__err(EOPNOTSUPP, "backend %s: the MTU of its ports is "
 				 "fixed", dev->ops->name);
-	return dev->ops->port_set_mtu(dev->priv, port, mtu);
+	dpak__dev_recover_first(dev);
+	err = dev->ops->port_set_mtu(dev->priv, port, mtu);
+	dpak__flow_op_reset(dev, err);
+	return err;
 }

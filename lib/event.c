@@ -365,6 +365,9 @@ static void *ev_thread(void *arg)
 		int done = 1;
 
 		pthread_mutex_unlock(&ev->lock);
+		/* a reset the device did by itself: its flows back first */
+		if (dev->ops->reset_check)
+			dpak__dev_recover_check(dev);
 		for (uint32_t p = 0; p < dev->n_ports; p++)
 			dpak__event_link(dev, p);
 		retry_absent(dev);

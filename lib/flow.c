@@ -372,6 +372,24 @@ void dpak__stat_latency(struct dpak_dev *dev, uint64_t ns)
 	__atomic_fetch_add(&dev->st.lat[b], 1, __ATOMIC_RELAXED);
 }
 
+int dpak__flow_op_reset(struct dpak_dev *dev, int err)
+{
+	if (err != -ENETRESET && err != -ETIMEDOUT)
+		return 0;
+	dpak__dev_recover_check(dev);
+	return err == -ENETRESET;
+}
+
+/* A device whose driver recovers by itself (ops->reset_check): before a
+ * public call takes a lock, restore what a reset lost since the last. */
+void dpak__dev_recover_first(struct dpak_dev *dev)
+{
+	if (dev->ops->reset_check)
+		dpak__dev_recover_check(dev);
+}
+
+#define recover_first dpak__dev_recover_first
+
 DPAK_API int dpak_flow_add(struct dpak_table *t, const struct dpak_item *items,
 			   const struct dpak_action *actions,
 			   const struct dpak_flow_opts *opts,
@@ -388,10 +406,20 @@ DPAK_API int dpak_flow_add(struct dpak_table *t, const struct dpak_item *items,
 		return dpak__err(EINVAL, "table: NULL");
 	if ((++tick & 15) == 0) /* latency of one add in 16 */
 		t0 = dpak__now_ns();
+	recover_first(t->dev);
 	if (!(err = pack(t, items, actions, opts, &pk))) {
 		pthread_mutex_lock(&t->lock);
 		err = add_locked(t, &pk, opts, 0, flow);
 		pthread_mutex_unlock(&t->lock);
+		if (dpak__flow_op_reset(t->dev, err)) { /* cut by a reset: once more */
+			pthread_mutex_lock(&t->lock);
+			err = add_locked(t, &pk, opts, 0, flow);
+			pthread_mutex_unlock(&t->lock);
+			if (err == -ENETRESET)
+				err = dpak__err(EIO, "table %s entry 0 of 1: the device "
+						"reset twice while the flow was added",
+						t->decl->name);
+		}
 	}
 	if (err) {
 		dpak__stat_fail(t->dev, err);
@@ -423,6 +451,65 @@ static void note_fail(struct dpak_dev *dev, struct batch_first *bf, int *res,
 		bf->err = err;
 		snprintf(bf->msg, sizeof(bf->msg), "entry %zu: %s", base + i, msg);
 	}
+}
+
+/* A device reset cut a batch (-ENETRESET: none of its entries stayed in
+ * the device) or followed its timeout: with t->lock released, let the core
+ * restore what the reset lost, then submit the cut entries once more. A
+ * second reset fails them with EIO. Returns the index of the first entry
+ * that failed now (its message in @dmsg), or -1. The caller holds t->lock
+ * (released and taken again here). */
+static int retry_cut(struct dpak_table *t, struct bk_flow *bf, size_t k,
+		     uint64_t *handles, int *dres, size_t base, size_t n,
+		     char *dmsg, size_t dmsg_len)
+{
+	struct dpak_dev *dev = t->dev;
+	struct bk_flow again[BATCH_CHUNK];
+	uint64_t h2[BATCH_CHUNK];
+	int r2[BATCH_CHUNK], first = -1, cut = 0;
+	size_t map[BATCH_CHUNK], m = 0;
+	char msg[512];
+
+	for (size_t j = 0; j < k; j++)
+		cut |= dres[j] == -ENETRESET;
+	snprintf(msg, sizeof(msg), "%s", dpak_errmsg());
+	pthread_mutex_unlock(&t->lock);
+	dpak__flow_op_reset(dev, cut ? -ENETRESET : -ETIMEDOUT);
+	pthread_mutex_lock(&t->lock);
+	dpak__err(EIO, "%s", msg);
+	for (size_t j = 0; j < k; j++)
+		if (dres[j] == -ENETRESET) {
+			again[m] = bf[j];
+			map[m++] = j;
+		}
+	if (m)
+		dev->ops->flow_add_batch(dev->priv, t->index, again, (unsigned)m, h2, r2);
+	for (size_t x = 0; x < m; x++) {
+		size_t j = map[x];
+		dres[j] = r2[x];
+		if (!r2[x])
+			handles[j] = h2[x];
+	}
+	for (size_t x = 0; x < m; x++)
+		if (r2[x] == -ENETRESET) { /* the device reset again */
+			for (size_t y = x; y < m; y++)
+				if (r2[y] == -ENETRESET)
+					dres[map[y]] = dpak__err(EIO, "table %s entry %zu "
+						"of %zu: the device reset twice while "
+						"the batch ran", t->decl->name,
+						base + map[y], base + n);
+			break;
+		}
+	for (size_t j = 0; j < k && first < 0; j++)
+		if (dres[j]) {
+			first = (int)j;
+			if (dres[j] == -ETIMEDOUT || dres[j] == -EIO)
+				snprintf(dmsg, dmsg_len, "%s", dres[j] == -ETIMEDOUT ?
+					 msg : dpak_errmsg());
+			else
+				snprintf(dmsg, dmsg_len, "%s", dpak_errmsg());
+		}
+	return first;
 }
 
 /* One chunk of a batch: pack outside the lock, then one lock and one
@@ -493,6 +580,8 @@ static int add_chunk(struct dpak_table *t, const struct dpak_flow_req *reqs,
 				dfirst = (int)j;
 				snprintf(dmsg, sizeof(dmsg), "%s", dpak_errmsg());
 			}
+		if (dfirst >= 0 && (dres[dfirst] == -ENETRESET || dres[dfirst] == -ETIMEDOUT))
+			dfirst = retry_cut(t, bf, k, handles, dres, base, n, dmsg, sizeof(dmsg));
 	} else {
 		for (size_t j = 0; j < k; j++) {
 			dres[j] = dev->ops->flow_add ?
@@ -535,6 +624,7 @@ DPAK_API int dpak_flow_add_batch(struct dpak_table *t,
 
 	if (!t || (n && (!reqs || !flows)))
 		return dpak__err(EINVAL, "table, reqs or flows: NULL");
+	recover_first(t->dev);
 	for (size_t base = 0; base < n; base += BATCH_CHUNK) {
 		size_t k = n - base < BATCH_CHUNK ? n - base : BATCH_CHUNK;
 		added += add_chunk(t, reqs, base, k, flows, results, &first);
@@ -736,6 +826,11 @@ uint64_t dpak__dev_restore(struct dpak_dev *dev, void *saved)
 			}
 			c = sv ? &sv[i] : &zero;
 			i++;
+			/* Added since the device came back (a recovery the
+			 * backend noticed by itself): it holds it already. */
+			if (dev->ops->handle_live &&
+			    dev->ops->handle_live(dev->priv, t->index, f->handle))
+				continue;
 			/* The record is the packed form: no validation again. */
 			struct bk_flow bf = bk_of_rec(f);
 			bf.carry = c;
@@ -823,6 +918,7 @@ DPAK_API int dpak_flow_restore(struct dpak_dev *dev)
 
 	if (!dev)
 		return dpak__err(EINVAL, "dev: NULL");
+	recover_first(dev);
 	for (uint32_t k = 0; k < dev->cfg.n_tables; k++) {
 		struct dpak_table *t = &dev->tables[k];
 
@@ -876,9 +972,11 @@ DPAK_API int dpak_flow_del(struct dpak_flow *f)
 	if (!f)
 		return dpak__err(EINVAL, "flow: NULL");
 	t = f->table;
+	recover_first(t->dev);
 	pthread_mutex_lock(&t->lock);
 	err = del_locked(t, f);
 	pthread_mutex_unlock(&t->lock);
+	dpak__flow_op_reset(t->dev, err);
 	return err;
 }
 
@@ -888,6 +986,7 @@ DPAK_API int dpak_table_flush(struct dpak_table *t)
 
 	if (!t)
 		return dpak__err(EINVAL, "table: NULL");
+	recover_first(t->dev);
 	pthread_mutex_lock(&t->lock);
 	while (t->head && !(err = del_locked(t, t->head)))
 		n++;
@@ -895,14 +994,15 @@ DPAK_API int dpak_table_flush(struct dpak_table *t)
 	return err ? err : n;
 }
 
+static int replace_once(struct dpak_table *t, struct dpak_flow *f,
+			const struct packed *pk_in, int again);
+
 DPAK_API int dpak_flow_replace_actions(struct dpak_flow *f,
 				       const struct dpak_action *actions)
 {
 	struct dpak_table *t;
 	struct dpak_dev *dev;
 	struct packed pk;
-	uint64_t handle;
-	uint8_t *act = NULL;
 	int err;
 
 	if (!f)
@@ -914,6 +1014,25 @@ DPAK_API int dpak_flow_replace_actions(struct dpak_flow *f,
 		return err;
 	if (!dev->ops->flow_replace)
 		return no_op(dev, "flow_replace");
+	recover_first(dev);
+	for (int attempt = 0;; attempt++) {
+		err = replace_once(t, f, &pk, attempt);
+		if (attempt || !dpak__flow_op_reset(dev, err))
+			return err;
+	}
+}
+
+/* One try of dpak_flow_replace_actions(); @again: the second, after a
+ * reset cut the first. */
+static int replace_once(struct dpak_table *t, struct dpak_flow *f,
+			const struct packed *pk_in, int again)
+{
+	struct dpak_dev *dev = t->dev;
+	struct packed pk = *pk_in;
+	uint64_t handle;
+	uint8_t *act = NULL;
+	int err;
+
 	pthread_mutex_lock(&t->lock);
 	if (f->flags & FLOW_F_GONE) {
 		pthread_mutex_unlock(&t->lock);
@@ -940,6 +1059,10 @@ DPAK_API int dpak_flow_replace_actions(struct dpak_flow *f,
 		dpak__bond_ref(dev, pk.act, pk.act_len, -1);
 		pthread_mutex_unlock(&t->lock);
 		free(act);
+		if (again && err == -ENETRESET)
+			err = dpak__err(EIO, "table %s entry 0 of 1: the device reset "
+					"twice while the actions were replaced",
+					t->decl->name);
 		dpak__stat_fail(dev, err);
 		return err;
 	}
@@ -968,16 +1091,21 @@ DPAK_API int dpak_flow_query(struct dpak_flow *f, struct dpak_flow_stats *stats)
 
 	if (!f)
 		return dpak__err(EINVAL, "flow: NULL");
-	pthread_mutex_lock(&f->table->lock); /* the handle may not change */
-	if (!(f->flags & FLOW_F_COUNT))
-		err = dpak__err(ENOTSUP, "flow has no count action; add "
-				"DPAK_ACTION_COUNT to read its counters");
-	else if (f->flags & FLOW_F_GONE)
-		err = dpak__err(ENOENT, "flow was removed from the device by the "
-				"operator (dpak-ctl)");
-	else
-		err = counters(f, &c);
-	pthread_mutex_unlock(&f->table->lock);
+	recover_first(f->table->dev);
+	for (int attempt = 0;; attempt++) {
+		pthread_mutex_lock(&f->table->lock); /* the handle may not change */
+		if (!(f->flags & FLOW_F_COUNT))
+			err = dpak__err(ENOTSUP, "flow has no count action; add "
+					"DPAK_ACTION_COUNT to read its counters");
+		else if (f->flags & FLOW_F_GONE)
+			err = dpak__err(ENOENT, "flow was removed from the device by the "
+					"operator (dpak-ctl)");
+		else
+			err = counters(f, &c);
+		pthread_mutex_unlock(&f->table->lock);
+		if (attempt || !dpak__flow_op_reset(f->table->dev, err))
+			break;
+	}
 	if (err)
 		return err;
 	s.packets = c.packets;
@@ -1008,6 +1136,7 @@ DPAK_API int dpak_flow_aged(struct dpak_dev *dev, struct dpak_flow **flows,
 
 	if (!dev || (max && !flows))
 		return dpak__err(EINVAL, "dev or flows: NULL");
+	recover_first(dev);
 	for (uint32_t i = 0; i < dev->cfg.n_tables && n < max; i++) {
 		struct dpak_table *t = &dev->tables[i];
 

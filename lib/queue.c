@@ -72,8 +72,11 @@ DPAK_API int dpak_queue_stats(struct dpak_dev *dev, uint16_t queue,
 	if (!dev->ops->queue_stats)
 		return dpak__err(EOPNOTSUPP, "backend %s has no host queues",
 				 dev->ops->name);
-	if ((err = dev->ops->queue_stats(dev->priv, queue, &s)))
+	dpak__dev_recover_first(dev);
+	if ((err = dev->ops->queue_stats(dev->priv, queue, &s))) {
+		dpak__flow_op_reset(dev, err);
 		return err;
+	}
 	return dpak__out(st, &s, sizeof(s), "dpak_queue_stats");
 }
 
@@ -97,5 +100,8 @@ DPAK_API int dpak_port_set_rx_queues(struct dpak_dev *dev, uint32_t port,
 	if (!dev->ops->port_set_rx_queues)
 		return dpak__err(EOPNOTSUPP, "backend %s has no host queues",
 				 dev->ops->name);
-	return dev->ops->port_set_rx_queues(dev->priv, port, first, n);
+	dpak__dev_recover_first(dev);
+	int err = dev->ops->port_set_rx_queues(dev->priv, port, first, n);
+	dpak__flow_op_reset(dev, err);
+	return err;
 }

@@ -12,7 +12,15 @@ static int sim_check(struct dpak_dev *dev, const void *op, const char *name)
 	if (!op)
 		return dpak__err(EOPNOTSUPP, "%s: backend %s is not hwsim", name,
 				 dev->ops->name);
+	dpak__dev_recover_first(dev);
 	return 0;
+}
+
+/* A call's result, after restoring what a reset that came with it lost. */
+static long done(struct dpak_dev *dev, long r)
+{
+	dpak__flow_op_reset(dev, (int)r);
+	return r;
 }
 
 static int port_check(struct dpak_dev *dev, uint32_t port)
@@ -63,7 +71,7 @@ DPAK_API int dpak_hwsim_inject(struct dpak_dev *dev, uint32_t port,
 		return err;
 	if (!pkt)
 		return dpak__err(EINVAL, "pkt: NULL");
-	return dev->ops->sim_inject(dev->priv, port, pkt, len);
+	return (int)done(dev, dev->ops->sim_inject(dev->priv, port, pkt, len));
 }
 
 DPAK_API ssize_t dpak_hwsim_capture(struct dpak_dev *dev, uint32_t port,
@@ -80,14 +88,14 @@ DPAK_API ssize_t dpak_hwsim_capture(struct dpak_dev *dev, uint32_t port,
 		return bond_capture(dev, port, buf, cap);
 	if ((err = port_check(dev, port)))
 		return err;
-	return dev->ops->sim_capture(dev->priv, port, buf, cap);
+	return done(dev, dev->ops->sim_capture(dev->priv, port, buf, cap));
 }
 
 DPAK_API int dpak_hwsim_run(struct dpak_dev *dev, unsigned int budget)
 {
 	int err = sim_check(dev, dev ? dev->ops->sim_run : NULL, "dpak_hwsim_run");
 
-	return err ? err : dev->ops->sim_run(dev->priv, budget);
+	return err ? err : (int)done(dev, dev->ops->sim_run(dev->priv, budget));
 }
 
 DPAK_API int dpak_hwsim_set_link(struct dpak_dev *dev, uint32_t port, int up)
@@ -97,7 +105,7 @@ DPAK_API int dpak_hwsim_set_link(struct dpak_dev *dev, uint32_t port, int up)
 
 	if (err || (err = port_check(dev, port)))
 		return err;
-	if ((err = dev->ops->sim_set_link(dev->priv, port, up)))
+	if ((err = (int)done(dev, dev->ops->sim_set_link(dev->priv, port, up))))
 		return err;
 	dpak__event_link(dev, port); /* queued before the call returns */
 	/* Bonds react now: their events are queued when this returns. */
@@ -116,7 +124,7 @@ DPAK_API int dpak_hwsim_fail_flow_ops(struct dpak_dev *dev, unsigned int count,
 	if (err_code >= 0 && count)
 		return dpak__err(EINVAL, "err %d: give a negative errno such as "
 				 "-EIO", err_code);
-	return dev->ops->sim_fail_flow_ops(dev->priv, count, err_code);
+	return (int)done(dev, dev->ops->sim_fail_flow_ops(dev->priv, count, err_code));
 }
 
 DPAK_API int dpak_hwsim_attach(struct dpak_dev *dev, uint32_t port,
@@ -129,7 +137,7 @@ DPAK_API int dpak_hwsim_attach(struct dpak_dev *dev, uint32_t port,
 		return err;
 	if (!ifname)
 		return dpak__err(EINVAL, "ifname: NULL");
-	return dev->ops->sim_attach(dev->priv, port, ifname);
+	return (int)done(dev, dev->ops->sim_attach(dev->priv, port, ifname));
 }
 
 DPAK_API int dpak_hwsim_pcap(struct dpak_dev *dev, uint32_t port,
@@ -168,7 +176,79 @@ DPAK_API int dpak_hwsim_reject_action(struct dpak_dev *dev,
 		return err;
 	if ((int)type < 0 || type > DPAK_ACTION_VXLAN_DECAP)
 		return dpak__err(EINVAL, "action type %d unknown", (int)type);
-	return dev->ops->sim_reject(dev->priv, type ? 1ull << type : 0);
+	return (int)done(dev, dev->ops->sim_reject(dev->priv, type ? 1ull << type : 0));
+}
+
+static void lock_tables(struct dpak_dev *dev)
+{
+	for (uint32_t i = 0; i < dev->cfg.n_tables; i++)
+		pthread_mutex_lock(&dev->tables[i].lock);
+}
+
+static uint64_t unlock_tables(struct dpak_dev *dev)
+{
+	uint64_t absent = 0;
+
+	for (uint32_t i = 0; i < dev->cfg.n_tables; i++)
+		absent += dev->tables[i].n_absent;
+	for (uint32_t i = 0; i < dev->cfg.n_tables; i++)
+		pthread_mutex_unlock(&dev->tables[i].lock);
+	return absent;
+}
+
+/* Every flow back into a device that lost them, under every table's lock
+ * (the caller's), the device paused; a flow not restored is logged, not
+ * the caller's error. */
+static uint64_t restore_locked(struct dpak_dev *dev, void *saved)
+{
+	struct dpak__errsave es;
+	uint64_t restored;
+
+	__atomic_fetch_add(&dev->st.resets, 1, __ATOMIC_RELAXED);
+	dpak__err_save(&es);
+	restored = dpak__dev_restore(dev, saved);
+	dpak__err_restore(&es);
+	return restored;
+}
+
+/*
+ * A device that lost its state by itself (its driver noticed: a reset the
+ * device did, a command that timed out and made the driver reset it): the
+ * same restore as dpak_hwsim_reset()'s, without the wipe (done) and without
+ * counters to carry (the device took them; the counts since the last read
+ * are lost). Flows added since the device came back are live and skipped.
+ * One caller restores at a time (recover_lock); the others wait for it, so
+ * a call that retries a cut op finds the flows back. Under no table lock.
+ */
+int dpak__dev_recover_check(struct dpak_dev *dev)
+{
+	struct dpak__errsave es;
+	uint64_t lost = 0, restored, absent;
+
+	if (!dev->ops->reset_check)
+		return 0;
+	pthread_mutex_lock(&dev->recover_lock);
+	dpak__err_save(&es);
+	if (dev->ops->reset_check(dev->priv, &lost) != 1) {
+		dpak__err_restore(&es);
+		pthread_mutex_unlock(&dev->recover_lock);
+		return 0;
+	}
+	lock_tables(dev);
+	if (dev->ops->sim_pause)
+		dev->ops->sim_pause(dev->priv, 1); /* packets wait for the flows */
+	restored = restore_locked(dev, NULL);
+	if (dev->ops->sim_pause)
+		dev->ops->sim_pause(dev->priv, 0);
+	absent = unlock_tables(dev);
+	dpak__err_restore(&es);
+	pthread_mutex_unlock(&dev->recover_lock);
+	dpak__log(absent ? DPAK_LOG_ERR : DPAK_LOG_WARN, "device reset by itself: "
+		  "%llu entries lost, %llu flows restored, %llu not restored",
+		  (unsigned long long)lost, (unsigned long long)restored,
+		  (unsigned long long)absent);
+	dpak__event_reset(dev, restored, absent, 0);
+	return 1;
 }
 
 DPAK_API int dpak_hwsim_reset(struct dpak_dev *dev)
@@ -182,28 +262,22 @@ DPAK_API int dpak_hwsim_reset(struct dpak_dev *dev)
 	 * restores: flow calls wait. The device forwards nothing from before
 	 * the counters are read until the flows are back (packets wait in its
 	 * receive rings), so no packet is forwarded and left uncounted. */
-	for (uint32_t i = 0; i < dev->cfg.n_tables; i++)
-		pthread_mutex_lock(&dev->tables[i].lock);
+	/* A reset the device did by itself first: its restore is done before
+	 * this one reads counters. */
+	dpak__dev_recover_check(dev);
+	lock_tables(dev);
 	if (dev->ops->sim_pause)
 		dev->ops->sim_pause(dev->priv, 1);
 	/* What the device counted, read just before it forgets: counters and
 	 * last hits continue from these in the restored flows. */
 	void *saved = dpak__dev_save(dev);
 	err = dev->ops->sim_reset(dev->priv, &lost);
-	if (!err) {
-		struct dpak__errsave es; /* a flow not restored is logged, not the caller's error */
-		__atomic_fetch_add(&dev->st.resets, 1, __ATOMIC_RELAXED);
-		dpak__err_save(&es);
-		restored = dpak__dev_restore(dev, saved);
-		dpak__err_restore(&es);
-	}
+	if (!err)
+		restored = restore_locked(dev, saved);
 	if (dev->ops->sim_pause)
 		dev->ops->sim_pause(dev->priv, 0);
 	free(saved);
-	for (uint32_t i = 0; i < dev->cfg.n_tables; i++)
-		absent += dev->tables[i].n_absent;
-	for (uint32_t i = 0; i < dev->cfg.n_tables; i++)
-		pthread_mutex_unlock(&dev->tables[i].lock);
+	absent = unlock_tables(dev);
 	if (err)
 		return err;
 	dpak__log(absent ? DPAK_LOG_ERR : DPAK_LOG_WARN, "device reset: %llu "

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 #include <pcap/pcap.h>
 #include <dpak/dpak.h>
+#include "devspec.h"
 #include "pkt.h"
 
 /* hwsim:uplinks=4,pfs=0,vfs=2: uplink0-3 = 0-3, vf0 = 4, vf1 = 5 */
@@ -32,7 +33,9 @@ static struct dpak_dev *dev;
 static int up(void **state)
 {
 	(void)state;
-	dev = dpak_dev_open("hwsim:uplinks=4,pfs=0,vfs=2,ring=1024", NULL);
+	dev = dpak_dev_open(test_devspec("uplinks=4,pfs=0,vfs=2,ring=1024"), NULL);
+	if (!dev)
+		fprintf(stderr, "open: %s\n", dpak_errmsg());
 	return dev ? 0 : -1;
 }
 
@@ -625,7 +628,8 @@ static void test_capture_on_bond(void **state)
 	assert_int_equal(dpak_hwsim_capture(dev, b, out, sizeof(out)), -EAGAIN);
 	/* Calls that act on one port name the bond's members instead. */
 	expect(dpak_hwsim_inject(dev, b, fr, len), EINVAL, "is bond ab");
-	expect(dpak_hwsim_pcap(dev, b, DPAK_HWSIM_PCAP_IN, "/tmp/x.pcap"), EINVAL, "is bond ab");
+	if (!test_backend_is_pci()) /* pcap: hwsim's own, not over the device interface */
+		expect(dpak_hwsim_pcap(dev, b, DPAK_HWSIM_PCAP_IN, "/tmp/x.pcap"), EINVAL, "is bond ab");
 }
 
 /* Send one frame of flow @sport out of @port from the slow path (@port a
@@ -655,6 +659,7 @@ static int send_host(uint32_t port, uint16_t sport)
 static void test_pcap_on_bond(void **state)
 {
 	(void)state;
+	TEST_HWSIM_ONLY("pcap files are hwsim's own; the device interface carries no pcap");
 	enum { N = 64 };
 	DPAK_OPTS(dpak_bond_opts, o, .mode = DPAK_BOND_BALANCE, .hash = DPAK_BOND_HASH_L34);
 	char dir[] = "/tmp/dpak-bondpcap-XXXXXX", path[64];
@@ -769,7 +774,7 @@ static int both_up(struct dpak_dev *d, uint32_t bond)
 static void test_lacp_back_to_back(void **state)
 {
 	(void)state;
-	struct dpak_dev *other = dpak_dev_open("hwsim:uplinks=4,pfs=0,vfs=2", NULL);
+	struct dpak_dev *other = dpak_dev_open(test_devspec("uplinks=4,pfs=0,vfs=2"), NULL);
 	DPAK_OPTS(dpak_bond_opts, o, .mode = DPAK_BOND_8023AD);
 	uint32_t b1, b2;
 	assert_non_null(other);
@@ -867,7 +872,7 @@ static int member_in_use(struct dpak_dev *d, uint32_t bond, uint32_t member)
 static struct dpak_dev *pair(int us_slow, int them_slow, uint32_t *bus, uint32_t *bthem,
 			     struct wiring *w)
 {
-	struct dpak_dev *other = dpak_dev_open("hwsim:uplinks=4,pfs=0,vfs=2", NULL);
+	struct dpak_dev *other = dpak_dev_open(test_devspec("uplinks=4,pfs=0,vfs=2"), NULL);
 	assert_non_null(other);
 	DPAK_OPTS(dpak_bond_opts, o1, .mode = DPAK_BOND_8023AD, .lacp_slow = us_slow);
 	DPAK_OPTS(dpak_bond_opts, o2, .mode = DPAK_BOND_8023AD, .lacp_slow = them_slow);
@@ -975,8 +980,8 @@ static void test_lacp_fast_us_slow_partner(void **state)
 static void test_lacp_two_partner_systems(void **state)
 {
 	(void)state;
-	struct dpak_dev *pa = dpak_dev_open("hwsim:uplinks=4,pfs=0,vfs=2", NULL);
-	struct dpak_dev *pb = dpak_dev_open("hwsim:uplinks=4,pfs=0,vfs=2", NULL);
+	struct dpak_dev *pa = dpak_dev_open(test_devspec("uplinks=4,pfs=0,vfs=2"), NULL);
+	struct dpak_dev *pb = dpak_dev_open(test_devspec("uplinks=4,pfs=0,vfs=2"), NULL);
 	DPAK_OPTS(dpak_bond_opts, o, .mode = DPAK_BOND_8023AD);
 	DPAK_OPTS(dpak_bond_opts, oa, .mode = DPAK_BOND_8023AD, .lacp_system = { 2, 0, 0, 0, 0, 0xa });
 	DPAK_OPTS(dpak_bond_opts, ob, .mode = DPAK_BOND_8023AD, .lacp_system = { 2, 0, 0, 0, 0, 0xb });
@@ -1064,7 +1069,7 @@ static void *lookups(void *arg)
 static void test_concurrent(void **state)
 {
 	(void)state;
-	tdev = dpak_dev_open("hwsim:uplinks=4,pfs=0,vfs=2,engine=thread,ring=1024", NULL);
+	tdev = dpak_dev_open(test_devspec("uplinks=4,pfs=0,vfs=2,engine=thread,ring=1024"), NULL);
 	assert_non_null(tdev);
 	DPAK_OPTS(dpak_bond_opts, o, .mode = DPAK_BOND_BALANCE);
 	uint32_t b;

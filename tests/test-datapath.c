@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 #include <dpak/dpak.h>
+#include "devspec.h"
 #include "ctl.h"
 #include "pkt.h"
 
@@ -45,7 +46,7 @@ static int up(void **state)
 {
 	(void)state;
 	DPAK_OPTS(dpak_dev_opts, o, .configinfo_text = CI);
-	dev = dpak_dev_open("hwsim:", &o);
+	dev = dpak_dev_open(test_devspec(""), &o);
 	if (!dev)
 		fprintf(stderr, "open: %s\n", dpak_errmsg());
 	return dev ? 0 : -1;

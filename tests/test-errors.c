@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 #include <dpak/dpak.h>
+#include "devspec.h"
 #include "pkt.h"
 
 enum { UP0, UP1, PF0, VF0, VF1, VF2, VF3, N_PORTS };
@@ -25,7 +26,9 @@ static struct dpak_dev *dev;
 static int setup(void **state)
 {
 	(void)state;
-	dev = dpak_dev_open("hwsim:", NULL);
+	dev = dpak_dev_open(test_devspec(""), NULL);
+	if (!dev)
+		fprintf(stderr, "open: %s\n", dpak_errmsg());
 	return dev ? 0 : -1;
 }
 
@@ -264,7 +267,7 @@ static void test_table_declared_actions(void **state)
 	(void)state;
 	DPAK_OPTS(dpak_dev_opts, o, .configinfo_text =
 		  "table name=fwd type=wildcard capacity=8 key=ipv4_dst actions=port,drop\n");
-	struct dpak_dev *d2 = dpak_dev_open("hwsim:", &o);
+	struct dpak_dev *d2 = dpak_dev_open(test_devspec(""), &o);
 	struct dpak_flow *fl;
 	assert_non_null(d2);
 	struct dpak_action_mark mk = { 1 };
@@ -286,7 +289,7 @@ static void test_implied_protocol(void **state)
 		  "table name=l2 type=wildcard capacity=8 key=in_port,eth_type miss=next\n"
 		  "table name=l3 type=wildcard capacity=8 key=in_port,eth_type,ip_proto\n"
 		  "table name=ports type=wildcard capacity=8 key=in_port,l4_dst\n");
-	struct dpak_dev *d2 = dpak_dev_open("hwsim:", &o);
+	struct dpak_dev *d2 = dpak_dev_open(test_devspec(""), &o);
 	struct dpak_flow *fl;
 	assert_non_null(d2);
 	struct dpak_item_port in = { VF0 };
@@ -341,7 +344,7 @@ static void test_exclusive_queue_on_hw1(void **state)
 	const char *src = getenv("top_srcdir");
 	snprintf(path, sizeof(path), "%s/configinfo/dpak-hw1.conf", src ? src : ".");
 	DPAK_OPTS(dpak_dev_opts, o, .configinfo = path);
-	struct dpak_dev *d2 = dpak_dev_open("hwsim:", &o);
+	struct dpak_dev *d2 = dpak_dev_open(test_devspec(""), &o);
 	assert_non_null(d2);
 	struct dpak_dev_info di = { .sz = sizeof(di) };
 	assert_int_equal(dpak_dev_info(d2, &di), 0);
@@ -416,11 +419,11 @@ static void test_open_errors(void **state)
 	assert_int_equal(errno, EINVAL);
 
 	DPAK_OPTS(dpak_dev_opts, bad, .configinfo_text = "table name=x type=exact\n");
-	assert_null(dpak_dev_open("hwsim:", &bad));
+	assert_null(dpak_dev_open(test_devspec(""), &bad));
 	assert_int_equal(errno, EINVAL);
 	assert_non_null(strstr(dpak_errmsg(), "configinfo_text:1: table: 'capacity' missing"));
 	DPAK_OPTS(dpak_dev_opts, missing, .configinfo = "/nonexistent/x.conf");
-	assert_null(dpak_dev_open("hwsim:", &missing));
+	assert_null(dpak_dev_open(test_devspec(""), &missing));
 	assert_int_equal(errno, ENOENT);
 	assert_non_null(strstr(dpak_errmsg(), "/nonexistent/x.conf"));
 }
@@ -428,14 +431,17 @@ static void test_open_errors(void **state)
 static void test_ports_and_info(void **state)
 {
 	(void)state;
-	struct dpak_dev *d2 = dpak_dev_open("hwsim:uplinks=1,pfs=0,vfs=3", NULL);
+	const char *spec = test_devspec("uplinks=1,pfs=0,vfs=3");
+	struct dpak_dev *d2 = dpak_dev_open(spec, NULL);
 	struct dpak_dev_info di = { .sz = sizeof(di) };
 	struct dpak_port_info pi = { .sz = sizeof(pi) };
 
 	assert_non_null(d2);
 	assert_int_equal(dpak_dev_info(d2, &di), 0);
-	assert_string_equal(di.backend, "hwsim");
-	assert_string_equal(di.devspec, "hwsim:uplinks=1,pfs=0,vfs=3");
+	assert_string_equal(di.backend, test_backend());
+	assert_string_equal(di.devspec, spec);
+	if (!test_backend_is_pci())
+		assert_string_equal(di.devspec, "hwsim:uplinks=1,pfs=0,vfs=3");
 	assert_int_equal(di.n_ports, 4);
 	assert_true(di.item_types & (1ull << DPAK_ITEM_VXLAN));
 	assert_true(di.action_types & (1ull << DPAK_ACTION_VXLAN_ENCAP));
@@ -460,7 +466,7 @@ static void test_ports_and_info(void **state)
 	memset(&small, 0xab, sizeof(small));
 	small.i.sz = offsetof(struct dpak_dev_info, n_ports);
 	assert_int_equal(dpak_dev_info(d2, &small.i), 0);
-	assert_string_equal(small.i.backend, "hwsim");
+	assert_string_equal(small.i.backend, test_backend());
 	assert_int_equal(small.i.n_ports, 0xabababab);
 	assert_null(dpak_table_get(d2, "nosuch"));
 	assert_int_equal(errno, ENOENT);

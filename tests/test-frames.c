@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 #include <dpak/dpak.h>
+#include "devspec.h"
 #include "ctl.h"
 
 enum { UP0, UP1, PF0, VF0, VF1, VF2, VF3, N_PORTS };
@@ -90,7 +91,7 @@ static ssize_t send_out(struct dpak_dev *dev, uint32_t port, const uint8_t *f, s
 static void test_mtu_edges(void **state)
 {
 	(void)state;
-	struct dpak_dev *dev = open_dev("hwsim:");
+	struct dpak_dev *dev = open_dev(test_devspec(""));
 	static const struct { size_t len; int tags; int leaves; } c[] = {
 		{ 1514, 0, 1 }, { 1515, 0, 0 }, { 1518, 1, 1 }, { 1519, 1, 0 },
 		{ 1522, 2, 1 }, { 1523, 2, 0 }, { 60, 0, 1 },
@@ -134,7 +135,7 @@ static ssize_t through(struct dpak_dev *dev, uint32_t in, uint32_t egress,
 static void test_mtu_after_encap_and_push(void **state)
 {
 	(void)state;
-	struct dpak_dev *dev = open_dev("hwsim:");
+	struct dpak_dev *dev = open_dev(test_devspec(""));
 	struct dpak_action_vxlan_encap e = {
 		.eth_dst = { 2, 0, 0, 0, 0, 0xc }, .eth_src = { 2, 0, 0, 0, 0, 0xd },
 		.ipv4_src = htonl(0xc0000201), .ipv4_dst = htonl(0xc0000202), .vni = 5000,
@@ -184,7 +185,7 @@ static char *trace(struct dpak_dev *dev, uint32_t port, const uint8_t *f, size_t
 static void test_mtu_in_trace(void **state)
 {
 	(void)state;
-	struct dpak_dev *dev = open_dev("hwsim:");
+	struct dpak_dev *dev = open_dev(test_devspec(""));
 	struct dpak_action_port up0 = { UP0 };
 	struct dpak_action fwd[] = { { DPAK_ACTION_PORT, &up0 }, { DPAK_ACTION_END, NULL } };
 	char *t;
@@ -212,7 +213,7 @@ static void test_mtu_in_trace(void **state)
 static void test_set_mtu_api(void **state)
 {
 	(void)state;
-	struct dpak_dev *dev = open_dev("hwsim:");
+	struct dpak_dev *dev = open_dev(test_devspec(""));
 	struct dpak_port_info pi = { .sz = sizeof(pi) };
 
 	assert_int_equal(dpak_port_info(dev, VF2, &pi), 0);
@@ -221,8 +222,10 @@ static void test_set_mtu_api(void **state)
 	assert_int_equal(pi.max_mtu, 9202);
 	assert_int_equal(dpak_port_set_mtu(dev, VF2, 9202), 0);
 	assert_int_equal(dpak_port_set_mtu(dev, VF2, 9203), -EINVAL);
-	assert_non_null(strstr(dpak_errmsg(), "port 5: MTU 9203 out of range"));
-	assert_non_null(strstr(dpak_errmsg(), "68 to 9202"));
+	/* each backend's words (pci: docs/device-interface.md 9, PORT_CONFIG) */
+	assert_non_null(strstr(dpak_errmsg(), test_backend_text("port 5: MTU 9203 out of range",
+								"port 5 (vf2): MTU 9203 out of range")));
+	assert_non_null(strstr(dpak_errmsg(), test_backend_text("68 to 9202", "68-9202")));
 	assert_int_equal(dpak_port_set_mtu(dev, VF2, 67), -EINVAL);
 	assert_int_equal(dpak_port_set_mtu(dev, VF2, 0), -EINVAL);
 	assert_int_equal(dpak_port_info(dev, VF2, &pi), 0);
@@ -239,7 +242,7 @@ static void test_set_mtu_api(void **state)
 static void test_devspec_mtu(void **state)
 {
 	(void)state;
-	struct dpak_dev *dev = open_dev("hwsim:uplinks=1,mtu=9000");
+	struct dpak_dev *dev = open_dev(test_devspec("uplinks=1,mtu=9000"));
 	struct dpak_port_info pi = { .sz = sizeof(pi) };
 	struct dpak_dev_info di = { .sz = sizeof(di) };
 
@@ -267,7 +270,7 @@ static void test_devspec_mtu(void **state)
 static void test_jumbo(void **state)
 {
 	(void)state;
-	struct dpak_dev *dev = open_dev("hwsim:mtu=9202");
+	struct dpak_dev *dev = open_dev(test_devspec("mtu=9202"));
 	struct dpak_action_port up0 = { UP0 };
 	struct dpak_action fwd[] = { { DPAK_ACTION_PORT, &up0 }, { DPAK_ACTION_END, NULL } };
 	struct dpak_pkt *p;
@@ -340,7 +343,8 @@ static void write_pcapng(const char *path, const uint8_t *const *fr, const size_
 static void test_pcapng_input(void **state)
 {
 	(void)state;
-	struct dpak_dev *dev = open_dev("hwsim:mtu=9202");
+	TEST_HWSIM_ONLY("pcap files are hwsim's own; the device interface carries no pcap");
+	struct dpak_dev *dev = open_dev(test_devspec("mtu=9202"));
 	struct dpak_action_port vf0 = { VF0 };
 	struct dpak_action fwd[] = { { DPAK_ACTION_PORT, &vf0 }, { DPAK_ACTION_END, NULL } };
 	static uint8_t a[100], b[9216];
@@ -400,7 +404,8 @@ static void wait_written(struct dpak_dev *dev, uint32_t port, uint64_t n)
 static void test_pcap_jumbo_round_trip(void **state)
 {
 	(void)state;
-	struct dpak_dev *dev = open_dev("hwsim:mtu=9202");
+	TEST_HWSIM_ONLY("pcap files are hwsim's own; the device interface carries no pcap");
+	struct dpak_dev *dev = open_dev(test_devspec("mtu=9202"));
 	char path[64];
 	static uint8_t j[9224];
 
@@ -414,7 +419,7 @@ static void test_pcap_jumbo_round_trip(void **state)
 
 	struct dpak_action_port vf0 = { VF0 };
 	struct dpak_action fwd[] = { { DPAK_ACTION_PORT, &vf0 }, { DPAK_ACTION_END, NULL } };
-	dev = open_dev("hwsim:mtu=9202");
+	dev = open_dev(test_devspec("mtu=9202"));
 	add_flow(dev, UP0, fwd);
 	assert_int_equal(dpak_hwsim_pcap(dev, UP0, DPAK_HWSIM_PCAP_IN, path), 0);
 	assert_int_equal(dpak_hwsim_run(dev, 0), 2);
@@ -432,7 +437,8 @@ static void test_pcap_jumbo_round_trip(void **state)
 static void test_pcap_stuck_sink(void **state)
 {
 	(void)state;
-	struct dpak_dev *dev = open_dev("hwsim:engine=step");
+	TEST_HWSIM_ONLY("pcap files are hwsim's own; the device interface carries no pcap");
+	struct dpak_dev *dev = open_dev(test_devspec("engine=step"));
 	char fifo[64], fifo2[64];
 	int rd;
 	uint64_t sent = 0, captured = 0;
@@ -485,7 +491,8 @@ static void test_pcap_stuck_sink(void **state)
 static void test_pcap_reader_gone(void **state)
 {
 	(void)state;
-	struct dpak_dev *dev = open_dev("hwsim:");
+	TEST_HWSIM_ONLY("pcap files are hwsim's own; the device interface carries no pcap");
+	struct dpak_dev *dev = open_dev(test_devspec(""));
 	struct dpak_hwsim_pcap_stats st = { .sz = sizeof(st) };
 	char fifo[64];
 	int rd;
@@ -526,8 +533,9 @@ static void test_pcap_reader_gone(void **state)
 static void test_pcap_close_many_stuck(void **state)
 {
 	(void)state;
+	TEST_HWSIM_ONLY("pcap files are hwsim's own; the device interface carries no pcap");
 	enum { NF = 6, FRAMES = 256 };
-	struct dpak_dev *dev = open_dev("hwsim:engine=step");
+	struct dpak_dev *dev = open_dev(test_devspec("engine=step"));
 	char fifo[NF][64];
 	int rd[NF];
 

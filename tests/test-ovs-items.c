@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 #include <dpak/dpak.h>
+#include "devspec.h"
 #include "ctl.h"
 #include "pkt.h"
 
@@ -47,7 +48,7 @@ static int up(void **state)
 {
 	(void)state;
 	DPAK_OPTS(dpak_dev_opts, o, .configinfo_text = CI, .queues = N_QUEUES);
-	dev = dpak_dev_open("hwsim:", &o);
+	dev = dpak_dev_open(test_devspec(""), &o);
 	if (!dev)
 		fprintf(stderr, "open: %s\n", dpak_errmsg());
 	return dev ? 0 : -1;
@@ -951,7 +952,7 @@ static void test_ovs_conf(void **state)
 	const char *top = getenv("top_srcdir");
 	snprintf(path, sizeof(path), "%s/configinfo/ovs.conf", top ? top : ".");
 	DPAK_OPTS(dpak_dev_opts, o, .configinfo = path, .queues = 4);
-	struct dpak_dev *d = dpak_dev_open("hwsim:", &o);
+	struct dpak_dev *d = dpak_dev_open(test_devspec(""), &o);
 	if (!d)
 		fprintf(stderr, "%s: %s\n", path, dpak_errmsg());
 	assert_non_null(d);

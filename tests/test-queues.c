@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 #include <dpak/dpak.h>
+#include "devspec.h"
 #include "pkt.h"
 
 enum { UP0, UP1, PF0, VF0, VF1, VF2, VF3, N_PORTS };
@@ -25,7 +26,7 @@ static struct dpak_dev *open_dev(uint32_t queues, uint32_t qsize, uint32_t pool)
 {
 	DPAK_OPTS(dpak_dev_opts, o, .queues = queues, .queue_size = qsize,
 		  .pool_size = pool);
-	struct dpak_dev *dev = dpak_dev_open("hwsim:", &o);
+	struct dpak_dev *dev = dpak_dev_open(test_devspec(""), &o);
 	if (!dev)
 		fprintf(stderr, "open: %s\n", dpak_errmsg());
 	assert_non_null(dev);
@@ -183,7 +184,11 @@ static void test_full_queue_drops_counted(void **state)
 		dpak_pkt_free(dev, p[i]);
 	pool_full(dev);
 
-	/* An empty pool drops too, and counts. */
+	/* An empty pool drops too, and counts (hwsim: receive takes its
+	 * buffers from the pool). On pci the receive rings hold buffers posted
+	 * ahead of time, apart from the pool_size buffers the application
+	 * allocates: with the application holding all of those, the packet
+	 * still lands in a posted buffer and is received. */
 	struct dpak_pkt *held[65];
 	int n = 0;
 	while (n < 65 && (held[n] = dpak_pkt_alloc(dev)))
@@ -193,7 +198,16 @@ static void test_full_queue_drops_counted(void **state)
 	assert_int_equal(dpak_hwsim_inject(dev, VF1, f, len), 0);
 	assert_int_equal(dpak_hwsim_run(dev, 0), 1);
 	assert_int_equal(dpak_queue_stats(dev, 0, &st), 0);
-	assert_int_equal(st.rx_drops, 13);
+	if (!test_backend_is_pci()) {
+		assert_int_equal(st.rx_drops, 13);
+	} else {
+		assert_int_equal(st.rx_drops, 12);
+		assert_int_equal(st.rx_packets, 9);
+		assert_int_equal(dpak_rx_burst(dev, 0, p, 16), 1);
+		assert_int_equal(p[0]->len, len);
+		assert_memory_equal(p[0]->data, f, len);
+		dpak_pkt_free(dev, p[0]);
+	}
 	for (int i = 0; i < n; i++)
 		dpak_pkt_free(dev, held[i]);
 	pool_full(dev);
@@ -340,13 +354,13 @@ static void test_open_queue_errors(void **state)
 {
 	(void)state;
 	DPAK_OPTS(dpak_dev_opts, a, .queues = 65);
-	assert_null(dpak_dev_open("hwsim:", &a));
+	assert_null(dpak_dev_open(test_devspec(""), &a));
 	assert_non_null(strstr(dpak_errmsg(), "queues=65"));
 	DPAK_OPTS(dpak_dev_opts, b, .queue_size = 100);
-	assert_null(dpak_dev_open("hwsim:", &b));
+	assert_null(dpak_dev_open(test_devspec(""), &b));
 	assert_non_null(strstr(dpak_errmsg(), "queue_size=100"));
 	DPAK_OPTS(dpak_dev_opts, c, .queue_size = 64, .pool_size = 10);
-	assert_null(dpak_dev_open("hwsim:", &c));
+	assert_null(dpak_dev_open(test_devspec(""), &c));
 	assert_non_null(strstr(dpak_errmsg(), "pool_size=10"));
 	struct dpak_dev *dev = open_dev(2, 64, 256);
 	struct dpak_pkt *p[1];
@@ -361,6 +375,7 @@ static void test_open_queue_errors(void **state)
 static void test_pcap(void **state)
 {
 	(void)state;
+	TEST_HWSIM_ONLY("pcap files are hwsim's own; the device interface carries no pcap");
 	char dir[] = "/tmp/dpak-pcap-XXXXXX", in[64], out[64], host[64];
 	assert_non_null(mkdtemp(dir));
 	snprintf(in, sizeof(in), "%s/in.pcap", dir);

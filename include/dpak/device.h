@@ -53,11 +53,13 @@ struct dpak_dev_opts {
  *   - "pci:0000:03:00.0" (domain:bus:device.function; "pci:03:00.0" is
  *     domain 0) or "pci:" (the first device in bus order whose revision
  *     this library drives) — the libdpak PCIe device, found with libpci
- *     (vendor 0xffd0, device 0xd001 PF / 0xd002 VF: placeholder ids, see
- *     docs/device-interface.md). Discovery is built, the driver is not
- *     yet: a device found gives EOPNOTSUPP; none, an address that is
- *     absent or another vendor's, or a revision not driven give ENODEV,
- *     naming the address. With the environment variable DPAK_PCI_DUMP
+ *     (its management function: vendor 0xd9ac, a placeholder id, device
+ *     0xd001; see docs/device-interface.md), driven from user space
+ *     through its registers, command queue and data rings; option
+ *     ",timeout_ms=N" caps command timeouts. None, an address that is
+ *     absent or another vendor's, a revision or interface version not
+ *     driven give ENODEV, naming the address; a device another process
+ *     drives, EBUSY. With the environment variable DPAK_PCI_DUMP
  *     naming a file, that libpci dump file (the text `lspci -xxx` prints)
  *     is read instead of the bus;
  *   - "xdp:eth0,eth1" is reserved for the backend of that name (not built
@@ -65,9 +67,10 @@ struct dpak_dev_opts {
  * @param opts NULL for defaults.
  * @return the device, or NULL with errno set: EINVAL (bad devspec or
  *         option, see dpak_errmsg(); a DPAK_PCI_DUMP file libpci cannot
- *         read), ENODEV (no such backend or device), EOPNOTSUPP (a pci
- *         device found, its driver not built), ENOMEM, or the configinfo
- *         parser's or DPAK_PCI_DUMP's open error.
+ *         read; a configinfo beyond a pci device's limits), ENODEV (no
+ *         such backend or device), EBUSY (a pci device another process
+ *         drives), ETIMEDOUT (a pci device that does not answer), ENOMEM,
+ *         or the configinfo parser's or DPAK_PCI_DUMP's open error.
  * @par Thread safety
  * Safe from any thread; each call opens a separate device.
  */

@@ -10,9 +10,10 @@
 #include <string.h>
 #include "core.h"
 #include "hwsim.h"
+#include "backends/hwsim/hwsim_args.h"
 #include "packet.h"
 
-static int parse_args(const char *args, struct hw_dev_cfg *cfg)
+int dpak__hwsim_parse_args(const char *args, struct hw_dev_cfg *cfg)
 {
 	char buf[256], *save = NULL, *tok;
 	int have_mtu = 0;
@@ -94,7 +95,7 @@ static int sim_open(const char *args, const struct ci_config *cfg,
 	struct hw_dev *dev;
 	int err;
 
-	if ((err = parse_args(args, &dc)))
+	if ((err = dpak__hwsim_parse_args(args, &dc)))
 		return err;
 	dc.n_queues = oc->queues;
 	dc.queue_size = oc->queue_size;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* PCI discovery with libpci: the functions matching the id table. */
+/* PCI discovery with libpci: the management functions matching the id
+ * table (docs/device-interface.md 2.2). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -85,6 +86,14 @@ static bool rev_accepted(uint8_t rev)
 	return false;
 }
 
+static bool id_in_table(uint16_t vendor, uint16_t device)
+{
+	for (size_t i = 0; i < DPAK_PCI_N_IDS; i++)
+		if (dpak_pci_ids[i].vendor == vendor && dpak_pci_ids[i].device == device)
+			return true;
+	return false;
+}
+
 static void describe(struct pci_dev *d, struct dpak_pci_fn *f)
 {
 	struct pci_cap *cap;
@@ -96,17 +105,25 @@ static void describe(struct pci_dev *d, struct dpak_pci_fn *f)
 	f->func = d->func;
 	snprintf(f->bdf, sizeof(f->bdf), "%04x:%02x:%02x.%u", f->domain & 0xffffu,
 		 f->bus, f->dev, (unsigned)f->func);
-	pci_fill_info(d, PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_CLASS_EXT);
+	pci_fill_info(d, PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_CLASS_EXT |
+			 PCI_FILL_SUBSYS);
 	f->vendor_id = d->vendor_id;
 	f->device_id = d->device_id;
 	f->revision = d->rev_id;
 	f->class_code = (uint32_t)d->device_class << 8 | d->prog_if;
-	f->ours = f->vendor_id == DPAK_PCI_VENDOR_ID &&
-		  (f->device_id == DPAK_PCI_DEVICE_PF ||
-		   f->device_id == DPAK_PCI_DEVICE_VF);
+	f->subsys_vendor = d->subsys_vendor_id;
+	f->subsys_id = d->subsys_id;
+	f->ours = id_in_table(f->vendor_id, f->device_id);
+	if (f->vendor_id == DEVIF_PORT_VENDOR_ID &&
+	    f->device_id == DEVIF_PORT_DEVICE_ID &&
+	    f->subsys_vendor == DEVIF_VENDOR_ID) {
+		if (f->subsys_id == DEVIF_SUBSYS_PORT_PF)
+			f->port_fn = DPAK_PCI_PORT_PF;
+		else if (f->subsys_id == DEVIF_SUBSYS_PORT_VF)
+			f->port_fn = DPAK_PCI_PORT_VF;
+	}
 	if (!f->ours)
 		return;
-	f->is_vf = f->device_id == DPAK_PCI_DEVICE_VF;
 	f->rev_ok = rev_accepted(f->revision);
 	pci_fill_info(d, PCI_FILL_BASES | PCI_FILL_SIZES | PCI_FILL_CAPS |
 			 PCI_FILL_EXT_CAPS);
@@ -143,7 +160,7 @@ static void describe(struct pci_dev *d, struct dpak_pci_fn *f)
 /* The walk over libpci's device list; any libpci call may longjmp out. */
 static void walk(struct pci_access *a, struct dpak_pci_fn *fns, size_t max,
 		 size_t *n, const struct dpak_pci_fn *want,
-		 struct dpak_pci_fn *at, bool *at_found)
+		 struct dpak_pci_fn *at, bool *at_found, size_t *n_ports)
 {
 	struct dpak_pci_fn f;
 
@@ -154,6 +171,14 @@ static void walk(struct pci_access *a, struct dpak_pci_fn *fns, size_t max,
 		    f.dev == want->dev && f.func == want->func) {
 			*at = f;
 			*at_found = true;
+		}
+		if (f.port_fn != DPAK_PCI_PORT_NONE) {
+			dpak__log(DPAK_LOG_DEBUG, "pci %s: port %s of a dpak device "
+				  "(virtio-net, subsystem 0x%04x); left to its "
+				  "virtio-net driver", f.bdf,
+				  f.port_fn == DPAK_PCI_PORT_PF ? "PF" : "VF",
+				  f.subsys_id);
+			(*n_ports)++;
 		}
 		if (!f.ours)
 			continue;
@@ -174,9 +199,9 @@ static int fn_cmp(const void *x, const void *y)
 	return ka < kb ? -1 : ka > kb;
 }
 
-int dpak__pci_scan(struct dpak_pci_fn *fns, size_t max, size_t *n,
-		   const struct dpak_pci_fn *bdf, struct dpak_pci_fn *at,
-		   bool *at_found)
+static int scan(struct dpak_pci_fn *fns, size_t max, size_t *n,
+		const struct dpak_pci_fn *bdf, struct dpak_pci_fn *at,
+		bool *at_found, size_t *n_ports)
 {
 	const char *dump = getenv("DPAK_PCI_DUMP");
 	struct pci_access *volatile a = NULL;
@@ -185,6 +210,7 @@ int dpak__pci_scan(struct dpak_pci_fn *fns, size_t max, size_t *n,
 	FILE *fp;
 
 	*n = 0;
+	*n_ports = 0;
 	if (at_found)
 		*at_found = false;
 	if (dump && !*dump)
@@ -201,6 +227,7 @@ int dpak__pci_scan(struct dpak_pci_fn *fns, size_t max, size_t *n,
 		if (a)
 			pci_cleanup(a);
 		*n = 0;
+		*n_ports = 0;
 		if (at_found)
 			*at_found = false;
 		return dpak__err(dump ? EINVAL : ENODEV, "pci: reading %s: libpci: %s",
@@ -219,11 +246,20 @@ int dpak__pci_scan(struct dpak_pci_fn *fns, size_t max, size_t *n,
 		a->method = PCI_ACCESS_AUTO;
 	}
 	pci_init(a);
-	walk(a, fns, max, n, bdf, at, at_found);
+	walk(a, fns, max, n, bdf, at, at_found, n_ports);
 	pci_cleanup(a);
 	pci_catch = prev;
 	qsort(fns, *n < max ? *n : max, sizeof(*fns), fn_cmp);
 	return 0;
+}
+
+int dpak__pci_scan(struct dpak_pci_fn *fns, size_t max, size_t *n,
+		   const struct dpak_pci_fn *bdf, struct dpak_pci_fn *at,
+		   bool *at_found)
+{
+	size_t n_ports;
+
+	return scan(fns, max, n, bdf, at, at_found, &n_ports);
 }
 
 /* "DDDD:BB:DD.F" or "BB:DD.F" (hex; function 0-7). */
@@ -262,14 +298,16 @@ static void accepted_text(char *buf, size_t len)
 				      dpak_pci_revisions[i]);
 }
 
+/* Before any BAR is mapped (docs/device-interface.md 2.2, "Revision"). */
 static int refuse_rev(const struct dpak_pci_fn *f)
 {
 	char acc[64];
 
 	accepted_text(acc, sizeof(acc));
-	return dpak__err(ENODEV, "pci %s: device 0x%04x revision 0x%02x is not "
-			 "one this library drives (accepted revisions: %s)",
-			 f->bdf, f->device_id, f->revision, acc);
+	return dpak__err(ENODEV, "pci %s: device revision 0x%02x is not "
+			 "supported (this libdpak drives revision%s %s)",
+			 f->bdf, f->revision, DPAK_PCI_N_REVISIONS > 1 ? "s" : "",
+			 acc);
 }
 
 #define PCI_MAX_FNS 256
@@ -279,7 +317,7 @@ int dpak__pci_find(const char *args, struct dpak_pci_fn *fn)
 	struct dpak_pci_fn want, at, *fns;
 	char src[300];
 	bool found;
-	size_t n;
+	size_t n, n_ports;
 	int err;
 
 	if (*args && parse_bdf(args, &want))
@@ -289,8 +327,8 @@ int dpak__pci_find(const char *args, struct dpak_pci_fn *fn)
 	fns = calloc(PCI_MAX_FNS, sizeof(*fns));
 	if (!fns)
 		return dpak__err(ENOMEM, "out of memory");
-	err = dpak__pci_scan(fns, PCI_MAX_FNS, &n, *args ? &want : NULL, &at,
-			     &found);
+	err = scan(fns, PCI_MAX_FNS, &n, *args ? &want : NULL, &at, &found,
+		   &n_ports);
 	if (err)
 		goto out;
 	if (*args) {
@@ -298,6 +336,14 @@ int dpak__pci_find(const char *args, struct dpak_pci_fn *fn)
 			err = dpak__err(ENODEV, "pci %s: no device at that address "
 					"on %s", want.bdf,
 					dpak__pci_source(src, sizeof(src)));
+		else if (at.port_fn != DPAK_PCI_PORT_NONE)
+			err = dpak__err(ENODEV, "pci %s: a port %s of a dpak device "
+					"(virtio-net 0x%04x:0x%04x, subsystem 0x%04x), "
+					"for a virtio-net driver; libdpak drives the "
+					"device's management function (" DPAK_PCI_IDS_TEXT
+					")", at.bdf, at.port_fn == DPAK_PCI_PORT_PF ?
+					"PF" : "VF", at.vendor_id, at.device_id,
+					at.subsys_id);
 		else if (!at.ours)
 			err = dpak__err(ENODEV, "pci %s: vendor 0x%04x device "
 					"0x%04x is not a libdpak device (looked "
@@ -310,9 +356,15 @@ int dpak__pci_find(const char *args, struct dpak_pci_fn *fn)
 		goto out;
 	}
 	if (!n) {
+		char ports[96] = "";
+
+		if (n_ports)
+			snprintf(ports, sizeof(ports), "; %zu port function%s of a "
+				 "dpak device, but no management function",
+				 n_ports, n_ports > 1 ? "s" : "");
 		err = dpak__err(ENODEV, "pci: no libdpak device found (looked for "
-				DPAK_PCI_IDS_TEXT " on %s)",
-				dpak__pci_source(src, sizeof(src)));
+				DPAK_PCI_IDS_TEXT " on %s%s)",
+				dpak__pci_source(src, sizeof(src)), ports);
 		goto out;
 	}
 	for (size_t i = 0; i < n && i < PCI_MAX_FNS; i++) {
@@ -320,8 +372,9 @@ int dpak__pci_find(const char *args, struct dpak_pci_fn *fn)
 			*fn = fns[i];
 			goto out;
 		}
-		dpak__log(DPAK_LOG_INFO, "pci %s: revision 0x%02x not driven; "
-			  "skipped", fns[i].bdf, fns[i].revision);
+		dpak__log(DPAK_LOG_INFO, "pci %s: device revision 0x%02x is not "
+			  "supported; passed over for the next device",
+			  fns[i].bdf, fns[i].revision);
 	}
 	err = refuse_rev(&fns[0]);
 out:

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * PCI discovery of libdpak devices with libpci (Debian: libpci-dev).
+ * PCI discovery of libdpak devices with libpci (Debian: libpci-dev): the
+ * management functions of docs/device-interface.md section 2.2 (the id
+ * table of pci_ids.h). The port functions of a dpak device are virtio-net
+ * devices the host's or a guest's virtio driver drives: discovery
+ * recognises them (port_fn) and never offers one as a device.
  *
  * The bus is read through libpci's automatic access method (sysfs on
  * Linux), or, when the environment variable DPAK_PCI_DUMP names a file,
@@ -32,9 +36,12 @@ struct dpak_pci_fn {
 	uint16_t vendor_id, device_id;
 	uint8_t revision;
 	uint32_t class_code;     /* base class << 16 | subclass << 8 | prog-if */
-	bool ours;               /* vendor and device id in the id table */
-	bool is_vf;              /* device id DPAK_PCI_DEVICE_VF */
-	bool rev_ok;             /* revision in dpak_pci_revisions[] */
+	uint16_t subsys_vendor, subsys_id;
+	bool ours;               /* a management function: ids in dpak_pci_ids[] */
+	bool rev_ok;             /* ours, and the revision in dpak_pci_revisions[] */
+	/* A port function of a dpak device (virtio-net 0x1af4:0x1041 with
+	 * subsystem vendor DEVIF_VENDOR_ID): never ours, never driven. */
+	enum { DPAK_PCI_PORT_NONE, DPAK_PCI_PORT_PF, DPAK_PCI_PORT_VF } port_fn;
 	struct dpak_pci_bar bar[6];
 	bool msix;               /* MSI-X capability (id 0x11) present */
 	uint16_t msix_vectors;   /* its table size */
@@ -42,8 +49,8 @@ struct dpak_pci_fn {
 	uint16_t sriov_total_vfs;
 };
 
-/* Enumerate the bus (or DPAK_PCI_DUMP's dump). The functions matching the
- * id table go into @fns (at most @max, bus order); *@n is how many matched
+/* Enumerate the bus (or DPAK_PCI_DUMP's dump). The management functions
+ * matching the id table (whatever their revision) go into @fns (at most @max, bus order); *@n is how many matched
  * (possibly more than @max). With @bdf (a parsed address) non-NULL, *@at
  * receives the function at that address whatever its ids and *@at_found
  * says whether there was one. Returns 0 or a negative errno with
@@ -54,11 +61,13 @@ int dpak__pci_scan(struct dpak_pci_fn *fns, size_t max, size_t *n,
 		   const struct dpak_pci_fn *bdf, struct dpak_pci_fn *at,
 		   bool *at_found);
 
-/* The device a "pci:" devspec names (@args: "" = the first matching device
- * with an accepted revision, else "DDDD:BB:DD.F" or "BB:DD.F"). Returns 0
- * with *@fn filled, -EINVAL for an unreadable address or dump file, or
- * -ENODEV (no device, not ours, or a revision this library does not
- * drive), each with a message naming the address. */
+/* The device a "pci:" devspec names (@args: "" = the first management
+ * function in bus order with an accepted revision, else "DDDD:BB:DD.F" or
+ * "BB:DD.F"). Returns 0 with *@fn filled, -EINVAL for an unreadable
+ * address or dump file, or -ENODEV (no device, not ours, a port function,
+ * or a revision this library does not drive: "pci 0000:03:00.0: device
+ * revision 0x02 is not supported (this libdpak drives revision 0x01)"),
+ * each with a message naming the address; *@fn is untouched on failure. */
 int dpak__pci_find(const char *args, struct dpak_pci_fn *fn);
 
 /* Where discovery looks, for messages: "dump file FILE" or "the PCI bus". */
