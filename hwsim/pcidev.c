@@ -909,22 +909,30 @@ static void eq_poll(struct hw_pcidev *fe)
 /* The firmware's clock and heartbeat run beside the command processor,
  * so that a long command (a SOFT_RESET of large tables) does not look like
  * a hung device; FAULT 5 (stop) and 6 (dead) stop them. */
+/* DEV_TIME from the clock now (the lock keeps its two writers, the clock
+ * thread and the busy service loop, from interleaving their halves). */
+static void time_tick(struct hw_pcidev *fe, int beat)
+{
+	pthread_mutex_lock(&fe->beat_lock);
+	if (!__atomic_load_n(&fe->f_stop, __ATOMIC_ACQUIRE) &&
+	    !__atomic_load_n(&fe->f_dead, __ATOMIC_ACQUIRE)) {
+		uint64_t now = fe_now(fe);
+		__atomic_store_n(&fe->bar0[REG_DEV_TIME_LO / 4], (uint32_t)now,
+				 __ATOMIC_RELEASE);
+		__atomic_store_n(&fe->bar0[REG_DEV_TIME_HI / 4], (uint32_t)(now >> 32),
+				 __ATOMIC_RELEASE);
+		if (beat)
+			__atomic_fetch_add(&fe->bar0[REG_HEARTBEAT / 4], 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&fe->beat_lock);
+}
+
 static void *beat(void *arg)
 {
 	struct hw_pcidev *fe = arg;
 
 	while (!__atomic_load_n(&fe->stop, __ATOMIC_ACQUIRE)) {
-		pthread_mutex_lock(&fe->beat_lock);
-		if (!__atomic_load_n(&fe->f_stop, __ATOMIC_ACQUIRE) &&
-		    !__atomic_load_n(&fe->f_dead, __ATOMIC_ACQUIRE)) {
-			uint64_t now = fe_now(fe);
-			__atomic_store_n(&fe->bar0[REG_DEV_TIME_LO / 4], (uint32_t)now,
-					 __ATOMIC_RELEASE);
-			__atomic_store_n(&fe->bar0[REG_DEV_TIME_HI / 4], (uint32_t)(now >> 32),
-					 __ATOMIC_RELEASE);
-			__atomic_fetch_add(&fe->bar0[REG_HEARTBEAT / 4], 1, __ATOMIC_RELEASE);
-		}
-		pthread_mutex_unlock(&fe->beat_lock);
+		time_tick(fe, 1);
 		struct timespec ts = { 0, 1000000 };
 		nanosleep(&ts, NULL);
 	}
@@ -957,9 +965,10 @@ static void *service(void *arg)
 		}
 		if (fe->f_stop)
 			goto sleep;
-		/* the loop beats too: either thread running shows the firmware
-		 * alive on a host short of CPU */
-		__atomic_fetch_add(&fe->bar0[REG_HEARTBEAT / 4], 1, __ATOMIC_RELEASE);
+		/* the loop beats too (either thread running shows the firmware
+		 * alive on a host short of CPU), and keeps DEV_TIME finer than
+		 * the clock thread's 1 ms while it polls */
+		time_tick(fe, 1);
 		busy |= version_check(fe);
 		busy |= control_check(fe);
 		int_ack_check(fe);

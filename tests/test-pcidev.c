@@ -828,6 +828,79 @@ static void test_events(void **state)
 	assert_int_equal(cr.status, DEVIF_S_NO_ENTRY);
 }
 
+/* Garbage from the driver: random commands with random arguments, inline
+ * data and data buffers (inside the window or not) each get a completion
+ * with a status the interface knows, and the device still works after.
+ * (FAULT and WIRE_ATTACH are left out: they stop the device or cable it to
+ * the host on purpose.) */
+static void test_garbage_commands(void **state)
+{
+	static const uint8_t ops[] = {
+		DEVIF_OP_NOP, DEVIF_OP_TABLE_CREATE, DEVIF_OP_TABLE_DESTROY,
+		DEVIF_OP_ENTRY_ADD, DEVIF_OP_ENTRY_DEL, DEVIF_OP_ENTRY_MODIFY,
+		DEVIF_OP_COUNTER_READ, DEVIF_OP_COUNTER_DUMP, DEVIF_OP_PORT_QUERY,
+		DEVIF_OP_PORT_CONFIG, DEVIF_OP_STATS_READ, DEVIF_OP_BOND_CREATE,
+		DEVIF_OP_BOND_DESTROY, DEVIF_OP_BOND_MEMBER, DEVIF_OP_BOND_QUERY,
+		DEVIF_OP_PIPELINE_PAUSE, DEVIF_OP_TRACE, DEVIF_OP_FW_BEGIN,
+		DEVIF_OP_EQ_SETUP, DEVIF_OP_HOSTQ_SETUP, DEVIF_OP_FUNC_QUERY,
+		DEVIF_OP_WIRE_INJECT, DEVIF_OP_WIRE_CAPTURE, DEVIF_OP_WIRE_RUN,
+		DEVIF_OP_LINK_SET, DEVIF_OP_FAIL_OPS, DEVIF_OP_REJECT_ACTIONS, 0x7F, 0xFF,
+	};
+	uint64_t x = 0x9E3779B97F4A7C15ull;
+#define RND() (x ^= x << 13, x ^= x >> 7, x ^= x << 17, x)
+
+	(void)state;
+	for (int i = 0; i < 3000; i++) {
+		struct devif_sqe s;
+		uint8_t *raw = (uint8_t *)&s;
+		for (unsigned b = 0; b < sizeof(s); b++)
+			raw[b] = (uint8_t)RND();
+		s.opcode = ops[RND() % sizeof(ops)];
+		s.flags &= (RND() & 1) ? 0xFF : DEVIF_SQE_F_DATA;
+		/* small numbers are the interesting ones */
+		if (RND() & 1)
+			s.count = (uint32_t)(RND() % 5);
+		if (RND() & 1)
+			s.arg0 = (uint32_t)(RND() % 8);
+		if (RND() & 1)
+			s.arg1 = (uint32_t)(RND() % 70);
+		if (RND() & 1)
+			s.arg2 = (uint32_t)(RND() % 2048);
+		switch (RND() % 4) {
+		case 0: /* inside the command buffer, random contents */
+			s.data_addr = D.buf_iova + (RND() % 4096 & ~7ull);
+			s.data_len = (uint32_t)(RND() % 8192);
+			for (unsigned b = 0; b < 8192; b++)
+				D.buf[b] = (uint8_t)RND();
+			break;
+		case 1: /* anywhere near the window's end */
+			s.data_addr = D.dma_iova + D.dma_len - RND() % 16384;
+			s.data_len = (uint32_t)(RND() % 32768);
+			break;
+		case 2: /* nothing */
+			s.flags &= (uint8_t)~DEVIF_SQE_F_DATA;
+			s.data_addr = 0;
+			s.data_len = 0;
+			break;
+		default: /* as it came */
+			break;
+		}
+		struct devif_cqe c = cmd(&s);
+		assert_true(c.status <= DEVIF_S_MAX);
+		assert_true(c.done <= s.count);
+		if (s.opcode == DEVIF_OP_PIPELINE_PAUSE && c.status == DEVIF_S_OK && s.arg0) {
+			struct devif_sqe r = sqe(DEVIF_OP_PIPELINE_PAUSE, 0);
+			assert_int_equal(cmd(&r).status, DEVIF_S_OK);
+		}
+	}
+#undef RND
+	/* still a working device */
+	struct devif_sqe s = sqe(DEVIF_OP_NOP, 0);
+	assert_int_equal(cmd(&s).status, DEVIF_S_OK);
+	assert_int_equal(rd(REG_DEV_MAGIC), DEVIF_MAGIC);
+	assert_int_equal(rd(REG_DEV_STATUS) & (DEVIF_ST_READY | DEVIF_ST_FATAL), DEVIF_ST_READY);
+}
+
 static void test_second_driver(void **state)
 {
 	struct devif_hello h;
@@ -969,6 +1042,7 @@ int main(void)
 		cmocka_unit_test(test_lpm),
 		cmocka_unit_test(test_fault_garbage),
 		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_garbage_commands),
 		cmocka_unit_test(test_second_driver),
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_driver_leaves),
