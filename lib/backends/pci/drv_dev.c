@@ -621,15 +621,17 @@ int pci_check_self_reset(struct pci_drv *d)
 
 	if (d->state != PCI_UP || d->recovering)
 		return 0;
-	if (pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu) {
-		pci_mark_gone(d);
-		return 1;
-	}
+	/* Two register reads when all is well (each is a bus round trip on
+	 * silicon); a function that reads all ones fails them both. */
 	st = pci_rd32(d->t, REG_DEV_STATUS);
 	rc = pci_rd32(d->t, REG_RESET_COUNT);
 	if (rc == d->reset_count && (st & DEVIF_ST_READY) &&
 	    !(st & (DEVIF_ST_RESETTING | DEVIF_ST_FATAL)))
 		return 0;
+	if (pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu) {
+		pci_mark_gone(d);
+		return 1;
+	}
 	d->self_resets++;
 	dpak__log(DPAK_LOG_WARN, "pci %s: the device reset itself (RESET_COUNT %u, "
 		  "was %u; DEV_STATUS 0x%x; RESET_REASON %u)", d->bdf, rc,
