@@ -170,7 +170,8 @@ grep -q " 0% packet loss" "$tmp/ping" || { cat "$tmp/ping"; fail "ping A -> B lo
 ok "ping A -> B through OVS, no loss"
 xfer() { # server-ns client-ns dst-addr client-port server-port bytes
 	ip netns exec "$1" "$top_builddir/tests/tcpxfer" server "$5" "$6" > "$tmp/srv" 2>&1 &
-	bg="$bg $!"
+	xfer_srv=$!
+	bg="$bg $xfer_srv"
 	until_true 100 'grep -q listening "$tmp/srv"' || return 1
 	ip netns exec "$2" "$top_builddir/tests/tcpxfer" client "$3" "$4" "$6" 2> "$tmp/cli" ||
 		{ cat "$tmp/cli" >&2; return 1; }
@@ -318,6 +319,7 @@ until_true 100 'grep -q ready "$tmp/cap_b.err"' || fail "rawrecv did not start"
 if ! xfer "$B" "$A" 10.82.0.2 7000 7001 10000000; then
 	grep -q refused "$tmp/cli" || fail "TCP through the NAT rules: payload not intact"
 	echo "note: the first connection through the NAT rules was refused; once more"
+	kill "$xfer_srv" 2>/dev/null; wait "$xfer_srv" 2>/dev/null
 	sleep 1
 	xfer "$B" "$A" 10.82.0.2 7000 7001 10000000 || fail "TCP through the NAT rules: payload not intact"
 fi
