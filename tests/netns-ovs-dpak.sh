@@ -359,7 +359,22 @@ u=$(($(nsrx "$U" vxlan0) - u0))
 q=$(($(ovsl_vsctl get interface pt statistics | tr ',' '\n' | awk -F= '/rx_q[0-9]+_packets/ { s += $2 } END { print s + 0 }') - q0))
 # The requests: encapsulated by the device, every one received by the kernel.
 [ $u -ge 50 ] || { cat "$tmp/ping"; fail "the kernel's VXLAN device received $u inner packets, not 50"; }
-[ $q -le 2 ] || fail "OVS received $q of T's packets on pt: not encapsulated by the device"
+# On a loaded machine OVS's revalidators can replace the megaflow while
+# the pings run (its packets then take the slow path until the new one is
+# offloaded): one more round, once the flow shows offloaded again, must
+# then be the device's alone.
+if [ $q -gt 2 ]; then
+	echo "note: OVS received $q of T's packets on pt; once more"
+	until_true 100 '[ -n "$(flows_matching "$ft" "offloaded:yes")" ]' ||
+		fail "the VXLAN encapsulation megaflow is not offloaded:yes"
+	q0=$(ovsl_vsctl get interface pt statistics | tr ',' '\n' | awk -F= '/rx_q[0-9]+_packets/ { s += $2 } END { print s + 0 }')
+	u0=$(nsrx "$U" vxlan0)
+	ip netns exec "$T" ping -c 50 -i 0.02 -W 2 10.84.0.2 > "$tmp/ping" 2>&1 || { cat "$tmp/ping"; fail "ping T -> U over VXLAN"; }
+	u=$(($(nsrx "$U" vxlan0) - u0))
+	q=$(($(ovsl_vsctl get interface pt statistics | tr ',' '\n' | awk -F= '/rx_q[0-9]+_packets/ { s += $2 } END { print s + 0 }') - q0))
+	[ $u -ge 50 ] || { cat "$tmp/ping"; fail "the kernel's VXLAN device received $u inner packets, not 50"; }
+	[ $q -le 2 ] || fail "OVS received $q of T's packets on pt twice: not encapsulated by the device"
+fi
 # The replies come back through OVS's software decapsulation (tnl_pop, not
 # offloaded by Debian's OVS): on a machine whose CPUs are both busy that
 # path can lose some; one more round of 50 must then lose none.
