@@ -516,8 +516,10 @@ static uint32_t port_link(const struct hw_pcidev *fe, uint32_t p)
 	return hw_port_link(fe->dev, p) ? 1 : 0;
 }
 
-static void cmd_port_query(struct hw_pcidev *fe, const struct devif_sqe *sq,
-			   struct devif_cqe *cq)
+/* The buffer of a query of 32-byte records, one a port from arg0: NULL with
+ * the status set (INVALID, NO_PORT) where the command cannot be served. */
+static uint8_t *port_recs(struct hw_pcidev *fe, const struct devif_sqe *sq,
+			  struct devif_cqe *cq)
 {
 	uint8_t *buf;
 
@@ -525,11 +527,21 @@ static void cmd_port_query(struct hw_pcidev *fe, const struct devif_sqe *sq,
 	if (!(sq->flags & DEVIF_SQE_F_DATA) || !sq->count || (sq->data_addr & 7) ||
 	    (uint64_t)sq->count * 32 > sq->data_len || sq->data_len > FE_MAX_CMD_DATA ||
 	    !(buf = fe_ptr(fe, sq->data_addr, sq->data_len)))
-		return;
+		return NULL;
 	if (sq->arg0 >= fe->n_ports || sq->count > fe->n_ports - sq->arg0) {
 		cq->status = DEVIF_S_NO_PORT;
-		return;
+		return NULL;
 	}
+	return buf;
+}
+
+static void cmd_port_query(struct hw_pcidev *fe, const struct devif_sqe *sq,
+			   struct devif_cqe *cq)
+{
+	uint8_t *buf = port_recs(fe, sq, cq);
+
+	if (!buf)
+		return;
 	for (uint32_t i = 0; i < sq->count; i++) {
 		uint32_t p = sq->arg0 + i;
 		struct devif_port_rec r = { .port = p };
@@ -955,17 +967,10 @@ static void cmd_hostq_setup(struct hw_pcidev *fe, const struct devif_sqe *sq,
 static void cmd_func_query(struct hw_pcidev *fe, const struct devif_sqe *sq,
 			   struct devif_cqe *cq)
 {
-	uint8_t *buf;
+	uint8_t *buf = port_recs(fe, sq, cq);
 
-	cq->status = DEVIF_S_INVALID;
-	if (!(sq->flags & DEVIF_SQE_F_DATA) || !sq->count || (sq->data_addr & 7) ||
-	    (uint64_t)sq->count * 32 > sq->data_len || sq->data_len > FE_MAX_CMD_DATA ||
-	    !(buf = fe_ptr(fe, sq->data_addr, sq->data_len)))
+	if (!buf)
 		return;
-	if (sq->arg0 >= fe->n_ports || sq->count > fe->n_ports - sq->arg0) {
-		cq->status = DEVIF_S_NO_PORT;
-		return;
-	}
 	for (uint32_t i = 0; i < sq->count; i++) {
 		/* the port functions are not served yet: status 0 (reset) */
 		struct devif_func_rec r = { .port = sq->arg0 + i };

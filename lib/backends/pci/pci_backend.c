@@ -172,6 +172,46 @@ static int simple(struct pci_drv *d, struct devif_sqe *s, struct devif_cqe *c,
 			 c->detail);
 }
 
+/* A command that returns records in the driver's command buffer, with the
+ * lock held: the buffer is zeroed over @s->data_len, the command run as
+ * simple() does, and the first @len bytes copied to @out whatever the outcome
+ * (zeroes where the device wrote nothing). */
+static int query_locked(struct pci_drv *d, struct devif_sqe *s, struct devif_cqe *c,
+			const char *what, void *out, size_t len)
+{
+	int err;
+
+	s->data_addr = d->buf_iova;
+	memset(d->buf, 0, s->data_len);
+	err = simple(d, s, c, what);
+	memcpy(out, d->buf, len);
+	return err;
+}
+
+/* query_locked() under the lock. */
+static int query(struct pci_drv *d, struct devif_sqe *s, struct devif_cqe *c,
+		 const char *what, void *out, size_t len)
+{
+	int err;
+
+	lock(d);
+	err = query_locked(d, s, c, what, out, len);
+	unlock(d);
+	return err;
+}
+
+/* A command without data, answered OK, under the lock. */
+static int simple_locked(struct pci_drv *d, struct devif_sqe *s, const char *what)
+{
+	struct devif_cqe c;
+	int err;
+
+	lock(d);
+	err = simple(d, s, &c, what);
+	unlock(d);
+	return err;
+}
+
 static const char *port_kind(uint8_t type)
 {
 	return type == 0 ? "uplink" : type == 1 ? "pf" : type == 2 ? "vf" : "port";
@@ -190,13 +230,8 @@ static int pci_port_info(void *priv, uint32_t port, struct dpak_port_info *i)
 
 	if (port >= d->n_ports)
 		return dpak__err(ENOENT, "port %u: not in the device", port);
-	lock(d);
-	s.data_addr = d->buf_iova;
-	memset(d->buf, 0, sizeof(r));
 	snprintf(what, sizeof(what), "PORT_QUERY of port %u", port);
-	err = simple(d, &s, &c, what);
-	memcpy(&r, d->buf, sizeof(r));
-	unlock(d);
+	err = query(d, &s, &c, what, &r, sizeof(r));
 	if (err)
 		return err;
 	if (r.port != port || c.done != 1 || r.type > 2)
@@ -229,12 +264,9 @@ static int pci_port_stats(void *priv, uint32_t port, struct dpak_port_stats *st)
 
 	if (port >= d->n_ports)
 		return dpak__err(ENOENT, "port %u: not in the device", port);
-	lock(d);
-	s.data_addr = d->buf_iova;
-	memset(d->buf, 0, sizeof(r));
 	snprintf(what, sizeof(what), "STATS_READ of port %u", port);
-	err = simple(d, &s, &c, what);
-	memcpy(&r, d->buf, sizeof(r));
+	lock(d);
+	err = query_locked(d, &s, &c, what, &r, sizeof(r));
 	if (!err && r.port == port)
 		d->port_last[port] = r; /* carried over a full reset (pci_recover) */
 	struct devif_port_stats_rec base = d->port_base[port];
@@ -909,13 +941,8 @@ static int pci_queue_stats(void *priv, uint16_t q, struct dpak_queue_stats *st)
 
 	if (q >= d->n_queues)
 		return dpak__err(ENOENT, "queue %u: the device has %u", q, d->n_queues);
-	lock(d);
-	s.data_addr = d->buf_iova;
-	memset(d->buf, 0, sizeof(r));
 	snprintf(what, sizeof(what), "STATS_READ of host queue %u", q);
-	err = simple(d, &s, &c, what);
-	memcpy(&r, d->buf, sizeof(r));
-	unlock(d);
+	err = query(d, &s, &c, what, &r, sizeof(r));
 	if (err)
 		return err;
 	if (r.queue != q)
@@ -1150,13 +1177,8 @@ static int pci_bond_active(void *priv, uint32_t port, uint32_t *member)
 	char what[48];
 	int err;
 
-	lock(d);
-	s.data_addr = d->buf_iova;
-	memset(d->buf, 0, DEVIF_BOND_QUERY_BYTES);
 	snprintf(what, sizeof(what), "BOND_QUERY of bond %u", port);
-	err = simple(d, &s, &c, what);
-	memcpy(&r, d->buf, sizeof(r));
-	unlock(d);
+	err = query(d, &s, &c, what, &r, sizeof(r));
 	if (err)
 		return err;
 	if (r.port != port || (r.active != 0xFFFFFFFFu && r.active >= d->n_ports))
@@ -1305,15 +1327,11 @@ static int pci_sim_set_link(void *priv, uint32_t port, int up)
 {
 	struct pci_drv *d = priv;
 	struct devif_sqe s = { .opcode = DEVIF_OP_LINK_SET, .arg0 = port, .arg1 = !!up };
-	struct devif_cqe c;
 	int err;
 
 	if ((err = harness(d, "dpak_hwsim_set_link")))
 		return err;
-	lock(d);
-	err = simple(d, &s, &c, "LINK_SET");
-	unlock(d);
-	return err;
+	return simple_locked(d, &s, "LINK_SET");
 }
 
 static int pci_sim_fail_flow_ops(void *priv, unsigned count, int e)
@@ -1321,31 +1339,23 @@ static int pci_sim_fail_flow_ops(void *priv, unsigned count, int e)
 	struct pci_drv *d = priv;
 	struct devif_sqe s = { .opcode = DEVIF_OP_FAIL_OPS, .arg0 = count,
 			       .arg1 = (uint32_t)(e < 0 ? -e : e) };
-	struct devif_cqe c;
 	int err;
 
 	if ((err = harness(d, "dpak_hwsim_fail_flow_ops")))
 		return err;
-	lock(d);
-	err = simple(d, &s, &c, "FAIL_OPS");
-	unlock(d);
-	return err;
+	return simple_locked(d, &s, "FAIL_OPS");
 }
 
 static int pci_sim_reject(void *priv, uint64_t types)
 {
 	struct pci_drv *d = priv;
 	struct devif_sqe s = { .opcode = DEVIF_OP_REJECT_ACTIONS };
-	struct devif_cqe c;
 	int err;
 
 	if ((err = harness(d, "dpak_hwsim_reject_action")))
 		return err;
 	memcpy(s.inline_data, &types, sizeof(types));
-	lock(d);
-	err = simple(d, &s, &c, "REJECT_ACTIONS");
-	unlock(d);
-	return err;
+	return simple_locked(d, &s, "REJECT_ACTIONS");
 }
 
 static int pci_sim_attach(void *priv, uint32_t port, const char *ifname)
@@ -1398,13 +1408,8 @@ static int pci_sim_pause(void *priv, int pause)
 {
 	struct pci_drv *d = priv;
 	struct devif_sqe s = { .opcode = DEVIF_OP_PIPELINE_PAUSE, .arg0 = !!pause };
-	struct devif_cqe c;
-	int err;
 
-	lock(d);
-	err = simple(d, &s, &c, pause ? "PIPELINE_PAUSE" : "PIPELINE_PAUSE (resume)");
-	unlock(d);
-	return err;
+	return simple_locked(d, &s, pause ? "PIPELINE_PAUSE" : "PIPELINE_PAUSE (resume)");
 }
 
 /* The reset the library asks for (the core's reset path, which restores
@@ -1523,7 +1528,6 @@ int dpak__pci_fault(struct dpak_dev *dev, uint32_t kind, uint32_t param)
 {
 	struct pci_drv *d;
 	struct devif_sqe s = { .opcode = DEVIF_OP_FAULT, .arg0 = kind, .arg1 = param };
-	struct devif_cqe c;
 	int err;
 
 	if (!dev || strcmp(dev->ops->name, "pci"))
@@ -1531,10 +1535,7 @@ int dpak__pci_fault(struct dpak_dev *dev, uint32_t kind, uint32_t param)
 	d = dev->priv;
 	if ((err = harness(d, "FAULT")))
 		return err;
-	lock(d);
-	err = simple(d, &s, &c, "FAULT");
-	unlock(d);
-	return err;
+	return simple_locked(d, &s, "FAULT");
 }
 
 int dpak__pci_counters(struct dpak_dev *dev, struct dpak_pci_counters *c)

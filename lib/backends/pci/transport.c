@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "core.h"
 #include "transport.h"
 
@@ -34,4 +35,36 @@ int pci_transport_open(const struct dpak_pci_fn *fn, struct pci_transport **out)
 	if (!stat(path, &st) && S_ISSOCK(st.st_mode))
 		return pci_transport_shm_open(path, fn->bdf, out);
 	return pci_transport_sysfs_open(fn, out);
+}
+
+int pci_transport_new(size_t priv_size, const char *bdf,
+		      void (*close_fn)(struct pci_transport *t), struct pci_transport **out)
+{
+	struct pci_transport *t = calloc(1, sizeof(*t));
+	void *p = calloc(1, priv_size);
+
+	if (!t || !p) {
+		free(t);
+		free(p);
+		return dpak__err(ENOMEM, "out of memory");
+	}
+	for (unsigned i = 0; i < DEVIF_N_VECTORS; i++)
+		t->vec_fd[i] = -1;
+	t->priv = p;
+	t->close = close_fn;
+	snprintf(t->bdf, sizeof(t->bdf), "%s", bdf);
+	*out = t;
+	return 0;
+}
+
+void pci_transport_free(struct pci_transport *t, void (*release)(void *priv))
+{
+	for (unsigned i = 0; i < DEVIF_N_VECTORS; i++)
+		if (t->vec_fd[i] >= 0)
+			close(t->vec_fd[i]);
+	if (t->priv) {
+		release(t->priv);
+		free(t->priv);
+	}
+	free(t);
 }

@@ -45,6 +45,14 @@ int pci_transport_shm_open(const char *sock_path, const char *bdf,
 int pci_transport_sysfs_open(const struct dpak_pci_fn *fn,
 			     struct pci_transport **out);
 
+/* For the implementations. pci_transport_new: a transport for @bdf with a
+ * zeroed private part of @priv_size bytes, no vectors (-1) and @close_fn;
+ * 0 or -ENOMEM. pci_transport_free: close the vectors, let @release free
+ * what the private part holds, then free both. */
+int pci_transport_new(size_t priv_size, const char *bdf,
+		      void (*close_fn)(struct pci_transport *t), struct pci_transport **out);
+void pci_transport_free(struct pci_transport *t, void (*release)(void *priv));
+
 static inline uint32_t pci_rd32(const struct pci_transport *t, uint32_t off)
 {
 	return __atomic_load_n(&t->bar0[off / 4], __ATOMIC_ACQUIRE);

@@ -26,21 +26,19 @@ struct shm_priv {
 	size_t map_len;
 };
 
+static void shm_release(void *priv)
+{
+	struct shm_priv *p = priv;
+
+	if (p->map)
+		munmap(p->map, p->map_len);
+	if (p->sock >= 0)
+		close(p->sock); /* the device resets itself when we leave */
+}
+
 static void shm_close(struct pci_transport *t)
 {
-	struct shm_priv *p = t->priv;
-
-	for (unsigned i = 0; i < DEVIF_N_VECTORS; i++)
-		if (t->vec_fd[i] >= 0)
-			close(t->vec_fd[i]);
-	if (p) {
-		if (p->map)
-			munmap(p->map, p->map_len);
-		if (p->sock >= 0)
-			close(p->sock); /* the device resets itself when we leave */
-		free(p);
-	}
-	free(t);
+	pci_transport_free(t, shm_release);
 }
 
 /* Receive the hello and up to @max fds; returns the fds received or a
@@ -168,19 +166,10 @@ static int shm_open_once(const char *sock_path, const char *bdf,
 		return dpak__err(ENAMETOOLONG, "pci %s: socket path %s is too long",
 				 bdf, sock_path);
 	strcpy(sa.sun_path, sock_path);
-	t = calloc(1, sizeof(*t));
-	p = calloc(1, sizeof(*p));
-	if (!t || !p) {
-		free(t);
-		free(p);
-		return dpak__err(ENOMEM, "out of memory");
-	}
-	for (unsigned i = 0; i < DEVIF_N_VECTORS; i++)
-		t->vec_fd[i] = -1;
-	t->priv = p;
-	t->close = shm_close;
+	if ((err = pci_transport_new(sizeof(*p), bdf, shm_close, &t)))
+		return err;
+	p = t->priv;
 	t->kind = "hwsim";
-	snprintf(t->bdf, sizeof(t->bdf), "%s", bdf);
 	p->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (p->sock < 0) {
 		err = dpak__err(errno, "pci %s: socket: %s", bdf, strerror(errno));

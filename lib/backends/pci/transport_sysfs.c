@@ -46,28 +46,26 @@ struct sysfs_priv {
 	int container, group, device;
 };
 
+static void sysfs_release(void *priv)
+{
+	struct sysfs_priv *p = priv;
+
+	for (int i = 0; i < 3; i++)
+		if (p->bar[i])
+			munmap(p->bar[i], p->bar_len[i]);
+	if (p->dma)
+		munmap(p->dma, p->dma_len);
+	if (p->device >= 0)
+		close(p->device);
+	if (p->group >= 0)
+		close(p->group);
+	if (p->container >= 0)
+		close(p->container); /* unmaps the IOMMU domain */
+}
+
 static void sysfs_close(struct pci_transport *t)
 {
-	struct sysfs_priv *p = t->priv;
-
-	for (unsigned i = 0; i < DEVIF_N_VECTORS; i++)
-		if (t->vec_fd[i] >= 0)
-			close(t->vec_fd[i]);
-	if (p) {
-		for (int i = 0; i < 3; i++)
-			if (p->bar[i])
-				munmap(p->bar[i], p->bar_len[i]);
-		if (p->dma)
-			munmap(p->dma, p->dma_len);
-		if (p->device >= 0)
-			close(p->device);
-		if (p->group >= 0)
-			close(p->group);
-		if (p->container >= 0)
-			close(p->container); /* unmaps the IOMMU domain */
-		free(p);
-	}
-	free(t);
+	pci_transport_free(t, sysfs_release);
 }
 
 /* Map @len bytes of BAR @bar from sysfs. */
@@ -243,19 +241,10 @@ int pci_transport_sysfs_open(const struct dpak_pci_fn *fn, struct pci_transport 
 				 getenv("DPAK_HWSIM_PCI_DIR") && *getenv("DPAK_HWSIM_PCI_DIR") ?
 				 getenv("DPAK_HWSIM_PCI_DIR") : DEVIF_SHM_DIR_DEFAULT,
 				 fn->bdf);
-	t = calloc(1, sizeof(*t));
-	p = calloc(1, sizeof(*p));
-	if (!t || !p) {
-		free(t);
-		free(p);
-		return dpak__err(ENOMEM, "out of memory");
-	}
+	if ((err = pci_transport_new(sizeof(*p), fn->bdf, sysfs_close, &t)))
+		return err;
+	p = t->priv;
 	p->container = p->group = p->device = -1;
-	for (unsigned i = 0; i < DEVIF_N_VECTORS; i++)
-		t->vec_fd[i] = -1;
-	t->priv = p;
-	t->close = sysfs_close;
-	snprintf(t->bdf, sizeof(t->bdf), "%s", fn->bdf);
 	snprintf(grp, sizeof(grp), "%s/iommu_group", path);
 	if (!stat("/dev/vfio/vfio", &st) && !stat(grp, &st)) {
 		t->kind = "vfio";
