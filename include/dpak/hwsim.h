@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file hwsim.h
- * @brief Calls that only the hwsim backend (the software DPU) answers: put
- *        packets on its ports, read what left them, drive its engine and
- *        inject faults. Other backends return -EOPNOTSUPP.
+ * @brief Calls that only hwsim (the software DPU) answers: put packets on
+ *        its ports, read what left them, drive its engine and inject
+ *        faults. The hwsim backend answers them all; a pci: device that is
+ *        hwsim behind its PCIe front end (dpak-hwsim-pci(8)) answers them
+ *        over the interface's test harness (docs/device-interface.md 7.12),
+ *        all but the pcap calls; other devices return -EOPNOTSUPP.
  *
  * hwsim runs its pipeline when dpak_hwsim_run() is called (step mode, the
  * default, deterministic), or in its own engine thread when opened with
