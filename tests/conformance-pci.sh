@@ -39,7 +39,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/dpak-conf.XXXXXX") || exit 99
 stop_leftovers() {
 	for d in /proc/[0-9]*; do
 		pid=${d#/proc/}
-		cmd=$(tr '\0' ' ' < "$d/cmdline" 2>/dev/null) || continue
+		cmd=$(tr '\0' ' ' 2>/dev/null < "$d/cmdline") || continue
 		case "$cmd" in
 		*dpak-hwsim-pci*"--dir $tmp/"*)
 			echo "stopping a device process left behind: $pid $cmd"
