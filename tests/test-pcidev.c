@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@ struct drv {
 	struct hw_pcidev *fe;
 	char dir[64];
 	int sock;
+	int memfd; /* the shared memory's fd, kept for test_memfd_sealed */
 	uint8_t *shm;
 	size_t shm_size;
 	int evfd[DEVIF_N_VECTORS];
@@ -164,7 +166,7 @@ static int setup(void **state)
 	D.shm_size = h.shm_size;
 	D.shm = mmap(NULL, D.shm_size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
 	assert_true(D.shm != MAP_FAILED);
-	close(fds[0]);
+	D.memfd = fds[0];
 	memcpy(D.evfd, fds + 1, sizeof(D.evfd));
 	D.bar0 = (volatile uint32_t *)(D.shm + DEVIF_SHM_BAR0);
 	D.bar4 = (volatile uint32_t *)(D.shm + DEVIF_SHM_BAR4);
@@ -189,6 +191,7 @@ static int teardown(void **state)
 	if (D.sock >= 0)
 		close(D.sock);
 	unmap_all();
+	close(D.memfd);
 	hw_pcidev_destroy(D.fe);
 	snprintf(path, sizeof(path), "%s/pci.dump", D.dir);
 	unlink(path);
@@ -352,6 +355,27 @@ static void test_identity(void **state)
 	/* the heartbeat runs */
 	uint32_t hb = rd(REG_HEARTBEAT);
 	assert_true(wait_reg(REG_HEARTBEAT, ~0u, hb + 2) || rd(REG_HEARTBEAT) != hb);
+}
+
+/* The shared memory comes sealed against resizing (section 13): neither
+ * this driver nor anyone else holding the fd can shrink or grow it. */
+static void test_memfd_sealed(void **state)
+{
+	int seals = fcntl(D.memfd, F_GET_SEALS);
+
+	(void)state;
+	assert_true(seals >= 0);
+	assert_int_equal(seals & (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL),
+			 F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	assert_int_equal(ftruncate(D.memfd, 4096), -1);
+	assert_int_equal(errno, EPERM);
+	assert_int_equal(ftruncate(D.memfd, (off_t)D.shm_size * 2), -1);
+	assert_int_equal(errno, EPERM);
+	assert_int_equal(fcntl(D.memfd, F_ADD_SEALS, F_SEAL_WRITE), -1);
+	assert_int_equal(errno, EPERM);
+	/* still the size the hello announced, and usable */
+	assert_int_equal(lseek(D.memfd, 0, SEEK_END), (off_t)D.shm_size);
+	assert_int_equal(rd(REG_N_PORTS), 5);
 }
 
 static void test_version(void **state)
@@ -1034,6 +1058,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_identity),
+		cmocka_unit_test(test_memfd_sealed),
 		cmocka_unit_test(test_version),
 		cmocka_unit_test(test_admin),
 		cmocka_unit_test(test_out_of_window),
