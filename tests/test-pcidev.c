@@ -925,6 +925,53 @@ static void test_garbage_commands(void **state)
 	assert_int_equal(rd(REG_DEV_STATUS) & (DEVIF_ST_READY | DEVIF_ST_FATAL), DEVIF_ST_READY);
 }
 
+/* Harness arguments (7.12): FAIL_OPS with count 0 stops failing whatever
+ * its errno; a refused argument is named in the completion's detail. */
+static void test_harness_args(void **state)
+{
+	struct devif_sqe s;
+	struct devif_cqe c;
+
+	(void)state;
+	s = sqe(DEVIF_OP_FAIL_OPS, 5);
+	s.arg1 = 0;
+	c = cmd(&s);
+	assert_int_equal(c.status, DEVIF_S_INVALID);
+	assert_int_equal(c.detail, 2); /* arg1 */
+	s = sqe(DEVIF_OP_FAIL_OPS, 5);
+	s.arg1 = 99999;
+	c = cmd(&s);
+	assert_int_equal(c.status, DEVIF_S_INVALID);
+	assert_int_equal(c.detail, 2);
+	s = sqe(DEVIF_OP_FAIL_OPS, 3);
+	s.arg1 = EIO;
+	assert_int_equal(cmd(&s).status, DEVIF_S_OK);
+	s = sqe(DEVIF_OP_FAIL_OPS, 0);
+	s.arg1 = 0;
+	assert_int_equal(cmd(&s).status, DEVIF_S_OK); /* stop failing */
+	/* WIRE_ATTACH: the port (arg0), the name (inline data) */
+	s = sqe(DEVIF_OP_WIRE_ATTACH, 99);
+	memcpy(s.inline_data, "lo", 3);
+	c = cmd(&s);
+	assert_int_equal(c.status, DEVIF_S_NO_PORT);
+	assert_int_equal(c.detail, 1); /* arg0 */
+	s = sqe(DEVIF_OP_WIRE_ATTACH, 0);
+	c = cmd(&s); /* empty name */
+	assert_int_equal(c.status, DEVIF_S_INVALID);
+	assert_int_equal(c.detail, 3); /* inline data */
+	s = sqe(DEVIF_OP_WIRE_ATTACH, 0);
+	memset(s.inline_data, 'x', sizeof(s.inline_data)); /* no NUL */
+	c = cmd(&s);
+	assert_int_equal(c.status, DEVIF_S_INVALID);
+	assert_int_equal(c.detail, 3);
+	s = sqe(DEVIF_OP_WIRE_ATTACH, 0);
+	memcpy(s.inline_data, "nonexist0dpk", 13);
+	c = cmd(&s);
+	assert_int_not_equal(c.status, DEVIF_S_OK);
+	assert_int_equal(c.detail & 0xFF, 3);
+	assert_int_not_equal(c.detail >> 16, 0); /* the errno of the attach */
+}
+
 static void test_second_driver(void **state)
 {
 	struct devif_hello h;
@@ -1068,6 +1115,7 @@ int main(void)
 		cmocka_unit_test(test_fault_garbage),
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_garbage_commands),
+		cmocka_unit_test(test_harness_args),
 		cmocka_unit_test(test_second_driver),
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_driver_leaves),
