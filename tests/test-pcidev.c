@@ -1101,6 +1101,55 @@ static void test_dump(void **state)
 	assert_int_equal(hw_pcidev_create(&cfg, &fe2), -EADDRINUSE);
 }
 
+static int n_errors;
+
+static void count_errors(int level, const char *msg)
+{
+	(void)msg;
+	if (level == 0)
+		n_errors++;
+}
+
+/* A configuration attachment that cannot be made fails the creation, with
+ * one message, and leaves no socket and no dump entry; ports are named by
+ * number or as uplinkN, pfN, vfN. */
+static void test_attach_cfg(void **state)
+{
+	const char *bad_if[] = { "0=nonexist0dpk", NULL };
+	const char *bad_port[] = { "vf2=lo", NULL };
+	const char *bad_num[] = { "3=lo", NULL };
+	const char *good[] = { "vf1=lo", NULL };
+	struct hw_pcidev_cfg cfg = { .hwsim_args = "uplinks=1,pfs=0,vfs=2",
+				     .bdf = "0000:06:00.0", .dir = D.dir,
+				     .dma_len = 1u << 20, .log = count_errors };
+	struct dpak_pci_fn fn;
+	struct hw_pcidev *fe2;
+	char path[128];
+	int err;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/0000:06:00.0.sock", D.dir);
+	setenv("DPAK_PCI_DUMP", hw_pcidev_dump_path(D.fe), 1);
+	const char *const *bad[] = { bad_if, bad_port, bad_num };
+	for (unsigned i = 0; i < 3; i++) {
+		n_errors = 0;
+		cfg.attach = bad[i];
+		assert_int_equal(hw_pcidev_create(&cfg, &fe2), -ENODEV);
+		assert_int_equal(n_errors, 1);
+		assert_int_not_equal(access(path, F_OK), 0);
+		assert_int_not_equal(dpak__pci_find("0000:06:00.0", &fn), 0);
+	}
+	/* vf1 is port 2 here; attaching lo needs CAP_NET_RAW */
+	cfg.attach = good;
+	err = hw_pcidev_create(&cfg, &fe2);
+	assert_true(err == 0 || err == -EPERM);
+	if (!err) {
+		assert_int_equal(dpak__pci_find("0000:06:00.0", &fn), 0);
+		hw_pcidev_destroy(fe2);
+	}
+	unsetenv("DPAK_PCI_DUMP");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1120,6 +1169,7 @@ int main(void)
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_driver_leaves),
 		cmocka_unit_test(test_dump),
+		cmocka_unit_test(test_attach_cfg),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
