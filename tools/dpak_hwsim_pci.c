@@ -155,6 +155,11 @@ int main(int argc, char **argv)
 
 	if ((err = hw_pcidev_create(&cfg, &fe)))
 		return err == -EINVAL ? 2 : 1;
+	if (cfg.dma_len && cfg.dma_len < (64u << 20))
+		fprintf(stderr, "dpak-hwsim-pci: warning: a DMA window of %zu MiB is below 64 MiB: "
+			"a driver opening with its default options (queues=1, "
+			"queue_size=1024, pool_size=4096) needs about 48 MiB\n",
+			cfg.dma_len >> 20);
 	printf("dpak-hwsim-pci: %s ready (socket %s; DPAK_PCI_DUMP=%s)\n",
 	       cfg.bdf ? cfg.bdf : "0000:03:00.0", hw_pcidev_socket(fe),
 	       hw_pcidev_dump_path(fe));
