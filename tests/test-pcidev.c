@@ -7,7 +7,9 @@
  * handshake, admin queue bring-up, tables and entry batches with a result
  * per record, a frame forwarded through the test harness, counters,
  * addresses outside the DMA window, events, the reset handshake, one driver
- * at a time, the reset when a driver leaves, and the pci.dump entry.
+ * at a time, the reset when a driver leaves, and the pci.dump entry; the
+ * shared memory sealed against resizing, harness commands naming a refused
+ * argument, and configuration attachments that must be made at creation.
  */
 #include <stdarg.h>
 #include <stddef.h>
