@@ -205,23 +205,69 @@ static void dev_log(int level, const char *msg)
 	fprintf(stderr, "dpak-hwsim-pci: hwsim: %s%s\n", level ? "" : "error: ", msg);
 }
 
-static void attach_one(struct hw_pcidev *fe, uint32_t port, const char *ifname)
+static int attach_one(struct hw_pcidev *fe, uint32_t port, const char *ifname)
 {
 	int err = hw_port_attach(fe->dev, port, ifname);
 	if (err)
 		fe_log(fe, 0, "port %u: cannot attach interface %s: %s", port, ifname,
 		       strerror(-err));
+	return err;
 }
 
-/* The attachments of the configuration ("PORT=IFNAME"). */
-static void attach_cfg(struct hw_pcidev *fe)
+/* The port a configuration's attachment names: a port number, or uplinkN,
+ * pfN, vfN (the Nth port of that kind, in the port table's order); -1 if
+ * the device has no such port. */
+static long cfg_port(struct hw_pcidev *fe, const char *s, size_t len)
 {
+	static const struct { const char *name; enum hw_port_type t; } kinds[] = {
+		{ "uplink", HW_UPLINK }, { "pf", HW_PF }, { "vf", HW_VF },
+	};
+	char buf[24], *end;
+	size_t skip = 0;
+	int kind = -1;
+
+	if (!len || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = 0;
+	for (unsigned k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		if (!strncmp(buf, kinds[k].name, strlen(kinds[k].name))) {
+			skip = strlen(kinds[k].name);
+			kind = (int)k;
+		}
+	if (buf[skip] < '0' || buf[skip] > '9')
+		return -1;
+	unsigned long n = strtoul(buf + skip, &end, 10);
+	if (*end || n >= DEVIF_MAX_PORTS)
+		return -1;
+	if (kind < 0)
+		return n < fe->n_ports ? (long)n : -1;
+	for (uint32_t p = 0; p < fe->n_ports; p++)
+		if (hw_port_type(fe->dev, p) == kinds[kind].t && n-- == 0)
+			return p;
+	return -1;
+}
+
+/* The attachments of the configuration ("PORT=IFNAME"); the first error. */
+static int attach_cfg(struct hw_pcidev *fe)
+{
+	int first = 0;
+
 	for (const char *const *a = fe->cfg.attach; a && *a; a++) {
-		char *end;
-		unsigned long p = strtoul(*a, &end, 10);
-		if (*end == '=' && p < fe->n_ports)
-			attach_one(fe, (uint32_t)p, end + 1);
+		const char *eq = strchr(*a, '=');
+		long p = eq ? cfg_port(fe, *a, (size_t)(eq - *a)) : -1;
+		int err;
+		if (p < 0) {
+			fe_log(fe, 0, "--attach %s: the device has no such port (%u ports; "
+			       "a port number, or uplinkN, pfN, vfN)", *a, fe->n_ports);
+			err = -ENODEV;
+		} else {
+			err = attach_one(fe, (uint32_t)p, eq + 1);
+		}
+		if (err && !first)
+			first = err;
 	}
+	return first;
 }
 
 static int dev_new(struct hw_pcidev *fe, struct hw_dev **out)
@@ -269,7 +315,7 @@ static int dev_power_on(struct hw_pcidev *fe, int keep_wires)
 	}
 	if ((++fe->gen & 0xFF) == 0)
 		fe->gen = 1;
-	attach_cfg(fe);
+	fe->cfg_attach_err = fe->cfg_attach_skip ? 0 : attach_cfg(fe);
 	for (unsigned i = 0; i < n_wires; i++) {
 		attach_one(fe, wires[i].port, wires[i].ifname);
 		fe->attach[fe->n_attach++] = wires[i];
@@ -312,7 +358,7 @@ int fe_rebuild(struct hw_pcidev *fe)
 	if (fe->paused || fe->failed_pause)
 		hw_pause(dev, 1);
 	hw_reject_ops(dev, fe->rejected);
-	attach_cfg(fe);
+	(void)attach_cfg(fe);
 	for (unsigned i = 0; i < fe->n_attach; i++)
 		attach_one(fe, fe->attach[i].port, fe->attach[i].ifname);
 	if ((++fe->gen & 0xFF) == 0)
@@ -1101,8 +1147,13 @@ int hw_pcidev_create(const struct hw_pcidev_cfg *cfg, struct hw_pcidev **out)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &fe->t0);
 	fe->shm_size = DEVIF_SHM_DMA + dma;
-	if ((fe->memfd = memfd_create("dpak-hwsim-pci", MFD_CLOEXEC)) < 0 ||
-	    ftruncate(fe->memfd, (off_t)fe->shm_size)) {
+	/* Sealed against resizing: a driver (or anyone holding the fd) that
+	 * shrank it would fault every mapping of it with SIGBUS. */
+	if ((fe->memfd = memfd_create("dpak-hwsim-pci",
+				      MFD_CLOEXEC | MFD_ALLOW_SEALING)) < 0 ||
+	    ftruncate(fe->memfd, (off_t)fe->shm_size) ||
+	    fcntl(fe->memfd, F_ADD_SEALS,
+		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) {
 		err = -errno;
 		fe_log(fe, 0, "cannot create the shared memory (%zu bytes): %s",
 		       fe->shm_size, strerror(-err));
@@ -1127,7 +1178,11 @@ int hw_pcidev_create(const struct hw_pcidev_cfg *cfg, struct hw_pcidev **out)
 			fe_free(fe);
 			return err;
 		}
-	if ((err = dev_power_on(fe, 0))) {
+	/* the attachments are made once, by the power-on reset below */
+	fe->cfg_attach_skip = 1;
+	err = dev_power_on(fe, 0);
+	fe->cfg_attach_skip = 0;
+	if (err) {
 		fe_log(fe, 0, "cannot create the hwsim device: %s", strerror(-err));
 		fe_free(fe);
 		return err;
@@ -1140,6 +1195,11 @@ int hw_pcidev_create(const struct hw_pcidev_cfg *cfg, struct hw_pcidev **out)
 	}
 	cfg_space(fe);
 	fe_reset(fe, DEVIF_RESET_POWER_ON);
+	if ((err = fe->cfg_attach_err)) {
+		/* a device whose wire goes nowhere is not what was asked for */
+		fe_free(fe);
+		return err == -EINVAL ? -ENODEV : err;
+	}
 	fe_wr(fe, REG_RESET_COUNT, 0);
 	fe->reset_count = 0;
 

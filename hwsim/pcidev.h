@@ -27,8 +27,9 @@ struct hw_pcidev_cfg {
 				 * $DPAK_HWSIM_PCI_DIR, else DEVIF_SHM_DIR_DEFAULT */
 	size_t dma_len;         /* DMA window bytes; 0: DEVIF_SHM_DMA_DEFAULT */
 	int once;               /* stop serving when the first driver leaves */
-	/* "PORT=IFNAME" attachments (hw_port_attach), NULL-terminated; applied
-	 * at creation and again after every reset. NULL: none. */
+	/* "PORT=IFNAME" attachments (hw_port_attach), NULL-terminated; PORT a
+	 * port number or uplinkN, pfN, vfN. Applied at creation (one that
+	 * cannot be made fails it) and again after every reset. NULL: none. */
 	const char *const *attach;
 	/* Where the front end reports trouble (level 0 error, 1 warning,
 	 * 2 info); NULL: stderr. */

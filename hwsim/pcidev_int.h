@@ -99,6 +99,8 @@ struct hw_pcidev {
 	struct fe_bond bond[HW_MAX_BONDS];
 	struct fe_attach attach[FE_MAX_ATTACH]; /* WIRE_ATTACH, kept across SOFT_RESET */
 	unsigned n_attach;
+	int cfg_attach_skip;  /* creation: the first power-on attaches nothing */
+	int cfg_attach_err;   /* the configuration's attachments at power-on */
 
 	/* registers as last seen */
 	uint32_t seen_reset_req, seen_drv_ver, seen_drv_feat, seen_int_ack;

@@ -41,7 +41,8 @@ static void usage(FILE *f)
 		"  --bdf BDF             the function's PCI address (default 0000:03:00.0)\n"
 		"  --dma-mb N            the DMA window in MiB, 1 to 4096 (default 1024)\n"
 		"  --once                exit when the first driver disconnects\n"
-		"  --attach PORT=IFNAME  the port's wire is a Linux interface (repeatable)\n"
+		"  --attach PORT=IFNAME  the port's wire is a Linux interface (repeatable);\n"
+		"                        PORT: a port number, or uplinkN, pfN, vfN\n"
 		"  HWSIM-ARGS            as after \"hwsim:\", e.g. uplinks=2,pfs=1,vfs=4,engine=thread\n");
 }
 
@@ -107,12 +108,19 @@ int main(int argc, char **argv)
 			break;
 		case 'a': {
 			char *end;
-			const char *eq = strchr(optarg, '=');
-			unsigned long p = strtoul(optarg, &end, 10);
-			if (!eq || end != eq || end == optarg || p > 63 || !eq[1] ||
+			const char *eq = strchr(optarg, '='), *num = optarg;
+			/* a port number, or uplinkN, pfN, vfN */
+			if (!strncmp(num, "uplink", 6))
+				num += 6;
+			else if (!strncmp(num, "pf", 2) || !strncmp(num, "vf", 2))
+				num += 2;
+			unsigned long p = *num >= '0' && *num <= '9' ?
+				strtoul(num, &end, 10) : (end = (char *)num, 0);
+			if (!eq || end != eq || end == num || p > 63 || !eq[1] ||
 			    strlen(eq + 1) > 15)
 				return bad("--attach %s: expected PORT=IFNAME (a port number "
-					   "and an interface name of at most 15 bytes)", optarg);
+					   "or uplinkN, pfN, vfN, and an interface name of at "
+					   "most 15 bytes)", optarg);
 			if (n_attach == MAX_ATTACH)
 				return bad("--attach %s: at most 16 attachments", optarg);
 			attach[n_attach++] = optarg;
@@ -147,6 +155,11 @@ int main(int argc, char **argv)
 
 	if ((err = hw_pcidev_create(&cfg, &fe)))
 		return err == -EINVAL ? 2 : 1;
+	if (cfg.dma_len && cfg.dma_len < (64u << 20))
+		fprintf(stderr, "dpak-hwsim-pci: warning: a DMA window of %zu MiB is below 64 MiB: "
+			"a driver opening with its default options (queues=1, "
+			"queue_size=1024, pool_size=4096) needs about 48 MiB\n",
+			cfg.dma_len >> 20);
 	printf("dpak-hwsim-pci: %s ready (socket %s; DPAK_PCI_DUMP=%s)\n",
 	       cfg.bdf ? cfg.bdf : "0000:03:00.0", hw_pcidev_socket(fe),
 	       hw_pcidev_dump_path(fe));
