@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <dpak/dpak.h>
 #include "core.h"
 #include "ctl.h"
@@ -208,6 +210,48 @@ static void msg_has(const char *needle)
 {
 	if (!strstr(dpak_errmsg(), needle))
 		fail_msg("message \"%s\" lacks \"%s\"", dpak_errmsg(), needle);
+}
+
+/* A socket at <dir>/BDF.sock in a directory of its own that this test
+ * serves; DPAK_HWSIM_PCI_DIR names it (the dump is the front end's).
+ * Returns the listening socket; its directory in @dir. */
+static int fake_front_end(char *dir, size_t len)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int s;
+
+	snprintf(dir, len, "/tmp/dpak-pcifake.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s.sock", dir, BDF);
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(s >= 0);
+	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(s, 4), 0);
+	assert_int_equal(setenv("DPAK_HWSIM_PCI_DIR", dir, 1), 0);
+	return s;
+}
+
+static void fake_gone(const char *dir)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s.sock", dir, BDF);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* A socket left by a front end that was killed: nothing listens. */
+static void test_stale_socket(void **state)
+{
+	char dir[64];
+	(void)state;
+
+	close(fake_front_end(dir, sizeof(dir)));
+	assert_null(dpak_dev_open(SPEC, NULL));
+	assert_int_equal(errno, ENODEV);
+	msg_has("no device front end listens on");
+	msg_has("stale socket");
+	fake_gone(dir);
 }
 
 static void test_forward_batch_counters(void **state)
@@ -491,6 +535,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_never_comes_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_event, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_socket, setup, teardown),
 	};
 
 	dpak_log_set_level(getenv("DPAK_TEST_LOG") ? DPAK_LOG_DEBUG : DPAK_LOG_ERR);

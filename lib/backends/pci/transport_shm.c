@@ -176,9 +176,14 @@ static int shm_open_once(const char *sock_path, const char *bdf,
 		goto fail;
 	}
 	if (connect(p->sock, (struct sockaddr *)&sa, sizeof(sa))) {
-		err = dpak__err(errno == ENOENT ? ENODEV : errno, "pci %s: cannot "
-				"connect to the device front end at %s: %s", bdf,
-				sock_path, strerror(errno));
+		if (errno == ECONNREFUSED)
+			err = dpak__err(ENODEV, "pci %s: no device front end listens "
+					"on %s (a stale socket left by a process that "
+					"was killed?)", bdf, sock_path);
+		else
+			err = dpak__err(errno == ENOENT ? ENODEV : errno, "pci %s: "
+					"cannot connect to the device front end at "
+					"%s: %s", bdf, sock_path, strerror(errno));
 		goto fail;
 	}
 	n = recv_hello(p->sock, &h, fds, DEVIF_N_VECTORS + 1);
