@@ -254,6 +254,21 @@ static void test_stale_socket(void **state)
 	fake_gone(dir);
 }
 
+/* A front end that accepts the connection and never sends its hello:
+ * the open fails in the bring-up time. */
+static void test_silent_front_end(void **state)
+{
+	char dir[64];
+	(void)state;
+	int s = fake_front_end(dir, sizeof(dir));
+
+	assert_null(dpak_dev_open("pci:" BDF ",timeout_ms=200", NULL));
+	assert_int_equal(errno, ETIMEDOUT);
+	msg_has("sent no hello within 200 ms");
+	close(s);
+	fake_gone(dir);
+}
+
 static void test_forward_batch_counters(void **state)
 {
 	struct fx *f = *state;
@@ -536,6 +551,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_config_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_socket, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_silent_front_end, setup, teardown),
 	};
 
 	dpak_log_set_level(getenv("DPAK_TEST_LOG") ? DPAK_LOG_DEBUG : DPAK_LOG_ERR);

@@ -648,7 +648,7 @@ int pci_drv_open(struct pci_drv *d, const struct dpak_pci_fn *fn)
 
 	snprintf(d->bdf, sizeof(d->bdf), "%s", fn->bdf);
 	d->gen = 1;
-	if ((err = pci_transport_open(fn, &d->t)))
+	if ((err = pci_transport_open(fn, d->timeout_ms, &d->t)))
 		return err;
 	magic = pci_rd32(d->t, REG_DEV_MAGIC);
 	if (magic == 0xFFFFFFFFu)

@@ -21,7 +21,8 @@ static const char *shm_dir(void)
 	return d && *d ? d : DEVIF_SHM_DIR_DEFAULT;
 }
 
-int pci_transport_open(const struct dpak_pci_fn *fn, struct pci_transport **out)
+int pci_transport_open(const struct dpak_pci_fn *fn, uint32_t timeout_ms,
+		       struct pci_transport **out)
 {
 	char path[512];
 	struct stat st;
@@ -33,7 +34,7 @@ int pci_transport_open(const struct dpak_pci_fn *fn, struct pci_transport **out)
 		return dpak__err(ENAMETOOLONG, "pci %s: the socket path under %s is "
 				 "too long", fn->bdf, shm_dir());
 	if (!stat(path, &st) && S_ISSOCK(st.st_mode))
-		return pci_transport_shm_open(path, fn->bdf, out);
+		return pci_transport_shm_open(path, fn->bdf, timeout_ms, out);
 	return pci_transport_sysfs_open(fn, out);
 }
 

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include "core.h"
 #include "transport.h"
@@ -132,18 +133,18 @@ static int pci_shm_hello_check(const struct devif_hello *h, const char *bdf, int
 }
 
 static int shm_open_once(const char *sock_path, const char *bdf,
-			 struct pci_transport **out);
+			 uint32_t timeout_ms, struct pci_transport **out);
 
 /* The front end serves one driver at a time and notices a driver that
  * left on its next poll: a device that answers EBUSY is asked again for
  * half a second before the answer stands. */
 int pci_transport_shm_open(const char *sock_path, const char *bdf,
-			   struct pci_transport **out)
+			   uint32_t timeout_ms, struct pci_transport **out)
 {
 	int err;
 
 	for (int i = 0;; i++) {
-		err = shm_open_once(sock_path, bdf, out);
+		err = shm_open_once(sock_path, bdf, timeout_ms, out);
 		if (err != -EBUSY || i >= 50)
 			return err;
 		struct timespec ts = { 0, 10000000 };
@@ -152,7 +153,7 @@ int pci_transport_shm_open(const char *sock_path, const char *bdf,
 }
 
 static int shm_open_once(const char *sock_path, const char *bdf,
-			 struct pci_transport **out)
+			 uint32_t timeout_ms, struct pci_transport **out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fds[DEVIF_N_VECTORS + 1], n, err;
@@ -186,7 +187,21 @@ static int shm_open_once(const char *sock_path, const char *bdf,
 					"%s: %s", bdf, sock_path, strerror(errno));
 		goto fail;
 	}
+	/* a front end that accepts and never answers (stopped, hung, not
+	 * one at all) fails the open in the bring-up time, not never */
+	uint32_t tmo = timeout_ms ? timeout_ms : DEVIF_RESET_MS;
+	struct timeval tv = { (time_t)(tmo / 1000), (suseconds_t)(tmo % 1000) * 1000 };
+	if (setsockopt(p->sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv))) {
+		err = dpak__err(errno, "pci %s: setsockopt SO_RCVTIMEO: %s", bdf,
+				strerror(errno));
+		goto fail;
+	}
 	n = recv_hello(p->sock, &h, fds, DEVIF_N_VECTORS + 1);
+	if (n == -EAGAIN || n == -EWOULDBLOCK) {
+		err = dpak__err(ETIMEDOUT, "pci %s: the device front end at %s sent "
+				"no hello within %u ms", bdf, sock_path, tmo);
+		goto fail;
+	}
 	if (n < 0) {
 		err = dpak__err(-n == EPROTO ? EPROTO : -n, "pci %s: no hello from "
 				"the device front end at %s: %s", bdf, sock_path,
