@@ -67,6 +67,8 @@ struct pci_drv {
 	uint16_t gen;               /* reset generation, 1 .. 0xFFFF */
 	int recovering;             /* inside a reset and bring-up */
 	int restore_pending;        /* the core has flows to add back */
+	int conn_gone;              /* the front end's connection closed */
+	uint32_t reset_waited_ms;   /* how long the failed recovery waited */
 	uint64_t lost_pending;      /* entries the device lost meanwhile */
 	uint32_t reset_count;       /* RESET_COUNT last seen */
 	uint64_t dead_since_ns;     /* PCI_DEAD: when the last reset failed */
@@ -192,6 +194,10 @@ int pci_state_err(struct pci_drv *d);
  * with it: handles die, and the core is told (its flows become
  * DPAK_FLOW_NOT_RESTORED: each add back fails with ENODEV). */
 void pci_mark_gone(struct pci_drv *d);
+/* The hwsim front end's connection closed (a poll() that does not wait;
+ * remembered in conn_gone); pci_absent: that, or BAR0 reads all ones. */
+int pci_conn_gone(struct pci_drv *d);
+int pci_absent(struct pci_drv *d);
 /* Re-create tables and bonds after a SOFT_RESET (the caller holds d->lock). */
 int pci_tables_bonds_setup(struct pci_drv *d);
 uint64_t pci_now_ns(void);

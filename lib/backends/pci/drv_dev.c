@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include "core.h"
 #include "drv.h"
 
@@ -39,14 +41,52 @@ int pci_state_err(struct pci_drv *d)
 {
 	switch (__atomic_load_n(&d->state, __ATOMIC_ACQUIRE)) {
 	case PCI_GONE:
+		if (__atomic_load_n(&d->conn_gone, __ATOMIC_ACQUIRE))
+			return dpak__err(ENODEV, "pci %s: the device front end went "
+					 "away (its connection closed)", d->bdf);
 		return dpak__err(ENODEV, "pci %s: the device stopped answering (BAR0 "
 				 "reads all ones)", d->bdf);
 	case PCI_DEAD:
 		return dpak__err(EIO, "pci %s: the device did not come back from a "
-				 "reset within %u ms", d->bdf, reset_timeout(d));
+				 "reset within %u ms", d->bdf,
+				 d->reset_waited_ms ? d->reset_waited_ms : reset_timeout(d));
 	default:
 		return 0;
 	}
+}
+
+/* The connection to the hwsim front end closed (hang-up or end of file):
+ * its device is gone. One poll() that does not wait. */
+static int conn_closed(const struct pci_drv *d)
+{
+	struct pollfd pfd;
+	char c;
+
+	if (!d->t || d->t->conn_fd < 0)
+		return 0;
+	pfd = (struct pollfd){ .fd = d->t->conn_fd, .events = POLLIN };
+	if (poll(&pfd, 1, 0) <= 0)
+		return 0;
+	if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL))
+		return 1;
+	return (pfd.revents & POLLIN) &&
+	       recv(d->t->conn_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+int pci_conn_gone(struct pci_drv *d)
+{
+	if (__atomic_load_n(&d->conn_gone, __ATOMIC_ACQUIRE))
+		return 1;
+	if (conn_closed(d)) {
+		__atomic_store_n(&d->conn_gone, 1, __ATOMIC_RELEASE);
+		return 1;
+	}
+	return 0;
+}
+
+int pci_absent(struct pci_drv *d)
+{
+	return pci_conn_gone(d) || pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu;
 }
 
 /* A 64-bit device register: high, low, high again (section 1). */
@@ -86,7 +126,7 @@ static int wait_status(struct pci_drv *d, uint32_t mask, uint32_t ms, uint32_t *
 
 	for (;;) {
 		*st = pci_rd32(d->t, REG_DEV_STATUS);
-		if (pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu) {
+		if (pci_absent(d)) {
 			pci_mark_gone(d);
 			return -ENODEV;
 		}
@@ -118,7 +158,7 @@ static int dev_reset(struct pci_drv *d)
 	end = pci_now_ns() + (uint64_t)tmo * 1000000u;
 	for (;;) {
 		uint32_t st = pci_rd32(d->t, REG_DEV_STATUS);
-		if (pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu) {
+		if (pci_absent(d)) {
 			pci_mark_gone(d);
 			return -ENODEV;
 		}
@@ -514,7 +554,7 @@ uint32_t pci_rd_checked(struct pci_drv *d, uint32_t off)
 {
 	uint32_t v = pci_rd32(d->t, off);
 
-	if (v == 0xFFFFFFFFu && pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu)
+	if (v == 0xFFFFFFFFu && pci_absent(d))
 		pci_mark_gone(d);
 	return v;
 }
@@ -524,8 +564,12 @@ void pci_mark_gone(struct pci_drv *d)
 	if (d->state == PCI_GONE)
 		return;
 	__atomic_store_n(&d->state, PCI_GONE, __ATOMIC_RELEASE);
-	dpak__log(DPAK_LOG_ERR, "pci %s: the device stopped answering (BAR0 reads "
-		  "all ones)", d->bdf);
+	if (d->conn_gone)
+		dpak__log(DPAK_LOG_ERR, "pci %s: the device front end went away (its "
+			  "connection closed)", d->bdf);
+	else
+		dpak__log(DPAK_LOG_ERR, "pci %s: the device stopped answering (BAR0 "
+			  "reads all ones)", d->bdf);
 	uint16_t g = (uint16_t)(d->gen + 1);
 	__atomic_store_n(&d->gen, g ? g : 1, __ATOMIC_RELEASE);
 	pci_slots_clear(d, 0);
@@ -543,6 +587,7 @@ int pci_recover(struct pci_drv *d, int do_reset, const char *why)
 
 	if (d->state == PCI_GONE)
 		return pci_state_err(d);
+	uint64_t t0 = pci_now_ns();
 	d->recovering = 1;
 	dpak__log(DPAK_LOG_WARN, "pci %s: recovering the device: %s", d->bdf, why);
 	if (!do_reset) {
@@ -551,7 +596,7 @@ int pci_recover(struct pci_drv *d, int do_reset, const char *why)
 		do_reset = 1;
 		while (pci_now_ns() < end) {
 			st = pci_rd32(d->t, REG_DEV_STATUS);
-			if (pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu) {
+			if (pci_absent(d)) {
 				pci_mark_gone(d);
 				break;
 			}
@@ -595,7 +640,10 @@ int pci_recover(struct pci_drv *d, int do_reset, const char *why)
 		b->drops_bond_rx += l->drops_bond_rx;
 		memset(l, 0, sizeof(*l));
 	}
+	/* the core hears of it (its restore, DPAK_EVENT_RESET) when the
+	 * device is back, or gone for good (its flows not restored) */
 	__atomic_store_n(&d->restore_pending, 1, __ATOMIC_RELEASE);
+	d->reset_waited_ms = err ? (uint32_t)((pci_now_ns() - t0) / 1000000u) : 0;
 	d->recovering = 0;
 	__atomic_store_n(&d->dp_block, 0, __ATOMIC_SEQ_CST);
 	if (d->state == PCI_GONE)
@@ -621,6 +669,10 @@ int pci_check_self_reset(struct pci_drv *d)
 
 	if (d->state != PCI_UP || d->recovering)
 		return 0;
+	if (pci_conn_gone(d)) {
+		pci_mark_gone(d);
+		return 1;
+	}
 	/* Two register reads when all is well (each is a bus round trip on
 	 * silicon); a function that reads all ones fails them both. */
 	st = pci_rd32(d->t, REG_DEV_STATUS);
@@ -628,7 +680,7 @@ int pci_check_self_reset(struct pci_drv *d)
 	if (rc == d->reset_count && (st & DEVIF_ST_READY) &&
 	    !(st & (DEVIF_ST_RESETTING | DEVIF_ST_FATAL)))
 		return 0;
-	if (pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu) {
+	if (pci_absent(d)) {
 		pci_mark_gone(d);
 		return 1;
 	}

@@ -858,7 +858,8 @@ static int pci_reset_check(void *priv, uint64_t *lost)
 	if (!__atomic_exchange_n(&d->restore_pending, 0, __ATOMIC_ACQ_REL))
 		return 0;
 	*lost = __atomic_exchange_n(&d->lost_pending, 0, __ATOMIC_ACQ_REL);
-	return 1;
+	/* 2: the entries are lost and the device is not back */
+	return __atomic_load_n(&d->state, __ATOMIC_ACQUIRE) == PCI_UP ? 1 : 2;
 }
 
 /* --- host queues and the control queue (the data path: no lock) ------------ */

@@ -51,6 +51,7 @@ int pci_transport_new(size_t priv_size, const char *bdf,
 	}
 	for (unsigned i = 0; i < DEVIF_N_VECTORS; i++)
 		t->vec_fd[i] = -1;
+	t->conn_fd = -1;
 	t->priv = p;
 	t->close = close_fn;
 	snprintf(t->bdf, sizeof(t->bdf), "%s", bdf);

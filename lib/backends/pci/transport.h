@@ -31,6 +31,8 @@ struct pci_transport {
 	uint64_t dma_iova;          /* bus address of dma[0] */
 	size_t dma_len;
 	int vec_fd[DEVIF_N_VECTORS];/* eventfd per MSI-X vector; -1: none */
+	int conn_fd;                /* hwsim: the connection to the front end
+	                             * (closed: the device is gone); -1 none */
 	void (*close)(struct pci_transport *t);
 	void *priv;
 };

@@ -238,6 +238,7 @@ static int shm_open_once(const char *sock_path, const char *bdf,
 	t->dma = (uint8_t *)p->map + h.dma_offset;
 	t->dma_len = (size_t)h.dma_len;
 	t->dma_iova = h.dma_iova;
+	t->conn_fd = p->sock;
 	*out = t;
 	return 0;
 fail:
