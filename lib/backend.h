@@ -214,7 +214,9 @@ struct dpak_backend_ops {
 	 *    are tried (and stay DPAK_FLOW_NOT_RESTORED), no event;
 	 *  - handle_live() says whether a handle still names an entry of the
 	 *    device (0 after a reset took it): flow_del of a dead handle
-	 *    succeeds, flow_counters reads zero, flow_replace returns
+	 *    succeeds, flow_counters reads what was read of it last (zero
+	 *    if nothing) and the core carries that into the entry restored
+	 *    (or keeps it for a flow not restored), flow_replace returns
 	 *    -ENETRESET.
 	 */
 	int (*reset_check)(void *priv, uint64_t *lost);

@@ -438,6 +438,30 @@ static void test_resets_after_command(void **state)
 	assert_true(counters(f).self_resets >= 1);
 }
 
+/* Counters read never go back: a flow whose counters were read keeps
+ * them through a reset the device did by itself (carried into the entry
+ * restored), and through the device going away (not restored). */
+static void test_counters_kept(void **state)
+{
+	struct fx *f = *state;
+
+	offload(f);
+	for (unsigned i = 1; i < 100; i++)
+		forwards(f, 0, 1);
+	assert_int_equal(packets(f->a), 100);
+	assert_int_equal(dpak__pci_fault(f->dev, DEVIF_FAULT_RESET_NOW, 0), 0);
+	assert_true(packets(f->a) >= 100);
+	assert_int_equal(dpak_flow_state(f->a), DPAK_FLOW_OFFLOADED);
+	forwards(f, 0, 1);
+	uint64_t n = packets(f->a);
+	assert_true(n >= 101);
+	hw_pcidev_destroy(f->fe);
+	f->fe = NULL;
+	assert_true(packets(f->a) >= n);
+	assert_int_equal(dpak_flow_state(f->a), DPAK_FLOW_NOT_RESTORED);
+	assert_true(packets(f->a) >= n);
+}
+
 static void test_stops_answering(void **state)
 {
 	struct fx *f = *state;
@@ -553,6 +577,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_socket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_front_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counters_kept, setup, teardown),
 	};
 
 	dpak_log_set_level(getenv("DPAK_TEST_LOG") ? DPAK_LOG_DEBUG : DPAK_LOG_ERR);

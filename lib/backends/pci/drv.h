@@ -33,6 +33,12 @@ struct pci_slots {
 	uint64_t *h;        /* device handles; 0: a free slot */
 	uint32_t *free;     /* free slots, a stack */
 	uint32_t n, cap, n_free;
+	/* The counters last read of each slot's entry (cap of them), and
+	 * those of the generation before the last reset (n_prev, gen
+	 * prev_gen): counters read never go back (12.4). */
+	struct bk_flow_counters *last, *prev;
+	uint32_t n_prev;
+	uint16_t prev_gen;
 };
 
 enum pci_state {
@@ -234,6 +240,13 @@ void pci_slot_free(struct pci_drv *d, uint32_t table, uint64_t core_h);
 int pci_slot_forget(struct pci_drv *d, uint32_t table, uint64_t h);
 /* Forget every slot (the device lost its entries); frees with @fini. */
 void pci_slots_clear(struct pci_drv *d, int fini);
+/* Remember @c as the last counters read of @core_h's entry; and the
+ * counters last read of an entry of the generation before the last reset
+ * (0 and zeros when none). */
+void pci_slot_note(struct pci_drv *d, uint32_t table, uint64_t core_h,
+		   const struct bk_flow_counters *c);
+int pci_slot_last_old(const struct pci_drv *d, uint32_t table, uint64_t core_h,
+		      struct bk_flow_counters *c);
 
 static inline int pci_handle_live(const struct pci_drv *d, uint64_t h)
 {

@@ -827,6 +827,9 @@ void pci_drv_close(struct pci_drv *d)
 
 /* --- handle slots ----------------------------------------------------------- */
 
+static int slot_of(const struct pci_drv *d, uint32_t table, uint64_t core_h,
+		   uint32_t *i);
+
 int pci_slots_reserve(struct pci_drv *d, uint32_t table, uint32_t n)
 {
 	struct pci_slots *s = &d->slots[table];
@@ -848,6 +851,10 @@ int pci_slots_reserve(struct pci_drv *d, uint32_t table, uint32_t n)
 	if (!f)
 		return dpak__err(ENOMEM, "out of memory for the driver's handles");
 	s->free = f;
+	struct bk_flow_counters *l = realloc(s->last, (size_t)cap * sizeof(*l));
+	if (!l)
+		return dpak__err(ENOMEM, "out of memory for the driver's handles");
+	s->last = l;
 	s->cap = cap;
 	return 0;
 }
@@ -858,7 +865,31 @@ uint32_t pci_slot_put(struct pci_drv *d, uint32_t table, uint64_t h)
 	uint32_t i = s->n_free ? s->free[--s->n_free] : s->n++;
 
 	s->h[i] = h;
+	s->last[i] = (struct bk_flow_counters){ 0 };
 	return i;
+}
+
+void pci_slot_note(struct pci_drv *d, uint32_t table, uint64_t core_h,
+		   const struct bk_flow_counters *c)
+{
+	uint32_t i;
+
+	if (table < CI_MAX_TABLES && slot_of(d, table, core_h, &i))
+		d->slots[table].last[i] = *c;
+}
+
+int pci_slot_last_old(const struct pci_drv *d, uint32_t table, uint64_t core_h,
+		      struct bk_flow_counters *c)
+{
+	const struct pci_slots *s = table < CI_MAX_TABLES ? &d->slots[table] : NULL;
+	uint64_t x = core_h & PCI_H_MASK;
+
+	*c = (struct bk_flow_counters){ 0 };
+	if (!s || !s->prev || (uint16_t)(core_h >> PCI_H_SHIFT) != s->prev_gen ||
+	    !x || x > s->n_prev)
+		return 0;
+	*c = s->prev[x - 1];
+	return 1;
 }
 
 static int slot_of(const struct pci_drv *d, uint32_t table, uint64_t core_h,
@@ -919,10 +950,22 @@ void pci_slots_clear(struct pci_drv *d, int fini)
 {
 	for (uint32_t t = 0; t < CI_MAX_TABLES; t++) {
 		struct pci_slots *s = &d->slots[t];
+		free(s->prev);
+		s->prev = NULL;
+		s->n_prev = 0;
 		if (fini) {
 			free(s->h);
 			free(s->free);
+			free(s->last);
 			*s = (struct pci_slots){ 0 };
+			continue;
+		}
+		/* called after the generation moved on: the counters read in
+		 * the one before stay readable through its handles */
+		if (s->n && (s->prev = malloc((size_t)s->n * sizeof(*s->prev)))) {
+			memcpy(s->prev, s->last, (size_t)s->n * sizeof(*s->prev));
+			s->n_prev = s->n;
+			s->prev_gen = (uint16_t)(d->gen - 1) ? (uint16_t)(d->gen - 1) : 0xFFFF;
 		}
 		s->n = s->n_free = 0;
 	}
