@@ -23,6 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <dpak/dpak.h>
@@ -266,6 +269,71 @@ static void test_silent_front_end(void **state)
 	assert_int_equal(errno, ETIMEDOUT);
 	msg_has("sent no hello within 200 ms");
 	close(s);
+	fake_gone(dir);
+}
+
+/* A front end that serves one hello with a shared memory of its own,
+ * sealed against resizing or not. */
+struct fake_hello {
+	int lsock, seal;
+};
+
+static void *fake_hello_thread(void *arg)
+{
+	struct fake_hello *fh = arg;
+	size_t size = DEVIF_SHM_DMA + 4096;
+	struct devif_hello h = { .magic = DEVIF_HELLO_MAGIC,
+				 .version = DEVIF_HELLO_VERSION,
+				 .shm_size = size, .dma_offset = DEVIF_SHM_DMA,
+				 .dma_len = 4096, .dma_iova = 0x100000 };
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &h, sizeof(h) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf) };
+	int c = accept(fh->lsock, NULL, NULL);
+	int mfd = memfd_create("dpak-test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (c < 0 || mfd < 0 || ftruncate(mfd, (off_t)size))
+		return NULL;
+	if (fh->seal)
+		fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW);
+	memset(cbuf, 0, sizeof(cbuf));
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &mfd, sizeof(int));
+	if (sendmsg(c, &m, 0) < 0)
+		fprintf(stderr, "fake front end: sendmsg: %s\n", strerror(errno));
+	char b;
+	while (read(c, &b, 1) > 0) /* until the driver leaves */
+		;
+	close(mfd);
+	close(c);
+	return NULL;
+}
+
+/* A front end whose shared memory could be shrunk under the driver (a
+ * SIGBUS at its next access) is refused; one sealed passes that check. */
+static void test_unsealed_memory(void **state)
+{
+	char dir[64];
+	(void)state;
+	struct fake_hello fh = { fake_front_end(dir, sizeof(dir)), 0 };
+	pthread_t th;
+
+	assert_int_equal(pthread_create(&th, NULL, fake_hello_thread, &fh), 0);
+	assert_null(dpak_dev_open(SPEC, NULL));
+	assert_int_equal(errno, EPROTO);
+	msg_has("not sealed against resizing (F_SEAL_SHRINK); refused");
+	pthread_join(th, NULL);
+	fh.seal = 1;
+	assert_int_equal(pthread_create(&th, NULL, fake_hello_thread, &fh), 0);
+	assert_null(dpak_dev_open(SPEC, NULL)); /* no device in it */
+	if (strstr(dpak_errmsg(), "sealed"))
+		fail_msg("sealed memory refused: %s", dpak_errmsg());
+	pthread_join(th, NULL);
+	close(fh.lsock);
 	fake_gone(dir);
 }
 
@@ -578,6 +646,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stale_socket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_front_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unsealed_memory, setup, teardown),
 	};
 
 	dpak_log_set_level(getenv("DPAK_TEST_LOG") ? DPAK_LOG_DEBUG : DPAK_LOG_ERR);

@@ -8,6 +8,7 @@
  * hello is trusted: every offset and length is checked against the file.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +217,16 @@ static int shm_open_once(const char *sock_path, const char *bdf,
 		goto fail;
 	}
 	if ((err = pci_shm_hello_check(&h, bdf, n, n >= 1 ? (uint64_t)st.st_size : 0))) {
+		for (int i = 0; i < n; i++)
+			close(fds[i]);
+		goto fail;
+	}
+	/* a file the other side can shrink would fault our next access
+	 * (SIGBUS): only a memfd sealed against resizing is mapped */
+	int seals = fcntl(fds[0], F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK) || !(seals & F_SEAL_GROW)) {
+		err = dpak__err(EPROTO, "pci %s: the device's shared memory is not "
+				"sealed against resizing (F_SEAL_SHRINK); refused", bdf);
 		for (int i = 0; i < n; i++)
 			close(fds[i]);
 		goto fail;
