@@ -1101,8 +1101,13 @@ int hw_pcidev_create(const struct hw_pcidev_cfg *cfg, struct hw_pcidev **out)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &fe->t0);
 	fe->shm_size = DEVIF_SHM_DMA + dma;
-	if ((fe->memfd = memfd_create("dpak-hwsim-pci", MFD_CLOEXEC)) < 0 ||
-	    ftruncate(fe->memfd, (off_t)fe->shm_size)) {
+	/* Sealed against resizing: a driver (or anyone holding the fd) that
+	 * shrank it would fault every mapping of it with SIGBUS. */
+	if ((fe->memfd = memfd_create("dpak-hwsim-pci",
+				      MFD_CLOEXEC | MFD_ALLOW_SEALING)) < 0 ||
+	    ftruncate(fe->memfd, (off_t)fe->shm_size) ||
+	    fcntl(fe->memfd, F_ADD_SEALS,
+		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) {
 		err = -errno;
 		fe_log(fe, 0, "cannot create the shared memory (%zu bytes): %s",
 		       fe->shm_size, strerror(-err));

@@ -1239,14 +1239,21 @@ static void cmd_link_set(struct hw_pcidev *fe, const struct devif_sqe *sq,
 	cq->status = DEVIF_S_OK;
 }
 
+/* Detail of a harness command refused for one of its arguments
+ * (docs/device-interface.md 7.12): bits 0-7 name the argument, bits 16-31
+ * hold the positive errno of the device's own call where one failed. */
+enum { HARG_ARG0 = 1, HARG_ARG1 = 2, HARG_DATA = 3 };
+
 static void cmd_fail_ops(struct hw_pcidev *fe, const struct devif_sqe *sq,
 			 struct devif_cqe *cq)
 {
-	if (!sq->arg1 || sq->arg1 > 4095) {
+	/* count 0 stops failing: the errno is not used then, 0 is fine */
+	if (sq->arg0 && (!sq->arg1 || sq->arg1 > 4095)) {
 		cq->status = DEVIF_S_INVALID;
+		cq->detail = HARG_ARG1;
 		return;
 	}
-	hw_fail_ops(fe->dev, sq->arg0, -(int)sq->arg1);
+	hw_fail_ops(fe->dev, sq->arg0, sq->arg0 ? -(int)sq->arg1 : 0);
 	cq->status = DEVIF_S_OK;
 }
 
@@ -1274,11 +1281,13 @@ static void cmd_wire_attach(struct hw_pcidev *fe, const struct devif_sqe *sq,
 	char name[16];
 
 	cq->status = DEVIF_S_INVALID;
+	cq->detail = HARG_DATA;
 	if (!memchr(sq->inline_data, 0, 16) || !sq->inline_data[0])
 		return;
 	memcpy(name, sq->inline_data, 16);
 	if (sq->arg0 >= fe->n_ports) {
 		cq->status = DEVIF_S_NO_PORT;
+		cq->detail = HARG_ARG0;
 		return;
 	}
 	int err = hw_port_attach(fe->dev, sq->arg0, name);
@@ -1286,7 +1295,7 @@ static void cmd_wire_attach(struct hw_pcidev *fe, const struct devif_sqe *sq,
 		fe_log(fe, 1, "port %u: cannot attach interface %s: %s", sq->arg0, name,
 		       strerror(-err));
 		cq->status = err == -ENODEV || err == -ENOENT ? DEVIF_S_NO_PORT : st_of(err);
-		cq->detail = (uint32_t)-err;
+		cq->detail = HARG_DATA | (uint32_t)-err << 16;
 		return;
 	}
 	if (fe->n_attach < FE_MAX_ATTACH) {

@@ -919,6 +919,12 @@ static void test_fault_injection(void **state)
 	assert_int_equal(capture(f, UP0), (ssize_t)f->len);
 	assert_int_equal(dpak_flow_del(fl), 0);
 	assert_int_equal(dpak_hwsim_fail_flow_ops(f->dev, 1, 5), -EINVAL);
+	/* A count of 0 stops failing; the error is not used then, 0 is fine. */
+	assert_int_equal(dpak_hwsim_fail_flow_ops(f->dev, 5, -EIO), 0);
+	assert_int_equal(dpak_hwsim_fail_flow_ops(f->dev, 0, 0), 0);
+	assert_int_equal(l2_add(f, VF0, MAC_B, acts, &fl), 0);
+	assert_int_equal(in_use(table(f, T_L2)), 1);
+	assert_int_equal(dpak_flow_del(fl), 0);
 }
 
 static void test_link_down(void **state)

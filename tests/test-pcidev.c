@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@ struct drv {
 	struct hw_pcidev *fe;
 	char dir[64];
 	int sock;
+	int memfd; /* the shared memory's fd, kept for test_memfd_sealed */
 	uint8_t *shm;
 	size_t shm_size;
 	int evfd[DEVIF_N_VECTORS];
@@ -164,7 +166,7 @@ static int setup(void **state)
 	D.shm_size = h.shm_size;
 	D.shm = mmap(NULL, D.shm_size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
 	assert_true(D.shm != MAP_FAILED);
-	close(fds[0]);
+	D.memfd = fds[0];
 	memcpy(D.evfd, fds + 1, sizeof(D.evfd));
 	D.bar0 = (volatile uint32_t *)(D.shm + DEVIF_SHM_BAR0);
 	D.bar4 = (volatile uint32_t *)(D.shm + DEVIF_SHM_BAR4);
@@ -189,6 +191,7 @@ static int teardown(void **state)
 	if (D.sock >= 0)
 		close(D.sock);
 	unmap_all();
+	close(D.memfd);
 	hw_pcidev_destroy(D.fe);
 	snprintf(path, sizeof(path), "%s/pci.dump", D.dir);
 	unlink(path);
@@ -352,6 +355,27 @@ static void test_identity(void **state)
 	/* the heartbeat runs */
 	uint32_t hb = rd(REG_HEARTBEAT);
 	assert_true(wait_reg(REG_HEARTBEAT, ~0u, hb + 2) || rd(REG_HEARTBEAT) != hb);
+}
+
+/* The shared memory comes sealed against resizing (section 13): neither
+ * this driver nor anyone else holding the fd can shrink or grow it. */
+static void test_memfd_sealed(void **state)
+{
+	int seals = fcntl(D.memfd, F_GET_SEALS);
+
+	(void)state;
+	assert_true(seals >= 0);
+	assert_int_equal(seals & (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL),
+			 F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	assert_int_equal(ftruncate(D.memfd, 4096), -1);
+	assert_int_equal(errno, EPERM);
+	assert_int_equal(ftruncate(D.memfd, (off_t)D.shm_size * 2), -1);
+	assert_int_equal(errno, EPERM);
+	assert_int_equal(fcntl(D.memfd, F_ADD_SEALS, F_SEAL_WRITE), -1);
+	assert_int_equal(errno, EPERM);
+	/* still the size the hello announced, and usable */
+	assert_int_equal(lseek(D.memfd, 0, SEEK_END), (off_t)D.shm_size);
+	assert_int_equal(rd(REG_N_PORTS), 5);
 }
 
 static void test_version(void **state)
@@ -901,6 +925,53 @@ static void test_garbage_commands(void **state)
 	assert_int_equal(rd(REG_DEV_STATUS) & (DEVIF_ST_READY | DEVIF_ST_FATAL), DEVIF_ST_READY);
 }
 
+/* Harness arguments (7.12): FAIL_OPS with count 0 stops failing whatever
+ * its errno; a refused argument is named in the completion's detail. */
+static void test_harness_args(void **state)
+{
+	struct devif_sqe s;
+	struct devif_cqe c;
+
+	(void)state;
+	s = sqe(DEVIF_OP_FAIL_OPS, 5);
+	s.arg1 = 0;
+	c = cmd(&s);
+	assert_int_equal(c.status, DEVIF_S_INVALID);
+	assert_int_equal(c.detail, 2); /* arg1 */
+	s = sqe(DEVIF_OP_FAIL_OPS, 5);
+	s.arg1 = 99999;
+	c = cmd(&s);
+	assert_int_equal(c.status, DEVIF_S_INVALID);
+	assert_int_equal(c.detail, 2);
+	s = sqe(DEVIF_OP_FAIL_OPS, 3);
+	s.arg1 = EIO;
+	assert_int_equal(cmd(&s).status, DEVIF_S_OK);
+	s = sqe(DEVIF_OP_FAIL_OPS, 0);
+	s.arg1 = 0;
+	assert_int_equal(cmd(&s).status, DEVIF_S_OK); /* stop failing */
+	/* WIRE_ATTACH: the port (arg0), the name (inline data) */
+	s = sqe(DEVIF_OP_WIRE_ATTACH, 99);
+	memcpy(s.inline_data, "lo", 3);
+	c = cmd(&s);
+	assert_int_equal(c.status, DEVIF_S_NO_PORT);
+	assert_int_equal(c.detail, 1); /* arg0 */
+	s = sqe(DEVIF_OP_WIRE_ATTACH, 0);
+	c = cmd(&s); /* empty name */
+	assert_int_equal(c.status, DEVIF_S_INVALID);
+	assert_int_equal(c.detail, 3); /* inline data */
+	s = sqe(DEVIF_OP_WIRE_ATTACH, 0);
+	memset(s.inline_data, 'x', sizeof(s.inline_data)); /* no NUL */
+	c = cmd(&s);
+	assert_int_equal(c.status, DEVIF_S_INVALID);
+	assert_int_equal(c.detail, 3);
+	s = sqe(DEVIF_OP_WIRE_ATTACH, 0);
+	memcpy(s.inline_data, "nonexist0dpk", 13);
+	c = cmd(&s);
+	assert_int_not_equal(c.status, DEVIF_S_OK);
+	assert_int_equal(c.detail & 0xFF, 3);
+	assert_int_not_equal(c.detail >> 16, 0); /* the errno of the attach */
+}
+
 static void test_second_driver(void **state)
 {
 	struct devif_hello h;
@@ -1034,6 +1105,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_identity),
+		cmocka_unit_test(test_memfd_sealed),
 		cmocka_unit_test(test_version),
 		cmocka_unit_test(test_admin),
 		cmocka_unit_test(test_out_of_window),
@@ -1043,6 +1115,7 @@ int main(void)
 		cmocka_unit_test(test_fault_garbage),
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_garbage_commands),
+		cmocka_unit_test(test_harness_args),
 		cmocka_unit_test(test_second_driver),
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_driver_leaves),
