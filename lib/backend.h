@@ -209,10 +209,14 @@ struct dpak_backend_ops {
 	 *    the event thread's scan, and after an op returned -ENETRESET or
 	 *    -ETIMEDOUT; on 1 it adds back every flow whose handle is not
 	 *    live, queues DPAK_EVENT_RESET, and retries a cut op once
-	 *    (dpak__dev_recover_check(), lib/flow.c);
+	 *    (dpak__dev_recover_check(), lib/flow.c); 2 when the entries are
+	 *    lost and the device did not come back (or is gone): the flows
+	 *    are tried (and stay DPAK_FLOW_NOT_RESTORED), no event;
 	 *  - handle_live() says whether a handle still names an entry of the
 	 *    device (0 after a reset took it): flow_del of a dead handle
-	 *    succeeds, flow_counters reads zero, flow_replace returns
+	 *    succeeds, flow_counters reads what was read of it last (zero
+	 *    if nothing) and the core carries that into the entry restored
+	 *    (or keeps it for a flow not restored), flow_replace returns
 	 *    -ENETRESET.
 	 */
 	int (*reset_check)(void *priv, uint64_t *lost);

@@ -832,6 +832,14 @@ uint64_t dpak__dev_restore(struct dpak_dev *dev, void *saved)
 			    dev->ops->handle_live(dev->priv, t->index, f->handle))
 				continue;
 			/* The record is the packed form: no validation again. */
+			/* A reset the backend noticed by itself (no saved
+			 * counters): what its driver read last of the lost
+			 * entry, so that counters never go back. */
+			struct bk_flow_counters last = { 0 };
+			if (!sv && dev->ops->handle_live && dev->ops->flow_counters &&
+			    f->handle && !dev->ops->flow_counters(dev->priv, t->index,
+								  f->handle, &last))
+				c = &last;
 			struct bk_flow bf = bk_of_rec(f);
 			bf.carry = c;
 			err = dev->ops->flow_add(dev->priv, t->index, &bf, &f->handle);

@@ -229,7 +229,8 @@ int dpak__dev_recover_check(struct dpak_dev *dev)
 		return 0;
 	pthread_mutex_lock(&dev->recover_lock);
 	dpak__err_save(&es);
-	if (dev->ops->reset_check(dev->priv, &lost) != 1) {
+	int r = dev->ops->reset_check(dev->priv, &lost);
+	if (r != 1 && r != 2) {
 		dpak__err_restore(&es);
 		pthread_mutex_unlock(&dev->recover_lock);
 		return 0;
@@ -243,6 +244,12 @@ int dpak__dev_recover_check(struct dpak_dev *dev)
 	absent = unlock_tables(dev);
 	dpak__err_restore(&es);
 	pthread_mutex_unlock(&dev->recover_lock);
+	if (r == 2) { /* not back: no DPAK_EVENT_RESET */
+		dpak__log(DPAK_LOG_ERR, "the device did not come back: %llu entries "
+			  "lost, %llu flows kept, not restored",
+			  (unsigned long long)lost, (unsigned long long)absent);
+		return 1;
+	}
 	dpak__log(absent ? DPAK_LOG_ERR : DPAK_LOG_WARN, "device reset by itself: "
 		  "%llu entries lost, %llu flows restored, %llu not restored",
 		  (unsigned long long)lost, (unsigned long long)restored,

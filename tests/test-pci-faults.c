@@ -23,6 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <dpak/dpak.h>
 #include "core.h"
 #include "ctl.h"
@@ -210,6 +215,131 @@ static void msg_has(const char *needle)
 		fail_msg("message \"%s\" lacks \"%s\"", dpak_errmsg(), needle);
 }
 
+/* A socket at <dir>/BDF.sock in a directory of its own that this test
+ * serves; DPAK_HWSIM_PCI_DIR names it (the dump is the front end's).
+ * Returns the listening socket; its directory in @dir. */
+static int fake_front_end(char *dir, size_t len)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int s;
+
+	snprintf(dir, len, "/tmp/dpak-pcifake.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	size_t l = strlen(dir);
+	assert_true(l + sizeof("/" BDF ".sock") <= sizeof(sa.sun_path));
+	memcpy(sa.sun_path, dir, l);
+	memcpy(sa.sun_path + l, "/" BDF ".sock", sizeof("/" BDF ".sock"));
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(s >= 0);
+	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(s, 4), 0);
+	assert_int_equal(setenv("DPAK_HWSIM_PCI_DIR", dir, 1), 0);
+	return s;
+}
+
+static void fake_gone(const char *dir)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s.sock", dir, BDF);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* A socket left by a front end that was killed: nothing listens. */
+static void test_stale_socket(void **state)
+{
+	char dir[64];
+	(void)state;
+
+	close(fake_front_end(dir, sizeof(dir)));
+	assert_null(dpak_dev_open(SPEC, NULL));
+	assert_int_equal(errno, ENODEV);
+	msg_has("no device front end listens on");
+	msg_has("stale socket");
+	fake_gone(dir);
+}
+
+/* A front end that accepts the connection and never sends its hello:
+ * the open fails in the bring-up time. */
+static void test_silent_front_end(void **state)
+{
+	char dir[64];
+	(void)state;
+	int s = fake_front_end(dir, sizeof(dir));
+
+	assert_null(dpak_dev_open("pci:" BDF ",timeout_ms=200", NULL));
+	assert_int_equal(errno, ETIMEDOUT);
+	msg_has("sent no hello within 200 ms");
+	close(s);
+	fake_gone(dir);
+}
+
+/* A front end that serves one hello with a shared memory of its own,
+ * sealed against resizing or not. */
+struct fake_hello {
+	int lsock, seal;
+};
+
+static void *fake_hello_thread(void *arg)
+{
+	struct fake_hello *fh = arg;
+	size_t size = DEVIF_SHM_DMA + 4096;
+	struct devif_hello h = { .magic = DEVIF_HELLO_MAGIC,
+				 .version = DEVIF_HELLO_VERSION,
+				 .shm_size = size, .dma_offset = DEVIF_SHM_DMA,
+				 .dma_len = 4096, .dma_iova = 0x100000 };
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &h, sizeof(h) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf) };
+	int c = accept(fh->lsock, NULL, NULL);
+	int mfd = memfd_create("dpak-test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (c < 0 || mfd < 0 || ftruncate(mfd, (off_t)size))
+		return NULL;
+	if (fh->seal)
+		fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW);
+	memset(cbuf, 0, sizeof(cbuf));
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &mfd, sizeof(int));
+	if (sendmsg(c, &m, 0) < 0)
+		fprintf(stderr, "fake front end: sendmsg: %s\n", strerror(errno));
+	char b;
+	while (read(c, &b, 1) > 0) /* until the driver leaves */
+		;
+	close(mfd);
+	close(c);
+	return NULL;
+}
+
+/* A front end whose shared memory could be shrunk under the driver (a
+ * SIGBUS at its next access) is refused; one sealed passes that check. */
+static void test_unsealed_memory(void **state)
+{
+	char dir[64];
+	(void)state;
+	struct fake_hello fh = { fake_front_end(dir, sizeof(dir)), 0 };
+	pthread_t th;
+
+	assert_int_equal(pthread_create(&th, NULL, fake_hello_thread, &fh), 0);
+	assert_null(dpak_dev_open(SPEC, NULL));
+	assert_int_equal(errno, EPROTO);
+	msg_has("not sealed against resizing (F_SEAL_SHRINK); refused");
+	pthread_join(th, NULL);
+	fh.seal = 1;
+	assert_int_equal(pthread_create(&th, NULL, fake_hello_thread, &fh), 0);
+	assert_null(dpak_dev_open(SPEC, NULL)); /* no device in it */
+	if (strstr(dpak_errmsg(), "sealed"))
+		fail_msg("sealed memory refused: %s", dpak_errmsg());
+	pthread_join(th, NULL);
+	close(fh.lsock);
+	fake_gone(dir);
+}
+
 static void test_forward_batch_counters(void **state)
 {
 	struct fx *f = *state;
@@ -379,6 +509,30 @@ static void test_resets_after_command(void **state)
 	assert_true(counters(f).self_resets >= 1);
 }
 
+/* Counters read never go back: a flow whose counters were read keeps
+ * them through a reset the device did by itself (carried into the entry
+ * restored), and through the device going away (not restored). */
+static void test_counters_kept(void **state)
+{
+	struct fx *f = *state;
+
+	offload(f);
+	for (unsigned i = 1; i < 100; i++)
+		forwards(f, 0, 1);
+	assert_int_equal(packets(f->a), 100);
+	assert_int_equal(dpak__pci_fault(f->dev, DEVIF_FAULT_RESET_NOW, 0), 0);
+	assert_true(packets(f->a) >= 100);
+	assert_int_equal(dpak_flow_state(f->a), DPAK_FLOW_OFFLOADED);
+	forwards(f, 0, 1);
+	uint64_t n = packets(f->a);
+	assert_true(n >= 101);
+	hw_pcidev_destroy(f->fe);
+	f->fe = NULL;
+	assert_true(packets(f->a) >= n);
+	assert_int_equal(dpak_flow_state(f->a), DPAK_FLOW_NOT_RESTORED);
+	assert_true(packets(f->a) >= n);
+}
+
 static void test_stops_answering(void **state)
 {
 	struct fx *f = *state;
@@ -416,11 +570,11 @@ static void test_gone(void **state)
 	assert_int_equal(dpak_flow_del(f->batch[0]), 0);
 }
 
-/* The device stops and never comes back (its front end is gone; the
- * registers stay as they were): the command times out, the resets find no
- * READY, and every later call fails with EIO; the core keeps every flow,
- * not restored. */
-static void test_never_comes_back(void **state)
+/* The front end goes away while the driver holds the device (its
+ * connection closes; the registers stay as they were): the next call
+ * fails ENODEV, not a timeout or EIO, and so does every later one; the
+ * core keeps every flow, not restored. */
+static void test_front_end_gone(void **state)
 {
 	struct fx *f = *state;
 	struct dpak_port_stats ps = { .sz = sizeof(ps) };
@@ -429,13 +583,14 @@ static void test_never_comes_back(void **state)
 	offload(f);
 	hw_pcidev_destroy(f->fe);
 	f->fe = NULL;
-	assert_int_equal(l2_add(f, 7, 1, &b), -ETIMEDOUT);
-	msg_has("did not come back from a reset within");
+	assert_int_equal(l2_add(f, 7, 1, &b), -ENODEV);
+	msg_has("the device front end went away (its connection closed)");
 	assert_int_equal(dpak_flow_state(f->a), DPAK_FLOW_NOT_RESTORED);
 	assert_int_equal(dpak_flow_state(f->batch[3]), DPAK_FLOW_NOT_RESTORED);
-	assert_int_equal(dpak_port_stats(f->dev, 0, &ps), -EIO);
-	msg_has("did not come back from a reset within");
-	assert_int_equal(l2_add(f, 8, 1, &b), -EIO);
+	assert_int_equal(dpak_port_stats(f->dev, 0, &ps), -ENODEV);
+	msg_has("went away");
+	assert_int_equal(dpak_hwsim_run(f->dev, 0), -ENODEV);
+	assert_int_equal(l2_add(f, 8, 1, &b), -ENODEV);
 	assert_int_equal(dpak_flow_del(f->batch[3]), 0); /* not in the device */
 }
 
@@ -488,9 +643,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resets_after_command, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stops_answering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gone, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_never_comes_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_front_end_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_event, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_socket, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_silent_front_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counters_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unsealed_memory, setup, teardown),
 	};
 
 	dpak_log_set_level(getenv("DPAK_TEST_LOG") ? DPAK_LOG_DEBUG : DPAK_LOG_ERR);

@@ -33,6 +33,12 @@ struct pci_slots {
 	uint64_t *h;        /* device handles; 0: a free slot */
 	uint32_t *free;     /* free slots, a stack */
 	uint32_t n, cap, n_free;
+	/* The counters last read of each slot's entry (cap of them), and
+	 * those of the generation before the last reset (n_prev, gen
+	 * prev_gen): counters read never go back (12.4). */
+	struct bk_flow_counters *last, *prev;
+	uint32_t n_prev;
+	uint16_t prev_gen;
 };
 
 enum pci_state {
@@ -67,6 +73,8 @@ struct pci_drv {
 	uint16_t gen;               /* reset generation, 1 .. 0xFFFF */
 	int recovering;             /* inside a reset and bring-up */
 	int restore_pending;        /* the core has flows to add back */
+	int conn_gone;              /* the front end's connection closed */
+	uint32_t reset_waited_ms;   /* how long the failed recovery waited */
 	uint64_t lost_pending;      /* entries the device lost meanwhile */
 	uint32_t reset_count;       /* RESET_COUNT last seen */
 	uint64_t dead_since_ns;     /* PCI_DEAD: when the last reset failed */
@@ -192,6 +200,10 @@ int pci_state_err(struct pci_drv *d);
  * with it: handles die, and the core is told (its flows become
  * DPAK_FLOW_NOT_RESTORED: each add back fails with ENODEV). */
 void pci_mark_gone(struct pci_drv *d);
+/* The hwsim front end's connection closed (a poll() that does not wait;
+ * remembered in conn_gone); pci_absent: that, or BAR0 reads all ones. */
+int pci_conn_gone(struct pci_drv *d);
+int pci_absent(struct pci_drv *d);
 /* Re-create tables and bonds after a SOFT_RESET (the caller holds d->lock). */
 int pci_tables_bonds_setup(struct pci_drv *d);
 uint64_t pci_now_ns(void);
@@ -228,6 +240,13 @@ void pci_slot_free(struct pci_drv *d, uint32_t table, uint64_t core_h);
 int pci_slot_forget(struct pci_drv *d, uint32_t table, uint64_t h);
 /* Forget every slot (the device lost its entries); frees with @fini. */
 void pci_slots_clear(struct pci_drv *d, int fini);
+/* Remember @c as the last counters read of @core_h's entry; and the
+ * counters last read of an entry of the generation before the last reset
+ * (0 and zeros when none). */
+void pci_slot_note(struct pci_drv *d, uint32_t table, uint64_t core_h,
+		   const struct bk_flow_counters *c);
+int pci_slot_last_old(const struct pci_drv *d, uint32_t table, uint64_t core_h,
+		      struct bk_flow_counters *c);
 
 static inline int pci_handle_live(const struct pci_drv *d, uint64_t h)
 {

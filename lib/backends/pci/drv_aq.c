@@ -302,7 +302,7 @@ int pci_cmd(struct pci_drv *d, struct devif_sqe *sqe, struct devif_cqe *cqe,
 			uint32_t st, rc, h;
 
 			next_check = now + 1000000;
-			if (pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu) {
+			if (pci_absent(d)) {
 				pci_mark_gone(d);
 				return pci_state_err(d);
 			}
@@ -341,7 +341,7 @@ int pci_cmd(struct pci_drv *d, struct devif_sqe *sqe, struct devif_cqe *cqe,
 	}
 	/* 12.2: a command that never completes. */
 	d->timeouts++;
-	if (pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu) {
+	if (pci_absent(d)) {
 		pci_mark_gone(d);
 		return pci_state_err(d);
 	}

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include "core.h"
 #include "drv.h"
 
@@ -39,14 +41,52 @@ int pci_state_err(struct pci_drv *d)
 {
 	switch (__atomic_load_n(&d->state, __ATOMIC_ACQUIRE)) {
 	case PCI_GONE:
+		if (__atomic_load_n(&d->conn_gone, __ATOMIC_ACQUIRE))
+			return dpak__err(ENODEV, "pci %s: the device front end went "
+					 "away (its connection closed)", d->bdf);
 		return dpak__err(ENODEV, "pci %s: the device stopped answering (BAR0 "
 				 "reads all ones)", d->bdf);
 	case PCI_DEAD:
 		return dpak__err(EIO, "pci %s: the device did not come back from a "
-				 "reset within %u ms", d->bdf, reset_timeout(d));
+				 "reset within %u ms", d->bdf,
+				 d->reset_waited_ms ? d->reset_waited_ms : reset_timeout(d));
 	default:
 		return 0;
 	}
+}
+
+/* The connection to the hwsim front end closed (hang-up or end of file):
+ * its device is gone. One poll() that does not wait. */
+static int conn_closed(const struct pci_drv *d)
+{
+	struct pollfd pfd;
+	char c;
+
+	if (!d->t || d->t->conn_fd < 0)
+		return 0;
+	pfd = (struct pollfd){ .fd = d->t->conn_fd, .events = POLLIN };
+	if (poll(&pfd, 1, 0) <= 0)
+		return 0;
+	if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL))
+		return 1;
+	return (pfd.revents & POLLIN) &&
+	       recv(d->t->conn_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+int pci_conn_gone(struct pci_drv *d)
+{
+	if (__atomic_load_n(&d->conn_gone, __ATOMIC_ACQUIRE))
+		return 1;
+	if (conn_closed(d)) {
+		__atomic_store_n(&d->conn_gone, 1, __ATOMIC_RELEASE);
+		return 1;
+	}
+	return 0;
+}
+
+int pci_absent(struct pci_drv *d)
+{
+	return pci_conn_gone(d) || pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu;
 }
 
 /* A 64-bit device register: high, low, high again (section 1). */
@@ -86,7 +126,7 @@ static int wait_status(struct pci_drv *d, uint32_t mask, uint32_t ms, uint32_t *
 
 	for (;;) {
 		*st = pci_rd32(d->t, REG_DEV_STATUS);
-		if (pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu) {
+		if (pci_absent(d)) {
 			pci_mark_gone(d);
 			return -ENODEV;
 		}
@@ -118,7 +158,7 @@ static int dev_reset(struct pci_drv *d)
 	end = pci_now_ns() + (uint64_t)tmo * 1000000u;
 	for (;;) {
 		uint32_t st = pci_rd32(d->t, REG_DEV_STATUS);
-		if (pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu) {
+		if (pci_absent(d)) {
 			pci_mark_gone(d);
 			return -ENODEV;
 		}
@@ -514,7 +554,7 @@ uint32_t pci_rd_checked(struct pci_drv *d, uint32_t off)
 {
 	uint32_t v = pci_rd32(d->t, off);
 
-	if (v == 0xFFFFFFFFu && pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu)
+	if (v == 0xFFFFFFFFu && pci_absent(d))
 		pci_mark_gone(d);
 	return v;
 }
@@ -524,8 +564,12 @@ void pci_mark_gone(struct pci_drv *d)
 	if (d->state == PCI_GONE)
 		return;
 	__atomic_store_n(&d->state, PCI_GONE, __ATOMIC_RELEASE);
-	dpak__log(DPAK_LOG_ERR, "pci %s: the device stopped answering (BAR0 reads "
-		  "all ones)", d->bdf);
+	if (d->conn_gone)
+		dpak__log(DPAK_LOG_ERR, "pci %s: the device front end went away (its "
+			  "connection closed)", d->bdf);
+	else
+		dpak__log(DPAK_LOG_ERR, "pci %s: the device stopped answering (BAR0 "
+			  "reads all ones)", d->bdf);
 	uint16_t g = (uint16_t)(d->gen + 1);
 	__atomic_store_n(&d->gen, g ? g : 1, __ATOMIC_RELEASE);
 	pci_slots_clear(d, 0);
@@ -543,6 +587,7 @@ int pci_recover(struct pci_drv *d, int do_reset, const char *why)
 
 	if (d->state == PCI_GONE)
 		return pci_state_err(d);
+	uint64_t t0 = pci_now_ns();
 	d->recovering = 1;
 	dpak__log(DPAK_LOG_WARN, "pci %s: recovering the device: %s", d->bdf, why);
 	if (!do_reset) {
@@ -551,7 +596,7 @@ int pci_recover(struct pci_drv *d, int do_reset, const char *why)
 		do_reset = 1;
 		while (pci_now_ns() < end) {
 			st = pci_rd32(d->t, REG_DEV_STATUS);
-			if (pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu) {
+			if (pci_absent(d)) {
 				pci_mark_gone(d);
 				break;
 			}
@@ -595,7 +640,10 @@ int pci_recover(struct pci_drv *d, int do_reset, const char *why)
 		b->drops_bond_rx += l->drops_bond_rx;
 		memset(l, 0, sizeof(*l));
 	}
+	/* the core hears of it (its restore, DPAK_EVENT_RESET) when the
+	 * device is back, or gone for good (its flows not restored) */
 	__atomic_store_n(&d->restore_pending, 1, __ATOMIC_RELEASE);
+	d->reset_waited_ms = err ? (uint32_t)((pci_now_ns() - t0) / 1000000u) : 0;
 	d->recovering = 0;
 	__atomic_store_n(&d->dp_block, 0, __ATOMIC_SEQ_CST);
 	if (d->state == PCI_GONE)
@@ -621,6 +669,10 @@ int pci_check_self_reset(struct pci_drv *d)
 
 	if (d->state != PCI_UP || d->recovering)
 		return 0;
+	if (pci_conn_gone(d)) {
+		pci_mark_gone(d);
+		return 1;
+	}
 	/* Two register reads when all is well (each is a bus round trip on
 	 * silicon); a function that reads all ones fails them both. */
 	st = pci_rd32(d->t, REG_DEV_STATUS);
@@ -628,7 +680,7 @@ int pci_check_self_reset(struct pci_drv *d)
 	if (rc == d->reset_count && (st & DEVIF_ST_READY) &&
 	    !(st & (DEVIF_ST_RESETTING | DEVIF_ST_FATAL)))
 		return 0;
-	if (pci_rd32(d->t, REG_DEV_MAGIC) == 0xFFFFFFFFu) {
+	if (pci_absent(d)) {
 		pci_mark_gone(d);
 		return 1;
 	}
@@ -648,7 +700,7 @@ int pci_drv_open(struct pci_drv *d, const struct dpak_pci_fn *fn)
 
 	snprintf(d->bdf, sizeof(d->bdf), "%s", fn->bdf);
 	d->gen = 1;
-	if ((err = pci_transport_open(fn, &d->t)))
+	if ((err = pci_transport_open(fn, d->timeout_ms, &d->t)))
 		return err;
 	magic = pci_rd32(d->t, REG_DEV_MAGIC);
 	if (magic == 0xFFFFFFFFu)
@@ -775,6 +827,9 @@ void pci_drv_close(struct pci_drv *d)
 
 /* --- handle slots ----------------------------------------------------------- */
 
+static int slot_of(const struct pci_drv *d, uint32_t table, uint64_t core_h,
+		   uint32_t *i);
+
 int pci_slots_reserve(struct pci_drv *d, uint32_t table, uint32_t n)
 {
 	struct pci_slots *s = &d->slots[table];
@@ -796,6 +851,10 @@ int pci_slots_reserve(struct pci_drv *d, uint32_t table, uint32_t n)
 	if (!f)
 		return dpak__err(ENOMEM, "out of memory for the driver's handles");
 	s->free = f;
+	struct bk_flow_counters *l = realloc(s->last, (size_t)cap * sizeof(*l));
+	if (!l)
+		return dpak__err(ENOMEM, "out of memory for the driver's handles");
+	s->last = l;
 	s->cap = cap;
 	return 0;
 }
@@ -806,7 +865,31 @@ uint32_t pci_slot_put(struct pci_drv *d, uint32_t table, uint64_t h)
 	uint32_t i = s->n_free ? s->free[--s->n_free] : s->n++;
 
 	s->h[i] = h;
+	s->last[i] = (struct bk_flow_counters){ 0 };
 	return i;
+}
+
+void pci_slot_note(struct pci_drv *d, uint32_t table, uint64_t core_h,
+		   const struct bk_flow_counters *c)
+{
+	uint32_t i;
+
+	if (table < CI_MAX_TABLES && slot_of(d, table, core_h, &i))
+		d->slots[table].last[i] = *c;
+}
+
+int pci_slot_last_old(const struct pci_drv *d, uint32_t table, uint64_t core_h,
+		      struct bk_flow_counters *c)
+{
+	const struct pci_slots *s = table < CI_MAX_TABLES ? &d->slots[table] : NULL;
+	uint64_t x = core_h & PCI_H_MASK;
+
+	*c = (struct bk_flow_counters){ 0 };
+	if (!s || !s->prev || (uint16_t)(core_h >> PCI_H_SHIFT) != s->prev_gen ||
+	    !x || x > s->n_prev)
+		return 0;
+	*c = s->prev[x - 1];
+	return 1;
 }
 
 static int slot_of(const struct pci_drv *d, uint32_t table, uint64_t core_h,
@@ -867,10 +950,22 @@ void pci_slots_clear(struct pci_drv *d, int fini)
 {
 	for (uint32_t t = 0; t < CI_MAX_TABLES; t++) {
 		struct pci_slots *s = &d->slots[t];
+		free(s->prev);
+		s->prev = NULL;
+		s->n_prev = 0;
 		if (fini) {
 			free(s->h);
 			free(s->free);
+			free(s->last);
 			*s = (struct pci_slots){ 0 };
+			continue;
+		}
+		/* called after the generation moved on: the counters read in
+		 * the one before stay readable through its handles */
+		if (s->n && (s->prev = malloc((size_t)s->n * sizeof(*s->prev)))) {
+			memcpy(s->prev, s->last, (size_t)s->n * sizeof(*s->prev));
+			s->n_prev = s->n;
+			s->prev_gen = (uint16_t)(d->gen - 1) ? (uint16_t)(d->gen - 1) : 0xFFFF;
 		}
 		s->n = s->n_free = 0;
 	}

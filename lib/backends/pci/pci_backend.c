@@ -760,9 +760,11 @@ static int pci_flow_counters(void *priv, uint32_t table, uint64_t handle,
 	if (table >= d->cfg->n_tables)
 		return dpak__err(ENOENT, "table %u: not in the device", table);
 	lock(d);
-	if (!(h = pci_slot_get(d, table, handle))) { /* gone with a reset */
+	if (!(h = pci_slot_get(d, table, handle))) {
+		/* gone with a reset (or with the device): what was read of
+		 * it last, so that counters never go back */
+		pci_slot_last_old(d, table, handle, out);
 		unlock(d);
-		*out = (struct bk_flow_counters){ 0 };
 		return 0;
 	}
 	s.data_addr = d->buf_iova;
@@ -797,6 +799,9 @@ static int pci_flow_counters(void *priv, uint32_t table, uint64_t handle,
 		out->packets = r.packets;
 		out->bytes = r.bytes;
 		out->last_hit_ns = dev_to_host(d, r.last_hit);
+		lock(d);
+		pci_slot_note(d, table, handle, out);
+		unlock(d);
 		return 0;
 	}
 	if (r.status > DEVIF_S_MAX)
@@ -858,7 +863,8 @@ static int pci_reset_check(void *priv, uint64_t *lost)
 	if (!__atomic_exchange_n(&d->restore_pending, 0, __ATOMIC_ACQ_REL))
 		return 0;
 	*lost = __atomic_exchange_n(&d->lost_pending, 0, __ATOMIC_ACQ_REL);
-	return 1;
+	/* 2: the entries are lost and the device is not back */
+	return __atomic_load_n(&d->state, __ATOMIC_ACQUIRE) == PCI_UP ? 1 : 2;
 }
 
 /* --- host queues and the control queue (the data path: no lock) ------------ */

@@ -21,7 +21,8 @@ static const char *shm_dir(void)
 	return d && *d ? d : DEVIF_SHM_DIR_DEFAULT;
 }
 
-int pci_transport_open(const struct dpak_pci_fn *fn, struct pci_transport **out)
+int pci_transport_open(const struct dpak_pci_fn *fn, uint32_t timeout_ms,
+		       struct pci_transport **out)
 {
 	char path[512];
 	struct stat st;
@@ -33,7 +34,7 @@ int pci_transport_open(const struct dpak_pci_fn *fn, struct pci_transport **out)
 		return dpak__err(ENAMETOOLONG, "pci %s: the socket path under %s is "
 				 "too long", fn->bdf, shm_dir());
 	if (!stat(path, &st) && S_ISSOCK(st.st_mode))
-		return pci_transport_shm_open(path, fn->bdf, out);
+		return pci_transport_shm_open(path, fn->bdf, timeout_ms, out);
 	return pci_transport_sysfs_open(fn, out);
 }
 
@@ -50,6 +51,7 @@ int pci_transport_new(size_t priv_size, const char *bdf,
 	}
 	for (unsigned i = 0; i < DEVIF_N_VECTORS; i++)
 		t->vec_fd[i] = -1;
+	t->conn_fd = -1;
 	t->priv = p;
 	t->close = close_fn;
 	snprintf(t->bdf, sizeof(t->bdf), "%s", bdf);

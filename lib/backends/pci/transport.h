@@ -31,17 +31,21 @@ struct pci_transport {
 	uint64_t dma_iova;          /* bus address of dma[0] */
 	size_t dma_len;
 	int vec_fd[DEVIF_N_VECTORS];/* eventfd per MSI-X vector; -1: none */
+	int conn_fd;                /* hwsim: the connection to the front end
+	                             * (closed: the device is gone); -1 none */
 	void (*close)(struct pci_transport *t);
 	void *priv;
 };
 
-/* Open the transport for @fn: the hwsim one when a front end's socket
+/* Open the transport for @fn (@timeout_ms: the devspec's, 0 none): the hwsim one when a front end's socket
  * <dir>/<bdf>.sock exists (dir: $DPAK_HWSIM_PCI_DIR, else
  * DEVIF_SHM_DIR_DEFAULT), else the sysfs one. Returns 0 or a negative
  * errno with dpak_errmsg() naming the BDF and what failed. */
-int pci_transport_open(const struct dpak_pci_fn *fn, struct pci_transport **out);
+int pci_transport_open(const struct dpak_pci_fn *fn, uint32_t timeout_ms,
+		       struct pci_transport **out);
+/* @timeout_ms: how long to wait for the hello (0: DEVIF_RESET_MS). */
 int pci_transport_shm_open(const char *sock_path, const char *bdf,
-			   struct pci_transport **out);
+			   uint32_t timeout_ms, struct pci_transport **out);
 int pci_transport_sysfs_open(const struct dpak_pci_fn *fn,
 			     struct pci_transport **out);
 

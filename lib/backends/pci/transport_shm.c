@@ -8,6 +8,7 @@
  * hello is trusted: every offset and length is checked against the file.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include "core.h"
 #include "transport.h"
@@ -132,18 +134,18 @@ static int pci_shm_hello_check(const struct devif_hello *h, const char *bdf, int
 }
 
 static int shm_open_once(const char *sock_path, const char *bdf,
-			 struct pci_transport **out);
+			 uint32_t timeout_ms, struct pci_transport **out);
 
 /* The front end serves one driver at a time and notices a driver that
  * left on its next poll: a device that answers EBUSY is asked again for
  * half a second before the answer stands. */
 int pci_transport_shm_open(const char *sock_path, const char *bdf,
-			   struct pci_transport **out)
+			   uint32_t timeout_ms, struct pci_transport **out)
 {
 	int err;
 
 	for (int i = 0;; i++) {
-		err = shm_open_once(sock_path, bdf, out);
+		err = shm_open_once(sock_path, bdf, timeout_ms, out);
 		if (err != -EBUSY || i >= 50)
 			return err;
 		struct timespec ts = { 0, 10000000 };
@@ -152,7 +154,7 @@ int pci_transport_shm_open(const char *sock_path, const char *bdf,
 }
 
 static int shm_open_once(const char *sock_path, const char *bdf,
-			 struct pci_transport **out)
+			 uint32_t timeout_ms, struct pci_transport **out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fds[DEVIF_N_VECTORS + 1], n, err;
@@ -176,12 +178,31 @@ static int shm_open_once(const char *sock_path, const char *bdf,
 		goto fail;
 	}
 	if (connect(p->sock, (struct sockaddr *)&sa, sizeof(sa))) {
-		err = dpak__err(errno == ENOENT ? ENODEV : errno, "pci %s: cannot "
-				"connect to the device front end at %s: %s", bdf,
-				sock_path, strerror(errno));
+		if (errno == ECONNREFUSED)
+			err = dpak__err(ENODEV, "pci %s: no device front end listens "
+					"on %s (a stale socket left by a process that "
+					"was killed?)", bdf, sock_path);
+		else
+			err = dpak__err(errno == ENOENT ? ENODEV : errno, "pci %s: "
+					"cannot connect to the device front end at "
+					"%s: %s", bdf, sock_path, strerror(errno));
+		goto fail;
+	}
+	/* a front end that accepts and never answers (stopped, hung, not
+	 * one at all) fails the open in the bring-up time, not never */
+	uint32_t tmo = timeout_ms ? timeout_ms : DEVIF_RESET_MS;
+	struct timeval tv = { (time_t)(tmo / 1000), (suseconds_t)(tmo % 1000) * 1000 };
+	if (setsockopt(p->sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv))) {
+		err = dpak__err(errno, "pci %s: setsockopt SO_RCVTIMEO: %s", bdf,
+				strerror(errno));
 		goto fail;
 	}
 	n = recv_hello(p->sock, &h, fds, DEVIF_N_VECTORS + 1);
+	if (n == -EAGAIN || n == -EWOULDBLOCK) {
+		err = dpak__err(ETIMEDOUT, "pci %s: the device front end at %s sent "
+				"no hello within %u ms", bdf, sock_path, tmo);
+		goto fail;
+	}
 	if (n < 0) {
 		err = dpak__err(-n == EPROTO ? EPROTO : -n, "pci %s: no hello from "
 				"the device front end at %s: %s", bdf, sock_path,
@@ -196,6 +217,16 @@ static int shm_open_once(const char *sock_path, const char *bdf,
 		goto fail;
 	}
 	if ((err = pci_shm_hello_check(&h, bdf, n, n >= 1 ? (uint64_t)st.st_size : 0))) {
+		for (int i = 0; i < n; i++)
+			close(fds[i]);
+		goto fail;
+	}
+	/* a file the other side can shrink would fault our next access
+	 * (SIGBUS): only a memfd sealed against resizing is mapped */
+	int seals = fcntl(fds[0], F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK) || !(seals & F_SEAL_GROW)) {
+		err = dpak__err(EPROTO, "pci %s: the device's shared memory is not "
+				"sealed against resizing (F_SEAL_SHRINK); refused", bdf);
 		for (int i = 0; i < n; i++)
 			close(fds[i]);
 		goto fail;
@@ -218,6 +249,7 @@ static int shm_open_once(const char *sock_path, const char *bdf,
 	t->dma = (uint8_t *)p->map + h.dma_offset;
 	t->dma_len = (size_t)h.dma_len;
 	t->dma_iova = h.dma_iova;
+	t->conn_fd = p->sock;
 	*out = t;
 	return 0;
 fail:
