@@ -14,7 +14,7 @@
  *        .libs/libdpak_core.a -lpcap -lpci -lpthread -o fuzz-vhost-msg-lf
  *    (the first input byte is the descriptor count, the rest the message)
  *  - otherwise: a driver for `make check` that runs a bounded number of
- *    inputs (default 300000; FUZZ_ITERATIONS overrides): random messages
+ *    inputs (default 1000000; FUZZ_ITERATIONS overrides): random messages
  *    and valid ones with bytes changed, with a fixed seed.
  */
 #include <errno.h>
@@ -123,7 +123,7 @@ static size_t valid(uint8_t *b)
 int main(void)
 {
 	static uint8_t b[13 + VHU_MAX_PAYLOAD + 64];
-	unsigned long n = 300000;
+	unsigned long n = 1000000;
 	const char *e = getenv("FUZZ_ITERATIONS");
 
 	if (e)
