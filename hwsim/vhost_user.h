@@ -12,8 +12,10 @@
  * changes nothing and is counted in the session's error counters.
  *
  * Guest addresses are translated through the memory table by vhu_gpa_map,
- * which vhu_xlate() offers as a vring.h translator, so a ring set up over
- * vhost-user is walked by the device side of lib/backends/pci/vring.c.
+ * which the session's translator (vhu_session.x) offers to vring.h, so a
+ * ring set up over vhost-user is walked by the device side of
+ * lib/backends/pci/vring.c. A started ring points at that translator: the
+ * session must not move while rings run.
  * Only split rings; live migration (SET_LOG_BASE, SET_LOG_FD) is refused.
  *
  * The reads block: a session is served by a control thread, never by the
