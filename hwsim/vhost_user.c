@@ -363,6 +363,7 @@ static int vq_start(struct vhu_session *s, unsigned i, uint32_t req)
 		return refuse(s, r == -EFAULT ? &s->err.addr : &s->err.ring, r,
 			      "vhost-user: request %u: ring %llu outside the memory table "
 			      "or misaligned", req, i);
+	vring_dev_set_indirect(&d, !!(s->features & (1ull << VHU_F_RING_INDIRECT)));
 	d.last_avail = q->base;
 	d.used_idx = q->base;
 	q->dev = d;

@@ -70,11 +70,11 @@ enum vhu_request {
 #define VHU_PF_MQ               0
 #define VHU_PF_REPLY_ACK        3
 
-/* What this back end offers. VIRTIO_RING_F_INDIRECT_DESC is not offered:
- * the device side of vring.c refuses indirect descriptors. */
+/* What this back end offers. With VIRTIO_RING_F_INDIRECT_DESC acked the
+ * rings walk indirect tables (vring_dev_set_indirect). */
 #define VHU_FEATURES ((1ull << VHU_F_VERSION_1) | (1ull << VHU_F_NET_MRG_RXBUF) | \
 		      (1ull << VHU_F_NET_MQ) | (1ull << VHU_F_RING_EVENT_IDX) |   \
-		      (1ull << VHU_F_PROTOCOL_FEATURES))
+		      (1ull << VHU_F_RING_INDIRECT) | (1ull << VHU_F_PROTOCOL_FEATURES))
 #define VHU_PROTOCOL_FEATURES ((1ull << VHU_PF_MQ) | (1ull << VHU_PF_REPLY_ACK))
 
 #define VHU_HDR_SIZE     12u

@@ -179,6 +179,7 @@ static void negotiate(struct env *e)
 	assert_true(f & (1ull << VHU_F_NET_MRG_RXBUF));
 	assert_true(f & (1ull << VHU_F_NET_MQ));
 	assert_true(f & (1ull << VHU_F_RING_EVENT_IDX));
+	assert_true(f & (1ull << VHU_F_RING_INDIRECT));
 	assert_true(f & (1ull << VHU_F_PROTOCOL_FEATURES));
 	assert_int_equal(req(e, VHU_GET_PROTOCOL_FEATURES, 0, NULL, 0, NULL, 0), 0);
 	fe_reply(e, VHU_GET_PROTOCOL_FEATURES, &pf, 8);
@@ -242,6 +243,7 @@ static void test_packet(void **state)
 	vring_drv_publish(&g);
 
 	struct vring_dev *d = vhu_vring(&e->s, 1);
+	assert_int_equal(d->indirect, 1); /* VIRTIO_RING_F_INDIRECT_DESC acked */
 	assert_non_null(d);
 	assert_int_equal(vring_dev_avail(d), 1);
 	uint16_t head = vring_dev_head(d, 0);
@@ -315,8 +317,8 @@ static void test_hostile_messages(void **state)
 	assert_int_equal(req(e, VHU_GET_FEATURES, VHU_VERSION | VHU_FLAG_REPLY, NULL, 0,
 			     NULL, 0), -EBADMSG);
 	assert_int_equal(e->s.err.header, 2);
-	/* features not offered (indirect descriptors, bit 40) */
-	assert_int_equal(req_u64(e, VHU_SET_FEATURES, 1ull << VHU_F_RING_INDIRECT), -ENOTSUP);
+	/* features not offered (packed rings, bit 40) */
+	assert_int_equal(req_u64(e, VHU_SET_FEATURES, 1ull << 34), -ENOTSUP);
 	assert_int_equal(req_u64(e, VHU_SET_FEATURES, 1ull << 40), -ENOTSUP);
 	assert_int_equal(req_u64(e, VHU_SET_PROTOCOL_FEATURES, 1ull << 9), -ENOTSUP);
 	assert_int_equal(e->s.err.refused, 3);

@@ -286,6 +286,121 @@ static void test_vring_chain(void **state)
 	env_free(e);
 }
 
+/* Indirect tables (virtio 1.2 2.7.5.3): walked only on a ring that opted
+ * in, every rule checked. */
+static void test_vring_indirect(void **state)
+{
+	struct env *e = env_new();
+	struct pair p;
+	struct devif_vring_desc *d = (void *)(e->dma + DESC_OFF);
+	struct devif_vring_desc *t = (void *)(e->dma + DATA_OFF + 0x10000);
+	const uint64_t tab = IOVA + DATA_OFF + 0x10000;
+	uint8_t *data = e->dma + DATA_OFF, want[300], buf[512];
+	struct vring_iov io = { buf, sizeof(buf) };
+
+	(void)state;
+	pair_init(e, &p, 8);
+	for (unsigned i = 0; i < 300; i++)
+		data[i] = want[i] = pat(5, i);
+	memset(data + 0x1000, 0xEE, 0x400);
+	/* ring: one direct readable descriptor, then the table (3 readable,
+	 * 2 writable); WRITE on the table's descriptor is ignored */
+	d[0] = (struct devif_vring_desc){ IOVA + DATA_OFF, 20, VRING_DESC_F_NEXT, 3 };
+	d[3] = (struct devif_vring_desc){ tab, 5 * 16,
+					  VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE, 0 };
+	t[0] = (struct devif_vring_desc){ IOVA + DATA_OFF + 20, 100, VRING_DESC_F_NEXT, 2 };
+	t[2] = (struct devif_vring_desc){ IOVA + DATA_OFF + 120, 1, VRING_DESC_F_NEXT, 1 };
+	t[1] = (struct devif_vring_desc){ IOVA + DATA_OFF + 121, 179, VRING_DESC_F_NEXT, 4 };
+	t[4] = (struct devif_vring_desc){ IOVA + DATA_OFF + 0x1000, 64,
+					  VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 3 };
+	t[3] = (struct devif_vring_desc){ IOVA + DATA_OFF + 0x1100, 64, VRING_DESC_F_WRITE, 0 };
+
+	/* not opted in (the host rings): refused */
+	assert_int_equal(vring_dev_room(&p.v, 0), -EINVAL);
+	assert_int_equal(vring_dev_write(&p.v, 0, &io, 1), -EINVAL);
+	vring_dev_set_indirect(&p.v, 1);
+	assert_int_equal(vring_dev_room(&p.v, 0), 128);
+	memset(buf, 0, sizeof(buf));
+	io.len = 100;
+	memcpy(buf, want, 100);
+	assert_int_equal(vring_dev_write(&p.v, 0, &io, 1), 100);
+	assert_memory_equal(data + 0x1000, want, 64);
+	assert_memory_equal(data + 0x1100, want + 64, 36);
+	assert_int_equal(data[0x1100 + 36], 0xEE);
+	/* a read-only chain through a table, byte-exact */
+	t[1].flags = 0;
+	memset(buf, 0, sizeof(buf));
+	io.len = sizeof(buf);
+	assert_int_equal(vring_dev_read(&p.v, 0, &io, 1), 300);
+	assert_memory_equal(buf, want, 300);
+	/* ... and the table as the head */
+	assert_int_equal(vring_dev_read(&p.v, 3, &io, 1), 280);
+	assert_memory_equal(buf, want + 20, 280);
+	/* a writable descriptor in the table: refused for a read chain, and a
+	 * readable one after a writable one refused for a write chain */
+	t[1].flags = VRING_DESC_F_WRITE | VRING_DESC_F_NEXT;
+	t[1].next = 0;
+	t[2].flags = VRING_DESC_F_WRITE | VRING_DESC_F_NEXT;
+	assert_int_equal(vring_dev_read(&p.v, 3, &io, 1), -EINVAL);
+	t[0] = (struct devif_vring_desc){ IOVA + DATA_OFF + 0x1000, 8,
+					  VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1 };
+	t[1] = (struct devif_vring_desc){ IOVA + DATA_OFF, 8, 0, 0 };
+	assert_int_equal(vring_dev_room(&p.v, 3), -EINVAL);
+	t[0] = (struct devif_vring_desc){ IOVA + DATA_OFF, 8, 0, 0 };
+	assert_int_equal(vring_dev_read(&p.v, 3, &io, 1), 8);
+
+	/* the table outside the window, or running past its end */
+	d[3].addr = IOVA + WIN - 16;
+	d[3].len = 32;
+	assert_int_equal(vring_dev_read(&p.v, 3, &io, 1), -EFAULT);
+	d[3].addr = 0x1000;
+	d[3].len = 16;
+	assert_int_equal(vring_dev_read(&p.v, 0, &io, 1), -EFAULT);
+	/* len not a multiple of 16, len 0 */
+	d[3].addr = tab;
+	d[3].len = 24;
+	assert_int_equal(vring_dev_read(&p.v, 3, &io, 1), -EINVAL);
+	d[3].len = 0;
+	assert_int_equal(vring_dev_read(&p.v, 0, &io, 1), -EINVAL);
+	/* INDIRECT with NEXT */
+	d[3] = (struct devif_vring_desc){ tab, 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 4 };
+	d[4] = (struct devif_vring_desc){ IOVA + DATA_OFF, 8, 0, 0 };
+	assert_int_equal(vring_dev_read(&p.v, 3, &io, 1), -EINVAL);
+	/* a nested table */
+	d[3] = (struct devif_vring_desc){ tab, 32, VRING_DESC_F_INDIRECT, 0 };
+	t[0] = (struct devif_vring_desc){ IOVA + DATA_OFF, 8, VRING_DESC_F_NEXT, 1 };
+	t[1] = (struct devif_vring_desc){ tab, 16, VRING_DESC_F_INDIRECT, 0 };
+	assert_int_equal(vring_dev_read(&p.v, 3, &io, 1), -EINVAL);
+	/* a loop inside the table; a next index beyond the table */
+	t[1] = (struct devif_vring_desc){ IOVA + DATA_OFF, 8, VRING_DESC_F_NEXT, 0 };
+	assert_int_equal(vring_dev_read(&p.v, 3, &io, 1), -ELOOP);
+	assert_int_equal(vring_dev_room(&p.v, 3), -ELOOP);
+	t[1].next = 2;
+	assert_int_equal(vring_dev_read(&p.v, 3, &io, 1), -EINVAL);
+	/* a table longer than the ring is walked whole; one above
+	 * VRING_MAX_SIZE descriptors is refused */
+	for (unsigned i = 0; i < 16; i++)
+		t[i] = (struct devif_vring_desc){ IOVA + DATA_OFF, 1, VRING_DESC_F_NEXT,
+						  (uint16_t)(i + 1) };
+	t[15].flags = 0;
+	d[3].len = 16 * 16;
+	assert_int_equal(vring_dev_read(&p.v, 3, &io, 1), 16);
+	d[3].len = (VRING_MAX_SIZE + 1) * 16;
+	assert_int_equal(vring_dev_read(&p.v, 3, &io, 1), -EINVAL);
+	/* a loop through the whole table */
+	d[3].len = 16 * 16;
+	t[15] = (struct devif_vring_desc){ IOVA + DATA_OFF, 1, VRING_DESC_F_NEXT, 0 };
+	assert_int_equal(vring_dev_read(&p.v, 3, &io, 1), -ELOOP);
+	d[3].len = 8 * 16;
+	t[7].flags = 0;
+	assert_int_equal(vring_dev_read(&p.v, 3, &io, 1), 8);
+	/* switched off again: refused */
+	vring_dev_set_indirect(&p.v, 0);
+	assert_int_equal(vring_dev_read(&p.v, 3, &io, 1), -EINVAL);
+	vring_drv_fini(&p.d);
+	env_free(e);
+}
+
 /* A hostile driver: what the device side reads is checked. */
 static void test_vring_hostile_driver(void **state)
 {
@@ -338,7 +453,7 @@ static void test_vring_hostile_driver(void **state)
 	assert_int_equal(vring_dev_read(&p.v, 0, &io, 1), -EINVAL);
 	assert_int_equal(vring_dev_read(&p.v, 9, &io, 1), -EINVAL);
 	assert_int_equal(vring_dev_room(&p.v, 65535), -EINVAL);
-	/* INDIRECT (not offered), writable in a read chain, readable after
+	/* INDIRECT (the ring did not opt in), writable in a read chain, readable after
 	 * writable in a write chain */
 	d[0] = (struct devif_vring_desc){ IOVA + DATA_OFF, 16, 4, 0 };
 	assert_int_equal(vring_dev_read(&p.v, 0, &io, 1), -EINVAL);
@@ -1292,12 +1407,22 @@ static void test_hwsim_bad_chains(void **state)
 		ds[hl].flags |= VRING_DESC_F_NEXT;
 		ds[hl].next = (uint16_t)hl;
 		assert_true(vring_drv_add(&d, &good, 1, 6) >= 0);
-		/* a port hwsim refuses */
+		/* a well-formed indirect table: refused, the host rings do not use
+		 * INDIRECT (device-interface.md 11.2) */
+		{
+			struct devif_vring_desc *t = (void *)(s.h.e->dma + WIN - 8192);
+
+			t[0] = (struct devif_vring_desc){ IOVA + WIN - 4096, 96, 0, 0 };
+			hl = vring_drv_add(&d, &good, 1, 7);
+			assert_true(hl >= 0);
+			ds[hl] = (struct devif_vring_desc){ IOVA + WIN - 8192, 16,
+							    VRING_DESC_F_INDIRECT, 0 };
+		}
 		vring_drv_publish(&d);
 	}
 	assert_int_equal(fe_rings_tx(s.fe, s.dev), 1);
-	assert_int_equal(fe_rings_errors(s.fe), 5);
-	for (uint32_t i = 1; i <= 6; i++) {
+	assert_int_equal(fe_rings_errors(s.fe), 6);
+	for (uint32_t i = 1; i <= 7; i++) {
 		assert_int_equal(vring_drv_reap(&d, &tok, &len), 1);
 		assert_int_equal(tok, i);
 		assert_int_equal(len, 0);
@@ -1310,18 +1435,18 @@ static void test_hwsim_bad_chains(void **state)
 	{
 		struct vring_seg good = { IOVA + WIN - 4096, 96, 0 };
 
-		assert_true(vring_drv_add(&d, &good, 1, 7) >= 0);
+		assert_true(vring_drv_add(&d, &good, 1, 8) >= 0);
 		vring_drv_publish(&d);
 	}
 	assert_int_equal(fe_rings_tx(s.fe, s.dev), 0);
-	assert_int_equal(fe_rings_errors(s.fe), 6);
+	assert_int_equal(fe_rings_errors(s.fe), 7);
 	assert_int_equal(vring_drv_reap(&d, &tok, &len), 1);
-	assert_int_equal(tok, 7);
+	assert_int_equal(tok, 8);
 	/* an avail index far ahead breaks the ring, once */
 	d.vr.avail->idx = (uint16_t)(d.avail_idx + r.size + 1);
 	assert_int_equal(fe_rings_tx(s.fe, s.dev), 0);
 	assert_int_equal(fe_rings_tx(s.fe, s.dev), 0);
-	assert_int_equal(fe_rings_errors(s.fe), 7);
+	assert_int_equal(fe_rings_errors(s.fe), 8);
 	vring_drv_fini(&d);
 	/* the other queue still works */
 	p = drv_hostq_pkt_alloc(s.h.hq);
@@ -1362,7 +1487,7 @@ static void test_hwsim_bad_chains(void **state)
 		assert_int_equal(tok, 2);
 		assert_int_equal(len, 32 + 64);
 		assert_memory_equal(s.h.e->dma + WIN - 8192 + 32, f, 64);
-		assert_int_equal(fe_rings_errors(s.fe), 8);
+		assert_int_equal(fe_rings_errors(s.fe), 9);
 		/* a chain too small for the frame: dropped, the chain stays */
 		assert_true(vring_drv_add(&rd, &small, 1, 3) >= 0);
 		vring_drv_publish(&rd);
@@ -1475,6 +1600,7 @@ int main(void)
 		cmocka_unit_test(test_vring_full),
 		cmocka_unit_test(test_vring_chain),
 		cmocka_unit_test(test_vring_hostile_driver),
+		cmocka_unit_test(test_vring_indirect),
 		cmocka_unit_test(test_vring_hostile_device),
 		cmocka_unit_test(test_vring_reset),
 		cmocka_unit_test(test_hostq_setup_records),

@@ -510,6 +510,7 @@ struct devif_meta {
 /* virtio 1.2 2.7 split virtqueue layout (the data rings, section 11). */
 #define VRING_DESC_F_NEXT        1u
 #define VRING_DESC_F_WRITE       2u
+#define VRING_DESC_F_INDIRECT    4u /* not used by the host rings (11.2) */
 #define VRING_AVAIL_F_NO_INTERRUPT 1u
 #define VRING_USED_F_NO_NOTIFY   1u
 struct devif_vring_desc {

@@ -218,37 +218,74 @@ void vring_dev_take(struct vring_dev *d, unsigned n)
 		ST((uint16_t *)&d->vr.used->ring[d->vr.size], d->last_avail);
 }
 
-/* A walk along a chain, every step checked. */
+/* A walk along a chain, every step checked. Inside an indirect table
+ * (tab != NULL) indices are the table's; count bounds the ring's
+ * descriptors by the ring's size, tab_count the table's by its length
+ * (at most VRING_MAX_SIZE entries). */
 struct walk {
 	const struct vring_dev *d;
 	uint32_t i, count;
 	int more;
+	const uint8_t *tab;
+	uint32_t tab_n, tab_count;
 };
 
 static int walk_next(struct walk *w, uint8_t **p, uint32_t *len, int *write)
 {
-	const struct devif_vring_desc *ds;
-	uint64_t addr;
+	struct devif_vring_desc ds;
+	const struct devif_vring_desc *rd;
 	uint16_t flags;
 
+again:
 	if (!w->more)
 		return 0;
-	if (w->i >= w->d->vr.size)
+	if (w->tab) {
+		if (w->i >= w->tab_n)
+			return -EINVAL;
+		if (++w->tab_count > w->tab_n)
+			return -ELOOP;
+	} else {
+		if (w->i >= w->d->vr.size)
+			return -EINVAL;
+		if (++w->count > w->d->vr.size)
+			return -ELOOP;
+	}
+	if (w->tab) {
+		/* The table needs no alignment: copy the entry, each field once. */
+		memcpy(&ds, w->tab + (size_t)w->i * sizeof(ds), sizeof(ds));
+	} else {
+		rd = &w->d->vr.desc[w->i];
+		ds.addr = LD(&rd->addr);
+		ds.len = LD(&rd->len);
+		ds.flags = LD(&rd->flags);
+		ds.next = LD(&rd->next);
+	}
+	flags = ds.flags;
+	if (flags & ~(VRING_DESC_F_NEXT | VRING_DESC_F_WRITE | VRING_DESC_F_INDIRECT))
 		return -EINVAL;
-	if (++w->count > w->d->vr.size)
-		return -ELOOP;
-	ds = &w->d->vr.desc[w->i];
-	addr = LD(&ds->addr);
-	*len = LD(&ds->len);
-	flags = LD(&ds->flags);
-	if (flags & ~(VRING_DESC_F_NEXT | VRING_DESC_F_WRITE))
-		return -EINVAL; /* INDIRECT is not offered */
-	*p = w->d->x->map(w->d->x->ctx, addr, *len);
+	if (flags & VRING_DESC_F_INDIRECT) {
+		/* Not opted in, nested, chained on, or a length that is not
+		 * a whole non-empty table. WRITE on it is ignored (2.7.5.3.2). */
+		if (!w->d->indirect || w->tab || (flags & VRING_DESC_F_NEXT) ||
+		    !ds.len || ds.len % sizeof(struct devif_vring_desc) ||
+		    ds.len / sizeof(struct devif_vring_desc) > VRING_MAX_SIZE)
+			return -EINVAL;
+		w->tab = w->d->x->map(w->d->x->ctx, ds.addr, ds.len);
+		if (!w->tab)
+			return -EFAULT;
+		w->tab_n = ds.len / (uint32_t)sizeof(struct devif_vring_desc);
+		w->tab_count = 0;
+		w->i = 0;
+		w->more = 1;
+		goto again;
+	}
+	*len = ds.len;
+	*p = w->d->x->map(w->d->x->ctx, ds.addr, *len);
 	if (!*p)
 		return -EFAULT;
 	*write = !!(flags & VRING_DESC_F_WRITE);
 	w->more = !!(flags & VRING_DESC_F_NEXT);
-	w->i = LD(&ds->next);
+	w->i = ds.next;
 	return 1;
 }
 

@@ -139,6 +139,7 @@ struct vring_dev {
 	uint16_t last_avail;  /* next avail entry to take */
 	uint16_t used_idx;    /* next used entry to write */
 	int event_idx;        /* write avail_event after taking entries */
+	int indirect;         /* walk indirect tables (off: refuse them) */
 	int broken;           /* the driver's avail idx ran ahead of the ring */
 };
 
@@ -147,6 +148,18 @@ struct vring_dev {
  * The device's indices start at 0. */
 int vring_dev_init(struct vring_dev *d, const struct vring_xlate *x, uint32_t size,
 		   uint64_t desc, uint64_t avail, uint64_t used, int event_idx);
+/* Accept indirect descriptors (virtio 1.2 section 2.7.5.3) in the chains
+ * of @d, for a device that negotiated VIRTIO_RING_F_INDIRECT_DESC; off
+ * after vring_dev_init. An indirect descriptor must not have NEXT set, its
+ * len must be a non-zero multiple of 16 (at most VRING_MAX_SIZE
+ * descriptors) and its whole table inside what the translator maps; the
+ * table's descriptors chain by NEXT within the table and none may be
+ * indirect itself. The ring's descriptors visited are bounded by the
+ * ring's size, the table's by the table's length. */
+static inline void vring_dev_set_indirect(struct vring_dev *d, int on)
+{
+	d->indirect = !!on;
+}
 /* Chains the driver made available and not yet taken (avail idx read with
  * acquire); -EPROTO if that is more than the ring's size (the ring is
  * broken: reported once, then 0 until re-initialised). */
@@ -164,8 +177,12 @@ struct vring_iov {
 };
 /* Copy the device-readable bytes of the chain at @head into @dst (filled
  * in order): returns the bytes copied, or -EINVAL (head or a next index
- * out of range, a device-writable descriptor), -EFAULT (an address outside
- * the translator's memory), -ELOOP (more descriptors than the ring has),
+ * out of range, a device-writable descriptor, an unknown flag, an
+ * indirect descriptor on a ring that did not opt in, with NEXT set, with
+ * a len 0, not a multiple of 16 or above VRING_MAX_SIZE descriptors, or
+ * inside a table), -EFAULT (an
+ * address or indirect table outside the translator's memory), -ELOOP
+ * (more descriptors than the ring has, or than an indirect table holds),
  * -EMSGSIZE (more bytes than @dst holds). */
 long vring_dev_read(const struct vring_dev *d, uint16_t head,
 		    const struct vring_iov *dst, unsigned ndst);
